@@ -1,0 +1,28 @@
+import type { PrimaryKey } from './dependency.ts'
+
+/** A row image keyed by entity property (model field) names: the names scopes are declared with. */
+export type RowImage = Readonly<Record<string, unknown>>
+
+/** One row written by insert, update or delete. */
+export interface RowChange {
+  /** Database table name. */
+  readonly table: string
+  readonly kind: 'insert' | 'update' | 'delete'
+  /** Primary key of the row (composite: column → value). */
+  readonly pk: PrimaryKey
+  /** The row before the write; absent means unknown. */
+  readonly before?: RowImage
+  /** The row after the write (may be partial: the values written); absent means unknown. */
+  readonly after?: RowImage
+  /** Names of the fields the write changed; absent means unknown (any field may have changed). */
+  readonly changed?: readonly string[]
+}
+
+/** Rows of a table changed and which ones is unknown (bulk update/delete, raw SQL). */
+export interface BulkChange {
+  readonly table: string
+  readonly kind: 'bulk'
+}
+
+/** What an adapter records for each write. */
+export type Change = RowChange | BulkChange

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto'
+import { InvalidKeyPartError } from './errors.ts'
+
+/** SHA-256 of a string, base64url (43 chars). */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64url')
+}
+
+const MAX_SEGMENT = 64
+
+/**
+ * Encodes one segment of a store key: separators (`:` `#` `%` `{` `}`) and control characters are
+ * percent-escaped so segments never run together, and long segments become `#` + SHA-256 (the
+ * escaped form never contains a bare `#`, so hashed and plain segments cannot collide).
+ */
+export function segment(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
+  const escaped = text.replace(/[%:#{}\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return escaped.length > MAX_SEGMENT ? `#${sha256(text)}` : escaped
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * Canonical, injective text form of a plain value: strings are length-prefixed, object keys are
+ * sorted (key order never matters) and `undefined` properties are dropped as JSON drops them.
+ * Throws {@link InvalidKeyPartError} for what has no stable form.
+ */
+export function canonical(value: unknown, path = 'value', seen: object[] = []): string {
+  switch (typeof value) {
+    case 'string':
+      return `s${value.length}:${value}`
+    case 'number':
+      if (Number.isNaN(value)) throw new InvalidKeyPartError(path, 'NaN has no stable key form')
+      return `d${Object.is(value, -0) ? 0 : value}`
+    case 'bigint':
+      return `i${value}`
+    case 'boolean':
+      return value ? 't' : 'f'
+    case 'undefined':
+      throw new InvalidKeyPartError(path, 'undefined is not a key part (use null)')
+    case 'function':
+      throw new InvalidKeyPartError(path, 'a function is not a key part')
+    case 'symbol':
+      throw new InvalidKeyPartError(path, 'a symbol is not a key part')
+  }
+  if (value === null) return 'n'
+  const obj = value as object
+  if (seen.includes(obj)) throw new InvalidKeyPartError(path, 'circular reference')
+  if (obj instanceof Date) {
+    const t = obj.getTime()
+    if (Number.isNaN(t)) throw new InvalidKeyPartError(path, 'invalid Date')
+    return `D${t}`
+  }
+  seen.push(obj)
+  try {
+    if (Array.isArray(obj)) {
+      return `[${obj.map((v, i) => canonical(v, `${path}[${i}]`, seen)).join(',')}]`
+    }
+    if (!isPlainObject(obj)) {
+      const name = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'object'
+      throw new InvalidKeyPartError(
+        path,
+        `an instance of ${name} is not a key part: no registered resolver knows it (install an ORM adapter or pass plain values)`,
+      )
+    }
+    const rec = obj as Record<string, unknown>
+    const keys = Object.keys(rec)
+      .filter((k) => rec[k] !== undefined)
+      .sort()
+    return `{${keys.map((k) => `s${k.length}:${k}=${canonical(rec[k], `${path}.${k}`, seen)}`).join(',')}}`
+  } finally {
+    seen.pop()
+  }
+}
+
+/**
+ * Bounds the length of a key body built from {@link canonical}/{@link segment} parts (which never
+ * start with `~`): a body over `max` characters becomes `~` + SHA-256 + a readable head.
+ */
+export function boundKey(body: string, max = 200): string {
+  if (body.length <= max) return body
+  return `~${sha256(body)}:${body.slice(0, 48)}`
+}

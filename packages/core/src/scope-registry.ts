@@ -1,0 +1,91 @@
+import type { Change, RowImage } from './change.ts'
+import { ConfigError, UnknownScopeError } from './errors.ts'
+import type { Keyspace } from './keyspace.ts'
+import { scopeValue } from './scope-value.ts'
+
+const MAX_CONDITIONS = 1024
+
+/** Declared scopes per table and the rules that turn a change into scope bumps (issue: scopes). */
+export class ScopeRegistry {
+  readonly #byTable = new Map<string, string[][]>()
+
+  constructor(readonly keys: Keyspace) {}
+
+  /** Declares one or more field lists for a table. Idempotent. */
+  define(table: string, fields: readonly string[] | readonly (readonly string[])[]): void {
+    const lists = (fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]) as readonly (readonly string[])[]
+    const known = this.#byTable.get(table) ?? []
+    for (const list of lists) {
+      if (!Array.isArray(list) || list.length === 0 || list.some((f) => typeof f !== 'string' || f === '')) {
+        throw new ConfigError(`a scope of "${table}" needs a non-empty list of field names`)
+      }
+      const sorted = [...new Set(list)].sort()
+      if (!known.some((k) => k.length === sorted.length && k.every((f, i) => f === sorted[i]))) known.push(sorted)
+    }
+    this.#byTable.set(table, known)
+  }
+
+  /** The declared field lists of a table (sorted fields). */
+  lists(table: string): readonly (readonly string[])[] {
+    return this.#byTable.get(table) ?? []
+  }
+
+  /** Union of the scoped fields of a table: the columns a before image needs. */
+  fields(table: string): string[] {
+    return [...new Set(this.lists(table).flat())].sort()
+  }
+
+  /** Token keys a `dep.scope(table, where)` depends on: its conditions, the scope-wide and bulk tokens. */
+  tokenKeys(table: string, where: Readonly<Record<string, unknown>>): string[] {
+    const fields = Object.keys(where).sort()
+    const list = this.lists(table).find((l) => l.length === fields.length && l.every((f, i) => f === fields[i]))
+    if (!list) throw new UnknownScopeError(table, fields, this.lists(table))
+    const choices = list.map((f) => {
+      const v = where[f]
+      const options = Array.isArray(v) ? v : [v]
+      if (options.length === 0) throw new ConfigError(`scope field "${f}" of "${table}" has an empty "any of" list`)
+      return [...new Set(options.map(scopeValue))]
+    })
+    const count = choices.reduce((n, c) => n * c.length, 1)
+    if (count > MAX_CONDITIONS) {
+      throw new ConfigError(`a scope of "${table}" expands to ${count} conditions (at most ${MAX_CONDITIONS})`)
+    }
+    let combos: string[][] = [[]]
+    for (const c of choices) combos = combos.flatMap((prefix) => c.map((v) => [...prefix, v]))
+    return [
+      ...combos.map((values) => this.keys.scopeCondition(table, list, values)),
+      this.keys.scopeWide(table, list),
+      this.keys.bulk(table),
+    ]
+  }
+
+  /**
+   * Adds the scope bumps of one change to `out`, O(declared field lists). Bulk changes bump the
+   * table's bulk token, which every scope of the table includes, so they add nothing here.
+   */
+  bumps(change: Change, out: Set<string>): void {
+    if (change.kind === 'bulk') return
+    const lists = this.#byTable.get(change.table)
+    if (!lists) return
+    for (const list of lists) {
+      const changed = change.kind === 'update' ? change.changed : undefined
+      if (changed && !list.some((f) => changed.includes(f))) continue
+      for (const image of this.#images(change, list)) {
+        const values = image && list.every((f) => image[f] !== undefined) ? list.map((f) => scopeValue(image[f])) : undefined
+        out.add(values ? this.keys.scopeCondition(change.table, list, values) : this.keys.scopeWide(change.table, list))
+      }
+    }
+  }
+
+  /** Images whose conditions a change leaves or enters; `undefined` stands for "unknown" (scope-wide bump). */
+  #images(change: Exclude<Change, { kind: 'bulk' }>, list: readonly string[]): (RowImage | undefined)[] {
+    if (change.kind === 'insert') return [change.after]
+    if (change.kind === 'delete') return [change.before]
+    const { before, after, changed } = change
+    if (before === undefined) return [undefined]
+    // The new values are known only where the after image holds every scoped field that may have changed.
+    const mayHaveChanged = changed ? list.filter((f) => changed.includes(f)) : list
+    const afterKnown = after !== undefined && mayHaveChanged.every((f) => Object.hasOwn(after, f))
+    return [before, afterKnown ? { ...before, ...after } : undefined]
+  }
+}

@@ -1,0 +1,17 @@
+import { randomBytes } from 'node:crypto'
+
+// A random per-process prefix plus a counter: unique across processes and restarts, never a
+// counter that restarts at a value seen before (DESIGN rule 5), and cheap on the hot path.
+const prefix = randomBytes(9).toString('base64url')
+let counter = 0
+
+/** A new random token. */
+export function newToken(): string {
+  counter = (counter + 1) % Number.MAX_SAFE_INTEGER
+  return `${prefix}${counter.toString(36)}`
+}
+
+/** A random nonce for a store to derive fresh tokens from (`nonce` + index). */
+export function newNonce(): string {
+  return randomBytes(12).toString('base64url')
+}

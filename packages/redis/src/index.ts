@@ -1,0 +1,2 @@
+export { RedisStore, redisStore } from './redis-store.ts'
+export type { RedisStoreOptions, RedisTarget } from './redis-store.ts'

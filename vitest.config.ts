@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources; child-process tests and examples use the built packages.
+    alias: {
+      '@freshkey/core': src('core'),
+      '@freshkey/redis': src('redis'),
+      '@freshkey/typeorm': src('typeorm'),
+      '@freshkey/mikro-orm': src('mikro-orm'),
+      '@freshkey/prisma': src('prisma'),
+    },
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    globalSetup: ['test/setup/global-setup.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default'],
+  },
+})
