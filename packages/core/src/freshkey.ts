@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Change } from './change.ts'
+import { Collection, type CollectionOptions } from './collection.ts'
 import { type Dependency, type DependencyLike, dep, isDependency, parseDependency, toDependency } from './dependency.ts'
 import { boundKey, canonical, segment } from './encoding.ts'
 import {
@@ -250,7 +251,8 @@ export class Freshkey {
       if (d) {
         const before = tokenKeys.length
         this.#depKeys(d, tokenKeys)
-        body.push(`#${canonical(tokenKeys.slice(before))}`)
+        const skip = this.#keys.tag.length + 1
+        body.push(`#${canonical(tokenKeys.slice(before).map((key) => key.slice(skip)))}`)
       } else {
         body.push(canonical(part, path))
       }
@@ -300,7 +302,7 @@ export class Freshkey {
     const list = [...keys]
     for (let attempt = 0; attempt < this.#bumpAttempts; attempt++) {
       try {
-        await this.store.bump(list, this.#tokenTtl)
+        await this.store.bump(list, this.#tokenTtl, this.#keys.bumps)
         this.#stats.invalidations++
         emit('invalidate', () => ({ namespace: this.namespace, keys: list }))
         return
@@ -323,7 +325,7 @@ export class Freshkey {
 
   async #payEpoch(): Promise<void> {
     if (!this.#epochDebt) return
-    await this.store.bump([this.#keys.epoch], this.#tokenTtl)
+    await this.store.bump([this.#keys.epoch], this.#tokenTtl, this.#keys.bumps)
     this.#epochDebt = false
     if (this.#epochTimer) clearInterval(this.#epochTimer)
     this.#epochTimer = undefined
@@ -680,6 +682,21 @@ export class Freshkey {
       if (legacy) return { ...descriptor, value: replacement }
       return replacement
     }
+  }
+
+  /**
+   * An in-memory map every process holds, reloaded when any of `deps` changes: one process loads
+   * and publishes the snapshot through the store, the others take it from there.
+   */
+  collection<K, V, Views extends Record<string, (items: ReadonlyMap<K, V>) => unknown> = {}>(
+    options: CollectionOptions<K, V, Views>,
+  ): Collection<K, V, Views> {
+    return new Collection(this, options)
+  }
+
+  /** The value serializer (collections use it for snapshots). */
+  get serializer(): Serializer {
+    return this.#serializer
   }
 
   // ---------------------------------------------------------------- housekeeping

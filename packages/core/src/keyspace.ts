@@ -13,6 +13,8 @@ export class Keyspace {
   readonly epoch: string
   readonly all: string
   readonly versions: string
+  /** Pub/sub channel that receives the keys of every bump (newline-separated, prefixed as stored). */
+  readonly bumps: string
 
   constructor(
     namespace: string,
@@ -23,6 +25,7 @@ export class Keyspace {
     this.epoch = `${this.tag}:e`
     this.all = `${this.tag}:g`
     this.versions = `${this.tag}:versions`
+    this.bumps = `${this.tag}:bumps`
   }
 
   versionPrefixOf(version: string): string {

@@ -61,9 +61,10 @@ export class MemoryStore implements Store {
     return keys.map((k) => this.#token(k, ttl))
   }
 
-  async bump(keys: readonly string[], ttl: number): Promise<void> {
+  async bump(keys: readonly string[], ttl: number, channel?: string): Promise<void> {
     const expiresAt = Date.now() + ttl * 1000
     for (const k of keys) this.#data.set(k, { value: newToken(), expiresAt })
+    if (channel !== undefined) await this.publish(channel, keys.join('\n'))
   }
 
   #valid(entry: StoredEntry): boolean {

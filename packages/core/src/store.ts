@@ -27,8 +27,11 @@ export interface StoreRead {
 export interface Store {
   /** Get-or-create the token of each key (a missing token is created fresh and random); refreshes TTLs. ttl: seconds. */
   tokens(keys: readonly string[], ttl: number): Promise<string[]>
-  /** Replaces the token of each key with a new random one. ttl: seconds. */
-  bump(keys: readonly string[], ttl: number): Promise<void>
+  /**
+   * Replaces the token of each key with a new random one. ttl: seconds. With `channel`, publishes
+   * the bumped keys (newline-separated) to it in the same round trip, so other processes notice.
+   */
+  bump(keys: readonly string[], ttl: number, channel?: string): Promise<void>
   /** Reads an entry and get-or-creates `tokenKeys`, checking the entry against its own tokens. ttl: seconds. */
   read(entryKey: string, tokenKeys: readonly string[], ttl: number): Promise<StoreRead>
   /** Compare-and-set: stores the entry only if every `entry.tokens` is still current. ttlMs: milliseconds. */

@@ -107,9 +107,10 @@ export class RedisStore implements Store {
     return this.#run('tokens', () => this.#scripts.fkTokens(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce()))
   }
 
-  async bump(keys: readonly string[], ttl: number): Promise<void> {
+  async bump(keys: readonly string[], ttl: number, channel?: string): Promise<void> {
     if (keys.length === 0) return
-    await this.#run('bump', () => this.#scripts.fkBump(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce()))
+    const ch = channel === undefined ? '' : this.#k(channel)
+    await this.#run('bump', () => this.#scripts.fkBump(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce(), ch, this.prefix))
   }
 
   async read(entryKey: string, tokenKeys: readonly string[], ttl: number): Promise<StoreRead> {

@@ -16,10 +16,15 @@ end
 return out
 `
 
-/** KEYS: token keys. ARGV: ttl seconds, nonce. Gives each key a new token. */
+/** KEYS: token keys. ARGV: ttl seconds, nonce, channel or '', key prefix. Gives each key a new token; publishes the unprefixed keys. */
 export const BUMP = `
 for i, k in ipairs(KEYS) do
   redis.call('SET', k, ARGV[2] .. i, 'EX', ARGV[1])
+end
+if ARGV[3] ~= '' then
+  local names = {}
+  for i, k in ipairs(KEYS) do names[i] = string.sub(k, #ARGV[4] + 1) end
+  redis.call('PUBLISH', ARGV[3], table.concat(names, '\\n'))
 end
 return #KEYS
 `
