@@ -14,9 +14,13 @@ describe.skipIf(!redisUrl)('dog-pile protection across processes (real Redis)', 
     const namespace = `lease-${process.pid}-${Date.now()}`
     const startAt = Date.now() + 1500 // lets every child finish starting before they race
     const children = await Promise.all(
-      [0, 1, 2].map(() => run(process.execPath, [worker, namespace, String(startAt), '100'], { env: process.env })),
+      [0, 1, 2].map(() =>
+        run(process.execPath, [worker, namespace, String(startAt), '100'], { env: process.env }),
+      ),
     )
-    const results = children.map((c) => JSON.parse(c.stdout) as { pid: number; values: { loadedBy: number }[] })
+    const results = children.map(
+      (c) => JSON.parse(c.stdout) as { pid: number; values: { loadedBy: number }[] },
+    )
     const redis = new Redis(redisUrl!)
     try {
       expect(await redis.get(`lease-test:${namespace}:loads`)).toBe('1')

@@ -1,5 +1,5 @@
-import { createFreshkey, dep, type Store } from '@freshkey/core'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createFreshkey, dep, type Store } from '@freshkey/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 /** How the suite gets stores: `make()` returns a store; two calls on a shared backend must see each other. */
@@ -44,7 +44,10 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const base = ns()
       const keys = Array.from({ length: 50 }, (_, i) => `${base}:t:${i}`)
       const first = await store.tokens(keys, 60)
-      const more = await store.tokens(keys.map((k) => `${k}x`), 60)
+      const more = await store.tokens(
+        keys.map((k) => `${k}x`),
+        60,
+      )
       expect(new Set([...first, ...more]).size).toBe(100)
     })
 
@@ -54,7 +57,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const before = await store.tokens(keys, 60)
       await store.bump(keys, 60)
       const after = await store.tokens(keys, 60)
-      after.forEach((t, i) => expect(t).not.toBe(before[i]))
+      for (const [i, t] of after.entries()) expect(t).not.toBe(before[i])
     })
 
     it('expires tokens after their ttl, and a read refreshes the ttl', async () => {
@@ -78,7 +81,11 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const r0 = await store.read(entryKey, tk, 60)
       expect(r0.entry).toBeUndefined()
       expect(r0.valid).toBe(false)
-      const ok = await store.write(entryKey, { tokenKeys: tk, tokens: r0.tokens, freshUntil: Date.now() + 60_000, payload: 'P\nwith newline' }, 60_000)
+      const ok = await store.write(
+        entryKey,
+        { tokenKeys: tk, tokens: r0.tokens, freshUntil: Date.now() + 60_000, payload: 'P\nwith newline' },
+        60_000,
+      )
       expect(ok).toBe(true)
       const r1 = await store.read(entryKey, tk, 60)
       expect(r1.valid).toBe(true)
@@ -98,7 +105,11 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const tk = [`${base}:t:x`]
       const { tokens } = await store.read(`${base}:v:e`, tk, 60)
       await store.bump(tk, 60)
-      const ok = await store.write(`${base}:v:e`, { tokenKeys: tk, tokens, freshUntil: Date.now() + 60_000, payload: 'old' }, 60_000)
+      const ok = await store.write(
+        `${base}:v:e`,
+        { tokenKeys: tk, tokens, freshUntil: Date.now() + 60_000, payload: 'old' },
+        60_000,
+      )
       expect(ok).toBe(false)
       expect((await store.read(`${base}:v:e`, tk, 60)).entry).toBeUndefined()
     })
@@ -108,14 +119,22 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const tk = [`${base}:t:gone`]
       const { tokens } = await store.read(`${base}:v:e`, tk, 1)
       await sleep(1200)
-      const ok = await store.write(`${base}:v:e`, { tokenKeys: tk, tokens, freshUntil: Date.now() + 60_000, payload: 'x' }, 60_000)
+      const ok = await store.write(
+        `${base}:v:e`,
+        { tokenKeys: tk, tokens, freshUntil: Date.now() + 60_000, payload: 'x' },
+        60_000,
+      )
       expect(ok).toBe(false)
     })
 
     it('expires entries after their ttl', async () => {
       const base = ns()
       const { tokens } = await store.read(`${base}:v:e`, [`${base}:t`], 60)
-      await store.write(`${base}:v:e`, { tokenKeys: [`${base}:t`], tokens, freshUntil: Date.now() + 100, payload: 'x' }, 150)
+      await store.write(
+        `${base}:v:e`,
+        { tokenKeys: [`${base}:t`], tokens, freshUntil: Date.now() + 100, payload: 'x' },
+        150,
+      )
       expect((await store.read(`${base}:v:e`, [], 60)).entry).toBeDefined()
       await sleep(300)
       expect((await store.read(`${base}:v:e`, [], 60)).entry).toBeUndefined()
@@ -199,7 +218,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         const other = await open()
         const base = ns()
         const keys = Array.from({ length: 10 }, (_, i) => `${base}:t:${i}`)
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).tokens(keys, 60)))
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).tokens(keys, 60)),
+        )
         for (const r of results) expect(r).toEqual(results[0])
       })
     }

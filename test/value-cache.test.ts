@@ -85,7 +85,9 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
     await fk.changed({ table: 'posts', kind: 'insert', pk: 9 })
     expect(await fk.set('posts-list', ['old'], { deps: [dep.table('posts')], snapshot: snap })).toBe(false)
     expect(await fk.get('posts-list')).toBeUndefined()
-    await expect(fk.set('x', 1, { deps: [dep.table('other')], snapshot: snap })).rejects.toBeInstanceOf(ConfigError)
+    await expect(fk.set('x', 1, { deps: [dep.table('other')], snapshot: snap })).rejects.toBeInstanceOf(
+      ConfigError,
+    )
   })
 
   it('group keys: one invalidate expires every entry of the group, entries may be in many groups', async () => {
@@ -183,7 +185,9 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
       release = r
     })
     await fk.changed({ table: 'pages', kind: 'update', pk: 1 })
-    const during = await Promise.all(Array.from({ length: 20 }, () => fk.wrap([dep.row('pages', 1)], load, opts)))
+    const during = await Promise.all(
+      Array.from({ length: 20 }, () => fk.wrap([dep.row('pages', 1)], load, opts)),
+    )
     expect(new Set(during)).toEqual(new Set(['v1']))
     expect(load.calls.n).toBe(2) // one background refresh for all twenty callers
     release()
@@ -210,7 +214,10 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
     const value = {
       at: new Date('2024-05-06T07:08:09.010Z'),
       big: 12345678901234567890n,
-      map: new Map<unknown, unknown>([['a', 1], [2, new Set(['x'])]]),
+      map: new Map<unknown, unknown>([
+        ['a', 1],
+        [2, new Set(['x'])],
+      ]),
       set: new Set([1, 2]),
       missing: undefined,
       list: [undefined, null, Number.NaN],
@@ -247,10 +254,13 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
   it('memoize: same signature, invalidate, refresh, peek, keyOf', async () => {
     const fk = make()
     let n = 0
-    const getUser = fk.cached(async (id: number, opts: { full: boolean }) => ({ id, full: opts.full, n: ++n }), {
-      name: 'getUser',
-      deps: (id) => [dep.row('users', id)],
-    })
+    const getUser = fk.cached(
+      async (id: number, opts: { full: boolean }) => ({ id, full: opts.full, n: ++n }),
+      {
+        name: 'getUser',
+        deps: (id) => [dep.row('users', id)],
+      },
+    )
     await expect(getUser.peek(1, { full: true })).rejects.toBeInstanceOf(NotCachedError)
     expect(await getUser(1, { full: true })).toEqual({ id: 1, full: true, n: 1 })
     expect(await getUser(1, { full: true })).toEqual({ id: 1, full: true, n: 1 })
@@ -286,7 +296,10 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
       }
     }
     // Standard (TC39) form: (method, context) → replacement.
-    const std = fk.cache({ deps: (id: number) => [dep.row('users', id)] })(Repo.prototype.find, { kind: 'method', name: 'find' })
+    const std = fk.cache({ deps: (id: number) => [dep.row('users', id)] })(Repo.prototype.find, {
+      kind: 'method',
+      name: 'find',
+    })
     Object.defineProperty(Repo.prototype, 'find', { value: std })
     const repo = new Repo()
     expect(await repo.find(1)).toBe('user-1')
@@ -335,7 +348,13 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
   it('publishes hit, miss, load, invalidate and error events on freshkey:* channels', async () => {
     const fk = make()
     const events: string[] = []
-    const names = ['freshkey:hit', 'freshkey:miss', 'freshkey:load', 'freshkey:invalidate', 'freshkey:error'] as const
+    const names = [
+      'freshkey:hit',
+      'freshkey:miss',
+      'freshkey:load',
+      'freshkey:invalidate',
+      'freshkey:error',
+    ] as const
     const listeners = names.map((name) => {
       const fn = (msg: unknown) => {
         if ((msg as { namespace: string }).namespace === fk.namespace) events.push(name.slice(9))

@@ -27,7 +27,14 @@ async function updateArticle(id: number, patch: Partial<Article>): Promise<void>
   const after = { ...before, ...patch }
   const tx = fk.transaction()
   db.set(id, after)
-  const change: Change = { table: 'articles', kind: 'update', pk: id, before, after, changed: Object.keys(patch) }
+  const change: Change = {
+    table: 'articles',
+    kind: 'update',
+    pk: id,
+    before,
+    after,
+    changed: Object.keys(patch),
+  }
   tx.record(change)
   await tx.commit()
 }
@@ -48,7 +55,9 @@ const getArticle = fk.cached(
 
 function show(label: string, value: unknown): void {
   const s = fk.stats()
-  console.log(`${label.padEnd(44)} ${JSON.stringify(value).padEnd(28)} hits=${s.hits} misses=${s.misses} invalidations=${s.invalidations} db queries=${queries}`)
+  console.log(
+    `${label.padEnd(44)} ${JSON.stringify(value).padEnd(28)} hits=${s.hits} misses=${s.misses} invalidations=${s.invalidations} db queries=${queries}`,
+  )
 }
 
 console.log(`freshkey demo on ${process.env.REDIS_URL ? 'Redis' : 'memoryStore()'}\n`)

@@ -60,14 +60,20 @@ const escapePkPart = (s: string) => s.replace(/[%&=]/g, (c) => `%${c.charCodeAt(
  * `a=1&b=2` with columns sorted (so column order never matters); a one-column object equals its value.
  */
 export function canonicalPk(pk: unknown): string {
-  if (pk === undefined || pk === null) throw new InvalidDependencyError('a row dependency needs a primary key')
+  if (pk === undefined || pk === null)
+    throw new InvalidDependencyError('a row dependency needs a primary key')
   if (typeof pk !== 'object') return pkValue(pk, 'a primary key')
-  if (Array.isArray(pk)) throw new InvalidDependencyError('a composite primary key is an object of column → value')
+  if (Array.isArray(pk))
+    throw new InvalidDependencyError('a composite primary key is an object of column → value')
   const cols = Object.keys(pk).sort()
   if (cols.length === 0) throw new InvalidDependencyError('a composite primary key needs at least one column')
-  if (cols.length === 1) return pkValue((pk as Record<string, unknown>)[cols[0]!], `primary key column "${cols[0]}"`)
+  if (cols.length === 1)
+    return pkValue((pk as Record<string, unknown>)[cols[0]!], `primary key column "${cols[0]}"`)
   return cols
-    .map((c) => `${escapePkPart(c)}=${escapePkPart(pkValue((pk as Record<string, unknown>)[c], `primary key column "${c}"`))}`)
+    .map(
+      (c) =>
+        `${escapePkPart(c)}=${escapePkPart(pkValue((pk as Record<string, unknown>)[c], `primary key column "${c}"`))}`,
+    )
     .join('&')
 }
 
@@ -77,7 +83,12 @@ const ALL: Dependency = Object.freeze({ [DEP]: true as const, type: 'all' as con
 export const dep = {
   /** One row of a table. Bumped by changes to that row and by bulk changes to its table. */
   row(table: string, pk: PrimaryKey): Dependency {
-    return Object.freeze({ [DEP]: true as const, type: 'row' as const, table: tableName(table), pk: canonicalPk(pk) })
+    return Object.freeze({
+      [DEP]: true as const,
+      type: 'row' as const,
+      table: tableName(table),
+      pk: canonicalPk(pk),
+    })
   },
   /** A whole table: bumped by any change to any of its rows. */
   table(table: string): Dependency {
@@ -89,7 +100,8 @@ export const dep = {
   },
   /** A group key: bumped only by `fk.invalidate(dep.tag(name))`. */
   tag(name: string): Dependency {
-    if (typeof name !== 'string' || name.length === 0) throw new InvalidDependencyError('a tag name must be a non-empty string')
+    if (typeof name !== 'string' || name.length === 0)
+      throw new InvalidDependencyError('a tag name must be a non-empty string')
     return Object.freeze({ [DEP]: true as const, type: 'tag' as const, name })
   },
   /**
@@ -101,10 +113,20 @@ export const dep = {
     else if (typeof table !== 'function' && (typeof table !== 'object' || table === null)) {
       throw new InvalidDependencyError('a scope needs a table name or an entity class')
     }
-    if (typeof where !== 'object' || where === null || Array.isArray(where) || Object.keys(where).length === 0) {
+    if (
+      typeof where !== 'object' ||
+      where === null ||
+      Array.isArray(where) ||
+      Object.keys(where).length === 0
+    ) {
       throw new InvalidDependencyError('a scope needs a non-empty `where` object')
     }
-    return Object.freeze({ [DEP]: true as const, type: 'scope' as const, target: table, where: Object.freeze({ ...where }) })
+    return Object.freeze({
+      [DEP]: true as const,
+      type: 'scope' as const,
+      target: table,
+      where: Object.freeze({ ...where }),
+    })
   },
 } as const
 
@@ -112,7 +134,9 @@ export const dep = {
 export function parseDependency(text: string): Dependency {
   const at = text.indexOf('#')
   if (at <= 0 || at === text.length - 1) {
-    throw new InvalidDependencyError(`"${text}" is not a dependency string (expected "table#pk", "table#*" or "*#*")`)
+    throw new InvalidDependencyError(
+      `"${text}" is not a dependency string (expected "table#pk", "table#*" or "*#*")`,
+    )
   }
   const table = text.slice(0, at)
   const pk = text.slice(at + 1)

@@ -14,8 +14,11 @@ const MAX_SEGMENT = 64
  * escaped form never contains a bare `#`, so hashed and plain segments cannot collide).
  */
 export function segment(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
-  const escaped = text.replace(/[%:#{}\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  const escaped = text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
+    /[%:#{}\u0000-\u001f\u007f]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  )
   return escaped.length > MAX_SEGMENT ? `#${sha256(text)}` : escaped
 }
 

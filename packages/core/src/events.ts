@@ -59,5 +59,14 @@ export function emit<K extends keyof typeof published>(
 }
 
 export function newStats(): FreshkeyStats {
-  return { hits: 0, misses: 0, staleServed: 0, loads: 0, loadErrors: 0, invalidations: 0, bypasses: 0, storeErrors: 0 }
+  return {
+    hits: 0,
+    misses: 0,
+    staleServed: 0,
+    loads: 0,
+    loadErrors: 0,
+    invalidations: 0,
+    bypasses: 0,
+    storeErrors: 0,
+  }
 }

@@ -2,7 +2,14 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Change } from './change.ts'
 import { Collection, type CollectionOptions } from './collection.ts'
-import { type Dependency, type DependencyLike, dep, isDependency, parseDependency, toDependency } from './dependency.ts'
+import {
+  type Dependency,
+  type DependencyLike,
+  dep,
+  isDependency,
+  parseDependency,
+  toDependency,
+} from './dependency.ts'
 import { boundKey, canonical, segment } from './encoding.ts'
 import {
   ConfigError,
@@ -118,12 +125,15 @@ export class Freshkey {
   #versionRegistered = false
 
   constructor(options: FreshkeyOptions) {
-    if (!options || typeof options !== 'object') throw new ConfigError('createFreshkey needs an options object')
+    if (!options || typeof options !== 'object')
+      throw new ConfigError('createFreshkey needs an options object')
     const { store, namespace } = options
     if (!store || typeof store.tokens !== 'function') throw new ConfigError('createFreshkey needs a `store`')
-    if (typeof namespace !== 'string' || namespace === '') throw new ConfigError('`namespace` must be a non-empty string')
+    if (typeof namespace !== 'string' || namespace === '')
+      throw new ConfigError('`namespace` must be a non-empty string')
     const version = options.version ?? '0'
-    if (typeof version !== 'string' || version === '') throw new ConfigError('`version` must be a non-empty string')
+    if (typeof version !== 'string' || version === '')
+      throw new ConfigError('`version` must be a non-empty string')
     this.namespace = namespace
     this.version = version
     this.store = store
@@ -168,7 +178,9 @@ export class Freshkey {
    * name or an entity class (resolved once an adapter knows it).
    */
   defineScope(target: string | object, fields: readonly string[] | readonly (readonly string[])[]): void {
-    const lists = (fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]) as readonly (readonly string[])[]
+    const lists = (
+      fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]
+    ) as readonly (readonly string[])[]
     if (typeof target === 'string') {
       if (target === '') throw new InvalidDependencyError('a table name must be a non-empty string')
       this.#scopes.define(target, lists)
@@ -241,10 +253,18 @@ export class Freshkey {
       else if (typeof part === 'function') {
         const table = this.#tableOf(part)
         if (table === undefined) {
-          throw new InvalidKeyPartError(path, `no registered resolver knows ${part.name || 'this function'} (install its ORM adapter)`)
+          throw new InvalidKeyPartError(
+            path,
+            `no registered resolver knows ${part.name || 'this function'} (install its ORM adapter)`,
+          )
         }
         d = dep.table(table)
-      } else if (typeof part === 'object' && part !== null && !Array.isArray(part) && !(part instanceof Date)) {
+      } else if (
+        typeof part === 'object' &&
+        part !== null &&
+        !Array.isArray(part) &&
+        !(part instanceof Date)
+      ) {
         d = this.#identify(part)
         if (!d && this.#tableOf(part) !== undefined) d = dep.table(this.#tableOf(part)!)
       }
@@ -283,7 +303,8 @@ export class Freshkey {
     if (!change || typeof change !== 'object') throw new InvalidDependencyError('a change must be an object')
     const k = this.#keys
     const table = change.table
-    if (typeof table !== 'string' || table === '') throw new InvalidDependencyError('a change needs a table name')
+    if (typeof table !== 'string' || table === '')
+      throw new InvalidDependencyError('a change needs a table name')
     out.add(k.table(table)).add(k.all)
     if (change.kind === 'bulk') {
       out.add(k.bulk(table))
@@ -350,7 +371,8 @@ export class Freshkey {
       const d = toDependency(like)
       if (d.type === 'table') keys.add(k.table(d.table)).add(k.bulk(d.table))
       else if (d.type === 'scope') {
-        for (const key of this.#scopes.tokenKeys(this.#scopeTable(d.target), d.where).slice(0, -2)) keys.add(key)
+        for (const key of this.#scopes.tokenKeys(this.#scopeTable(d.target), d.where).slice(0, -2))
+          keys.add(key)
       } else {
         const out: string[] = []
         this.#depKeys(d, out)
@@ -411,7 +433,9 @@ export class Freshkey {
       this.#storeError(operation, error)
       throw error instanceof StoreUnavailableError
         ? error
-        : new StoreUnavailableError(`store ${operation} failed: ${(error as Error)?.message ?? error}`, { cause: error })
+        : new StoreUnavailableError(`store ${operation} failed: ${(error as Error)?.message ?? error}`, {
+            cause: error,
+          })
     }
   }
 
@@ -428,7 +452,8 @@ export class Freshkey {
   }
 
   #userKey(key: string): string {
-    if (typeof key !== 'string' || key === '') throw new InvalidKeyPartError('key', 'a cache key must be a non-empty string')
+    if (typeof key !== 'string' || key === '')
+      throw new InvalidKeyPartError('key', 'a cache key must be a non-empty string')
     return this.#keys.value(`u:${boundKey(segment(key))}`)
   }
 
@@ -437,16 +462,27 @@ export class Freshkey {
    * Tokens are read first (DESIGN rule 1); the result is stored only if they are still current.
    * Store trouble never fails the call: the loader runs instead.
    */
-  async wrap<T>(depsOrKey: readonly unknown[] | string, loader: () => T | Promise<T>, options: WrapOptions = {}): Promise<Awaited<T>> {
+  async wrap<T>(
+    depsOrKey: readonly unknown[] | string,
+    loader: () => T | Promise<T>,
+    options: WrapOptions = {},
+  ): Promise<Awaited<T>> {
     if (typeof loader !== 'function') throw new ConfigError('wrap needs a loader function')
     const parts = typeof depsOrKey === 'string' ? [] : depsOrKey
     if (!Array.isArray(parts)) throw new ConfigError('wrap needs an array of dependencies or a string key')
     const resolved = this.#resolve(parts, 'deps')
-    const entryKey = this.#entryKey(depsOrKey, options.key) || this.#keys.value(`w:${boundKey(resolved.body)}`)
+    const entryKey =
+      this.#entryKey(depsOrKey, options.key) || this.#keys.value(`w:${boundKey(resolved.body)}`)
     return this.#cachedCall<Awaited<T>>(entryKey, resolved.tokenKeys, async () => await loader(), options)
   }
 
-  async #cachedCall<T>(entryKey: string, tokenKeys: string[], loader: () => Promise<unknown>, options: WrapOptions, force = false): Promise<T> {
+  async #cachedCall<T>(
+    entryKey: string,
+    tokenKeys: string[],
+    loader: () => Promise<unknown>,
+    options: WrapOptions,
+    force = false,
+  ): Promise<T> {
     const tx = this.currentTransaction()
     if (tx?.touches(tokenKeys)) {
       this.#stats.bypasses++
@@ -489,17 +525,31 @@ export class Freshkey {
   }
 
   /** Single flight: concurrent misses on one key under the same tokens share one load. */
-  #flight<T>(entryKey: string, tokenKeys: string[], tokens: string[], loader: () => Promise<T>, options: WrapOptions): Promise<T> {
+  #flight<T>(
+    entryKey: string,
+    tokenKeys: string[],
+    tokens: string[],
+    loader: () => Promise<T>,
+    options: WrapOptions,
+  ): Promise<T> {
     const id = `${entryKey}\n${tokens.join('.')}`
     const running = this.#flights.get(id)
     if (running) return running as Promise<T>
-    const p = this.#leasedLoad(entryKey, tokenKeys, tokens, loader, options).finally(() => this.#flights.delete(id))
+    const p = this.#leasedLoad(entryKey, tokenKeys, tokens, loader, options).finally(() =>
+      this.#flights.delete(id),
+    )
     this.#flights.set(id, p)
     return p
   }
 
   /** Across processes a lease lets one load while the others wait for its result, up to the lease time. */
-  async #leasedLoad<T>(entryKey: string, tokenKeys: string[], tokens: string[], loader: () => Promise<T>, options: WrapOptions): Promise<T> {
+  async #leasedLoad<T>(
+    entryKey: string,
+    tokenKeys: string[],
+    tokens: string[],
+    loader: () => Promise<T>,
+    options: WrapOptions,
+  ): Promise<T> {
     const leaseKey = this.#keys.lease(entryKey.slice(this.#keys.versionPrefix.length))
     const deadline = Date.now() + this.#leaseMs
     let owner: string | undefined
@@ -528,10 +578,12 @@ export class Freshkey {
     }
     try {
       const value = await this.#runLoader(entryKey, loader)
-      if (value !== undefined || options.cacheUndefined) await this.#store(entryKey, tokenKeys, current, value, options)
+      if (value !== undefined || options.cacheUndefined)
+        await this.#store(entryKey, tokenKeys, current, value, options)
       return value
     } finally {
-      if (owner !== undefined) this.store.release(leaseKey, owner).catch((e) => this.#storeError('release', e))
+      if (owner !== undefined)
+        this.store.release(leaseKey, owner).catch((e) => this.#storeError('release', e))
     }
   }
 
@@ -540,17 +592,32 @@ export class Freshkey {
     this.#stats.loads++
     try {
       const value = await loader()
-      emit('load', () => ({ namespace: this.namespace, key: entryKey, durationMs: performance.now() - started }))
+      emit('load', () => ({
+        namespace: this.namespace,
+        key: entryKey,
+        durationMs: performance.now() - started,
+      }))
       return value
     } catch (error) {
       this.#stats.loadErrors++
-      emit('load', () => ({ namespace: this.namespace, key: entryKey, durationMs: performance.now() - started, error }))
+      emit('load', () => ({
+        namespace: this.namespace,
+        key: entryKey,
+        durationMs: performance.now() - started,
+        error,
+      }))
       throw error
     }
   }
 
   /** Compare-and-set; store trouble is reported, never thrown. */
-  async #store(entryKey: string, tokenKeys: readonly string[], tokens: readonly string[], value: unknown, options: WrapOptions): Promise<boolean> {
+  async #store(
+    entryKey: string,
+    tokenKeys: readonly string[],
+    tokens: readonly string[],
+    value: unknown,
+    options: WrapOptions,
+  ): Promise<boolean> {
     let payload: string
     try {
       payload = this.#serializer.serialize(value)
@@ -564,7 +631,13 @@ export class Freshkey {
     })
   }
 
-  async #write(entryKey: string, tokenKeys: readonly string[], tokens: readonly string[], payload: string, options: WrapOptions): Promise<boolean> {
+  async #write(
+    entryKey: string,
+    tokenKeys: readonly string[],
+    tokens: readonly string[],
+    payload: string,
+    options: WrapOptions,
+  ): Promise<boolean> {
     const ttl = positive(options.ttl ?? this.#ttl, 'ttl')
     const swr = options.staleWhileRevalidate ?? 0
     const entry: StoredEntry = { tokenKeys, tokens, freshUntil: Date.now() + ttl * 1000, payload }
@@ -600,12 +673,19 @@ export class Freshkey {
    * without one, the tokens are read now, so the caller vouches that the value is current.
    * Resolves to false when nothing was stored (a dependency moved, or inside a transaction).
    */
-  async set(key: string, value: unknown, options: { deps?: readonly unknown[]; ttl?: number; snapshot?: TokenSnapshot } = {}): Promise<boolean> {
+  async set(
+    key: string,
+    value: unknown,
+    options: { deps?: readonly unknown[]; ttl?: number; snapshot?: TokenSnapshot } = {},
+  ): Promise<boolean> {
     const entryKey = this.#userKey(key)
     const payload = this.#serializer.serialize(value)
     const { tokenKeys } = this.#resolve(options.deps ?? [], 'deps')
     const snap = options.snapshot
-    if (snap && (snap.tokenKeys.length !== tokenKeys.length || snap.tokenKeys.some((k, i) => k !== tokenKeys[i]))) {
+    if (
+      snap &&
+      (snap.tokenKeys.length !== tokenKeys.length || snap.tokenKeys.some((k, i) => k !== tokenKeys[i]))
+    ) {
       throw new ConfigError('the snapshot was taken for other dependencies than `deps`')
     }
     if (this.currentTransaction()) return false
@@ -623,7 +703,10 @@ export class Freshkey {
    * Memoizes `fn`: readable keys from `name` and the canonical arguments, dependencies from
    * `options.deps(...args)`, single flight and leases like `wrap`.
    */
-  cached<A extends unknown[], R>(fn: (...args: A) => R, options: CachedOptions<A> = {}): CachedFunction<A, R> {
+  cached<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options: CachedOptions<A> = {},
+  ): CachedFunction<A, R> {
     return this.#memoize(fn, options, () => options.name ?? fn.name)
   }
 
@@ -639,9 +722,15 @@ export class Freshkey {
       if (!name) throw new ConfigError('cached: an anonymous function needs `options.name`')
       return this.#keys.value(`m:${boundKey(`${segment(name)}:${canonical(args, 'args')}`)}`)
     }
-    const tokenKeysOf = (args: A) => this.#resolve(options.deps ? options.deps(...args) : [], 'deps').tokenKeys
+    const tokenKeysOf = (args: A) =>
+      this.#resolve(options.deps ? options.deps(...args) : [], 'deps').tokenKeys
     const call = function (this: unknown, ...args: A): Promise<Awaited<R>> {
-      return fk.#cachedCall<Awaited<R>>(keyOf(this, args), tokenKeysOf(args), async () => await fn.apply(this, args), options)
+      return fk.#cachedCall<Awaited<R>>(
+        keyOf(this, args),
+        tokenKeysOf(args),
+        async () => await fn.apply(this, args),
+        options,
+      )
     }
     return Object.assign(call, {
       invalidate: async (...args: A) => {
@@ -649,7 +738,13 @@ export class Freshkey {
         await this.#guard('delete', () => this.store.delete([key]))
       },
       refresh: function (this: unknown, ...args: A) {
-        return fk.#cachedCall<Awaited<R>>(keyOf(this, args), tokenKeysOf(args), async () => await fn.apply(this, args), options, true)
+        return fk.#cachedCall<Awaited<R>>(
+          keyOf(this, args),
+          tokenKeysOf(args),
+          async () => await fn.apply(this, args),
+          options,
+          true,
+        )
       },
       peek: async (...args: A): Promise<Awaited<R>> => {
         const key = keyOf(undefined, args)
@@ -671,10 +766,15 @@ export class Freshkey {
       const legacy = descriptor !== undefined
       const method = legacy ? descriptor.value : target
       const methodName = String(legacy ? context : context?.name)
-      const className = legacy ? (typeof target === 'function' ? target.name : target.constructor?.name) : undefined
+      const className = legacy
+        ? typeof target === 'function'
+          ? target.name
+          : target.constructor?.name
+        : undefined
       let memo: ((this: unknown, ...args: A) => Promise<unknown>) | undefined
       const nameOf = (self: unknown) =>
-        options.name ?? `${className ?? (self as { constructor?: { name?: string } })?.constructor?.name ?? 'anonymous'}.${methodName}`
+        options.name ??
+        `${className ?? (self as { constructor?: { name?: string } })?.constructor?.name ?? 'anonymous'}.${methodName}`
       const replacement = function (this: unknown, ...args: A) {
         memo ??= fk.#memoize(method, options, nameOf)
         return memo.apply(this, args)
@@ -705,7 +805,9 @@ export class Freshkey {
    * Deletes other versions' values (SCAN + UNLINK in batches on Redis). `keepVersions: n` keeps the
    * current version and the n-1 most recently registered others; `version` deletes exactly that one.
    */
-  async purge(options: { keepVersions?: number; version?: string } = {}): Promise<{ versions: string[]; deleted: number }> {
+  async purge(
+    options: { keepVersions?: number; version?: string } = {},
+  ): Promise<{ versions: string[]; deleted: number }> {
     const known = await this.#guard('register', () => this.store.register(this.#keys.versions, this.version))
     this.#versionRegistered = true
     let victims: string[]

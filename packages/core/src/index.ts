@@ -1,14 +1,15 @@
-export { createFreshkey, Freshkey } from './freshkey.ts'
-export { dep, canonicalPk, formatDependency, isDependency, parseDependency, toDependency } from './dependency.ts'
-export { MemoryStore, memoryStore } from './memory-store.ts'
-export { Transaction } from './transaction.ts'
+export type { BulkChange, Change, RowChange, RowImage } from './change.ts'
+export type { CollectionOptions } from './collection.ts'
 export { Collection } from './collection.ts'
-export { Scope, scopesOf } from './scope-decorator.ts'
-export { scopeValue } from './scope-value.ts'
-export { jsonSerializer } from './serializer.ts'
-export { channels } from './events.ts'
-export { Keyspace } from './keyspace.ts'
-export { newNonce, newToken } from './token.ts'
+export type { Dependency, DependencyLike, PrimaryKey, PrimaryKeyValue } from './dependency.ts'
+export {
+  canonicalPk,
+  dep,
+  formatDependency,
+  isDependency,
+  parseDependency,
+  toDependency,
+} from './dependency.ts'
 export { canonical, segment, sha256 } from './encoding.ts'
 export {
   ConfigError,
@@ -21,7 +22,8 @@ export {
   TransactionStateError,
   UnknownScopeError,
 } from './errors.ts'
-
+export type { FreshkeyEvents, FreshkeyStats } from './events.ts'
+export { channels } from './events.ts'
 export type {
   CachedFunction,
   CachedOptions,
@@ -29,11 +31,15 @@ export type {
   TokenSnapshot,
   WrapOptions,
 } from './freshkey.ts'
-export type { Dependency, DependencyLike, PrimaryKey, PrimaryKeyValue } from './dependency.ts'
-export type { BulkChange, Change, RowChange, RowImage } from './change.ts'
+export { createFreshkey, Freshkey } from './freshkey.ts'
+export { Keyspace } from './keyspace.ts'
+export { MemoryStore, memoryStore } from './memory-store.ts'
 export type { EntityResolver } from './resolver.ts'
-export type { Store, StoredEntry, StoreRead } from './store.ts'
+export { Scope, scopesOf } from './scope-decorator.ts'
+export { scopeValue } from './scope-value.ts'
 export type { Serializer } from './serializer.ts'
-export type { FreshkeyEvents, FreshkeyStats } from './events.ts'
+export { jsonSerializer } from './serializer.ts'
+export type { Store, StoredEntry, StoreRead } from './store.ts'
+export { newNonce, newToken } from './token.ts'
 export type { TransactionHost } from './transaction.ts'
-export type { CollectionOptions } from './collection.ts'
+export { Transaction } from './transaction.ts'

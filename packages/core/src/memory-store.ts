@@ -1,5 +1,5 @@
-import { newToken } from './token.ts'
 import type { Store, StoredEntry, StoreRead } from './store.ts'
+import { newToken } from './token.ts'
 
 interface Slot {
   value: string | StoredEntry
@@ -119,7 +119,10 @@ export class MemoryStore implements Store {
   }
 
   async setRaw(key: string, value: string, ttlMs?: number): Promise<void> {
-    this.#data.set(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + ttlMs })
+    this.#data.set(key, {
+      value,
+      expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + ttlMs,
+    })
   }
 
   async register(key: string, member: string): Promise<string[]> {
@@ -131,7 +134,11 @@ export class MemoryStore implements Store {
 
   async unregister(key: string, member: string): Promise<void> {
     const list = this.#sets.get(key)
-    if (list) this.#sets.set(key, list.filter((m) => m !== member))
+    if (list)
+      this.#sets.set(
+        key,
+        list.filter((m) => m !== member),
+      )
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -139,8 +146,8 @@ export class MemoryStore implements Store {
   }
 
   async subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
-    let set = this.#listeners.get(channel)
-    if (!set) this.#listeners.set(channel, (set = new Set()))
+    const set = this.#listeners.get(channel) ?? new Set()
+    this.#listeners.set(channel, set)
     set.add(onMessage)
     return async () => {
       set.delete(onMessage)

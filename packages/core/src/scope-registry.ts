@@ -13,14 +13,21 @@ export class ScopeRegistry {
 
   /** Declares one or more field lists for a table. Idempotent. */
   define(table: string, fields: readonly string[] | readonly (readonly string[])[]): void {
-    const lists = (fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]) as readonly (readonly string[])[]
-    const known = this.#byTable.get(table) ?? []
+    if (!Array.isArray(fields))
+      throw new ConfigError(`the scopes of "${table}" must be a field list or an array of field lists`)
+    const lists = (
+      fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]
+    ) as readonly (readonly string[])[]
     for (const list of lists) {
       if (!Array.isArray(list) || list.length === 0 || list.some((f) => typeof f !== 'string' || f === '')) {
         throw new ConfigError(`a scope of "${table}" needs a non-empty list of field names`)
       }
+    }
+    const known = this.#byTable.get(table) ?? []
+    for (const list of lists) {
       const sorted = [...new Set(list)].sort()
-      if (!known.some((k) => k.length === sorted.length && k.every((f, i) => f === sorted[i]))) known.push(sorted)
+      if (!known.some((k) => k.length === sorted.length && k.every((f, i) => f === sorted[i])))
+        known.push(sorted)
     }
     this.#byTable.set(table, known)
   }
@@ -38,17 +45,22 @@ export class ScopeRegistry {
   /** Token keys a `dep.scope(table, where)` depends on: its conditions, the scope-wide and bulk tokens. */
   tokenKeys(table: string, where: Readonly<Record<string, unknown>>): string[] {
     const fields = Object.keys(where).sort()
-    const list = this.lists(table).find((l) => l.length === fields.length && l.every((f, i) => f === fields[i]))
+    const list = this.lists(table).find(
+      (l) => l.length === fields.length && l.every((f, i) => f === fields[i]),
+    )
     if (!list) throw new UnknownScopeError(table, fields, this.lists(table))
     const choices = list.map((f) => {
       const v = where[f]
       const options = Array.isArray(v) ? v : [v]
-      if (options.length === 0) throw new ConfigError(`scope field "${f}" of "${table}" has an empty "any of" list`)
+      if (options.length === 0)
+        throw new ConfigError(`scope field "${f}" of "${table}" has an empty "any of" list`)
       return [...new Set(options.map(scopeValue))]
     })
     const count = choices.reduce((n, c) => n * c.length, 1)
     if (count > MAX_CONDITIONS) {
-      throw new ConfigError(`a scope of "${table}" expands to ${count} conditions (at most ${MAX_CONDITIONS})`)
+      throw new ConfigError(
+        `a scope of "${table}" expands to ${count} conditions (at most ${MAX_CONDITIONS})`,
+      )
     }
     let combos: string[][] = [[]]
     for (const c of choices) combos = combos.flatMap((prefix) => c.map((v) => [...prefix, v]))
@@ -67,13 +79,19 @@ export class ScopeRegistry {
     if (change.kind === 'bulk') return
     const lists = this.#byTable.get(change.table)
     if (!lists) return
+    const changed = change.kind === 'update' ? change.changed : undefined
     for (const list of lists) {
-      const changed = change.kind === 'update' ? change.changed : undefined
       if (changed && !list.some((f) => changed.includes(f))) continue
+      const conditions: string[] = []
+      let wide = false
       for (const image of this.#images(change, list)) {
-        const values = image && list.every((f) => image[f] !== undefined) ? list.map((f) => scopeValue(image[f])) : undefined
-        out.add(values ? this.keys.scopeCondition(change.table, list, values) : this.keys.scopeWide(change.table, list))
+        const values = image && conditionValues(image, list)
+        if (values) conditions.push(this.keys.scopeCondition(change.table, list, values))
+        else wide = true
       }
+      // The scope-wide token covers every condition of the list, so the known ones add nothing.
+      if (wide) out.add(this.keys.scopeWide(change.table, list))
+      else for (const c of conditions) out.add(c)
     }
   }
 
@@ -88,4 +106,17 @@ export class ScopeRegistry {
     const afterKnown = after !== undefined && mayHaveChanged.every((f) => Object.hasOwn(after, f))
     return [before, afterKnown ? { ...before, ...after } : undefined]
   }
+}
+
+/** Normalized values of a list's fields in an image, or undefined when any of them is missing. */
+function conditionValues(image: RowImage, list: readonly string[]): string[] | undefined {
+  const values: string[] = []
+  for (const f of list) {
+    // `constructor`, `toString`... of a plain image are Object.prototype's, not column values.
+    if (!Object.hasOwn(image, f) && f in Object.prototype) return undefined
+    const v = image[f]
+    if (v === undefined) return undefined
+    values.push(scopeValue(v))
+  }
+  return values
 }

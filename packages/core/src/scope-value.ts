@@ -1,36 +1,62 @@
 import { canonical } from './encoding.ts'
 
-const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/
+const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i
+const INFINITY = /^([+-]?)inf(?:inity)?$/i
+const NAN = /^nan$/i
+// Only strings that carry their zone: a local-time reading would differ between processes in different time zones.
+const ZONED_TIME = /^\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}(?::?\d{2})?)$/i
+const MAX_PLAIN_EXPONENT = 400n
 
-/** Canonical decimal text of a numeric string, or undefined when the text is not a number. */
+/**
+ * Canonical decimal text of a numeric string (`'010.50'` → `'10.5'`, `'1e3'` → `'1000'`,
+ * `'-0'` → `'0'`), or undefined when the text is not a number. Surrounding whitespace is ignored.
+ */
 export function canonicalDecimal(text: string): string | undefined {
-  const m = DECIMAL.exec(text)
+  const m = DECIMAL.exec(text.trim())
   if (!m) return undefined
-  const [, sign = '', int = '', frac = '', exp] = m
+  const [, sign, int = '', frac = '', exp = '0'] = m
   if (int === '' && frac === '') return undefined
-  let digits = int + frac
-  let point = int.length + (exp === undefined ? 0 : Number(exp))
-  if (!Number.isSafeInteger(point) || Math.abs(point) > 400) return undefined
-  if (point < 0) {
-    digits = '0'.repeat(-point) + digits
-    point = 0
-  } else if (point > digits.length) {
-    digits = digits + '0'.repeat(point - digits.length)
+  const all = int + frac
+  const lead = all.search(/[1-9]/)
+  if (lead < 0) return '0'
+  const digits = all.slice(lead).replace(/0+$/, '')
+  // The value is 0.<digits> × 10^point.
+  const point = BigInt(int.length - lead) + BigInt(exp)
+  const neg = sign === '-' ? '-' : ''
+  if (point > MAX_PLAIN_EXPONENT || point < -MAX_PLAIN_EXPONENT) return `${neg}0.${digits}e${point}`
+  const p = Number(point)
+  if (p <= 0) return `${neg}0.${'0'.repeat(-p)}${digits}`
+  if (p >= digits.length) return neg + digits + '0'.repeat(p - digits.length)
+  return `${neg}${digits.slice(0, p)}.${digits.slice(p)}`
+}
+
+function fromString(text: string): string {
+  const d = canonicalDecimal(text)
+  if (d !== undefined) return `d${d}`
+  const trimmed = text.trim()
+  const inf = INFINITY.exec(trimmed)
+  if (inf) return inf[1] === '-' ? 'd-Infinity' : 'dInfinity'
+  if (NAN.test(trimmed)) return 'dNaN'
+  if (ZONED_TIME.test(trimmed)) {
+    const t = Date.parse(trimmed)
+    if (!Number.isNaN(t)) return `d${t}`
   }
-  const whole = digits.slice(0, point).replace(/^0+/, '') || '0'
-  const fraction = digits.slice(point).replace(/0+$/, '')
-  const body = fraction ? `${whole}.${fraction}` : whole
-  return body === '0' ? '0' : `${sign === '-' ? '-' : ''}${body}`
+  return `s${text}`
 }
 
 /**
- * Normalizes a column value so equal values give equal scope conditions:
+ * Normalizes a column value so equal values give equal scope conditions. Never throws: it also runs
+ * while a write is recorded, and cache trouble must never fail a database write.
  * - `null` and `undefined` → null;
  * - numbers, bigints, numeric strings and booleans (as 1/0) → their canonical decimal form, so
  *   `1`, `1n`, `'1'`, `'1.0'` and `true` meet (drivers return bigint and numeric columns as strings,
- *   SQLite returns booleans as 1/0);
- * - `Date` → its instant in milliseconds (meets the same number);
- * - other strings → themselves; other values → their canonical JSON-like form.
+ *   SQLite and MySQL return booleans as 1/0); `'NaN'`/`'Infinity'` strings meet the numbers;
+ * - `Date` → its instant in milliseconds (meets the same number), and so do ISO-8601 strings with
+ *   an explicit zone (`Z`, `+02:00`); strings without a zone stay text;
+ * - byte arrays (`Buffer`, `Uint8Array`) → their bytes; other class instances with their own
+ *   `toString` (Decimal, ObjectId) → that string, normalized as above;
+ * - other strings → themselves; plain objects and arrays → their canonical form; anything else → one
+ *   shared "opaque" value.
  * Merging values only costs a needless miss; splitting equal values would be a stale list.
  */
 export function scopeValue(value: unknown): string {
@@ -41,14 +67,26 @@ export function scopeValue(value: unknown): string {
     case 'bigint':
       return `d${value.toString()}`
     case 'number':
-      if (Number.isNaN(value)) return 'dNaN'
       if (!Number.isFinite(value)) return `d${value}`
-      return `d${canonicalDecimal(String(value)) ?? String(value)}`
-    case 'string': {
-      const d = canonicalDecimal(value)
-      return d === undefined ? `s${value}` : `d${d}`
-    }
+      return `d${canonicalDecimal(String(value))}`
+    case 'string':
+      return fromString(value)
+    case 'object':
+      break
+    default:
+      return 'j?'
   }
   if (value instanceof Date) return `d${value.getTime()}`
-  return `j${canonical(value)}`
+  if (ArrayBuffer.isView(value))
+    return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`
+  try {
+    const proto = Object.getPrototypeOf(value)
+    if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+      const toText = (value as { toString?: unknown }).toString
+      if (typeof toText === 'function' && toText !== Object.prototype.toString) return fromString(String(value))
+    }
+    return `j${canonical(value)}`
+  } catch {
+    return 'j?'
+  }
 }

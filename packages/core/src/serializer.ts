@@ -31,10 +31,22 @@ function encode(value: unknown, seen: Set<object>, path: string): unknown {
   try {
     if (Array.isArray(obj)) return obj.map((v, i) => encode(v, seen, `${path}[${i}]`))
     if (obj instanceof Map) {
-      return { [TAG]: 'm', v: [...obj].map(([k, v], i) => [encode(k, seen, `${path}<key ${i}>`), encode(v, seen, `${path}.get(…)`)]) }
+      return {
+        [TAG]: 'm',
+        v: [...obj].map(([k, v], i) => [
+          encode(k, seen, `${path}<key ${i}>`),
+          encode(v, seen, `${path}.get(…)`),
+        ]),
+      }
     }
-    if (obj instanceof Set) return { [TAG]: 's', v: [...obj].map((v, i) => encode(v, seen, `${path}<item ${i}>`)) }
-    if (ArrayBuffer.isView(obj) || obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof Promise) {
+    if (obj instanceof Set)
+      return { [TAG]: 's', v: [...obj].map((v, i) => encode(v, seen, `${path}<item ${i}>`)) }
+    if (
+      ArrayBuffer.isView(obj) ||
+      obj instanceof WeakMap ||
+      obj instanceof WeakSet ||
+      obj instanceof Promise
+    ) {
       throw new SerializationError(`${path}: a ${obj.constructor.name} cannot be cached`)
     }
     const toJSON = (obj as { toJSON?: () => unknown }).toJSON

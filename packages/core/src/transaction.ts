@@ -44,7 +44,8 @@ export class Transaction {
   }
 
   #open(what: string): void {
-    if (this.#state !== 'open') throw new TransactionStateError(`cannot ${what} a transaction that is ${this.#state}`)
+    if (this.#state !== 'open')
+      throw new TransactionStateError(`cannot ${what} a transaction that is ${this.#state}`)
   }
 
   /** Buffers a change until the outermost commit. */

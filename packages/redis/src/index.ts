@@ -1,2 +1,2 @@
-export { RedisStore, redisStore } from './redis-store.ts'
 export type { RedisStoreOptions, RedisTarget } from './redis-store.ts'
+export { RedisStore, redisStore } from './redis-store.ts'

@@ -1,4 +1,11 @@
-import { ConfigError, newNonce, type Store, type StoredEntry, type StoreRead, StoreUnavailableError } from '@freshkey/core'
+import {
+  ConfigError,
+  newNonce,
+  type Store,
+  type StoredEntry,
+  type StoreRead,
+  StoreUnavailableError,
+} from '@freshkey/core'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { BUMP, READ, REGISTER, RELEASE, TOKENS, WRITE } from './scripts.ts'
 
@@ -94,7 +101,9 @@ export class RedisStore implements Store {
         }),
       ])
     } catch (error) {
-      throw new StoreUnavailableError(`redis ${operation} failed: ${(error as Error).message}`, { cause: error })
+      throw new StoreUnavailableError(`redis ${operation} failed: ${(error as Error).message}`, {
+        cause: error,
+      })
     } finally {
       clearTimeout(timer)
     }
@@ -104,18 +113,29 @@ export class RedisStore implements Store {
 
   tokens(keys: readonly string[], ttl: number): Promise<string[]> {
     if (keys.length === 0) return Promise.resolve([])
-    return this.#run('tokens', () => this.#scripts.fkTokens(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce()))
+    return this.#run('tokens', () =>
+      this.#scripts.fkTokens(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce()),
+    )
   }
 
   async bump(keys: readonly string[], ttl: number, channel?: string): Promise<void> {
     if (keys.length === 0) return
     const ch = channel === undefined ? '' : this.#k(channel)
-    await this.#run('bump', () => this.#scripts.fkBump(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce(), ch, this.prefix))
+    await this.#run('bump', () =>
+      this.#scripts.fkBump(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce(), ch, this.prefix),
+    )
   }
 
   async read(entryKey: string, tokenKeys: readonly string[], ttl: number): Promise<StoreRead> {
     const [tokens, raw, valid] = await this.#run('read', () =>
-      this.#scripts.fkRead(1 + tokenKeys.length, this.#k(entryKey), ...tokenKeys.map(this.#k), Math.ceil(ttl), newNonce(), this.prefix),
+      this.#scripts.fkRead(
+        1 + tokenKeys.length,
+        this.#k(entryKey),
+        ...tokenKeys.map(this.#k),
+        Math.ceil(ttl),
+        newNonce(),
+        this.prefix,
+      ),
     )
     if (!raw) return { tokens, valid: false }
     return { tokens, entry: decodeEntry(raw), valid: valid === 1 }
@@ -124,7 +144,14 @@ export class RedisStore implements Store {
   async write(entryKey: string, entry: StoredEntry, ttlMs: number): Promise<boolean> {
     const n = 1 + entry.tokenKeys.length
     const ok = await this.#run('write', () =>
-      this.#scripts.fkWrite(n, this.#k(entryKey), ...entry.tokenKeys.map(this.#k), encodeEntry(entry), Math.ceil(ttlMs), ...entry.tokens),
+      this.#scripts.fkWrite(
+        n,
+        this.#k(entryKey),
+        ...entry.tokenKeys.map(this.#k),
+        encodeEntry(entry),
+        Math.ceil(ttlMs),
+        ...entry.tokens,
+      ),
     )
     return ok === 1
   }
@@ -136,7 +163,9 @@ export class RedisStore implements Store {
 
   async acquire(key: string, ms: number): Promise<string | undefined> {
     const owner = newNonce()
-    const ok = await this.#run('acquire', () => this.client.set(this.#k(key), owner, 'PX', Math.ceil(ms), 'NX'))
+    const ok = await this.#run('acquire', () =>
+      this.client.set(this.#k(key), owner, 'PX', Math.ceil(ms), 'NX'),
+    )
     return ok === 'OK' ? owner : undefined
   }
 
@@ -145,13 +174,16 @@ export class RedisStore implements Store {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client as Redis]
+    const nodes: Redis[] =
+      this.client instanceof Cluster ? this.client.nodes('master') : [this.client as Redis]
     const match = `${globEscape(this.#k(prefix))}*`
     let deleted = 0
     for (const node of nodes) {
       let cursor = '0'
       do {
-        const [next, keys] = await this.#run('scan', () => node.scan(cursor, 'MATCH', match, 'COUNT', this.#batch))
+        const [next, keys] = await this.#run('scan', () =>
+          node.scan(cursor, 'MATCH', match, 'COUNT', this.#batch),
+        )
         cursor = next
         for (let i = 0; i < keys.length; i += this.#batch) {
           const batch = keys.slice(i, i + this.#batch)
@@ -168,7 +200,9 @@ export class RedisStore implements Store {
 
   async setRaw(key: string, value: string, ttlMs?: number): Promise<void> {
     await this.#run('set', () =>
-      ttlMs === undefined ? this.client.set(this.#k(key), value) : this.client.set(this.#k(key), value, 'PX', Math.ceil(ttlMs)),
+      ttlMs === undefined
+        ? this.client.set(this.#k(key), value)
+        : this.client.set(this.#k(key), value, 'PX', Math.ceil(ttlMs)),
     )
   }
 
@@ -196,7 +230,8 @@ export class RedisStore implements Store {
     }
     let set = this.#handlers.get(full)
     if (!set) {
-      this.#handlers.set(full, (set = new Set()))
+      set = new Set()
+      this.#handlers.set(full, set)
       await this.#run('subscribe', () => this.#subscriber!.subscribe(full))
     }
     set.add(onMessage)
@@ -227,11 +262,18 @@ export type RedisTarget = Redis | Cluster | string | RedisOptions
 export function redisStore(target?: RedisTarget, options: RedisStoreOptions = {}): RedisStore {
   if (target instanceof Redis || target instanceof Cluster) return new RedisStore(target, options)
   const timeout = options.timeout ?? 1000
-  const defaults: RedisOptions = { commandTimeout: timeout, maxRetriesPerRequest: 1, connectTimeout: Math.max(timeout, 2000) }
+  const defaults: RedisOptions = {
+    commandTimeout: timeout,
+    maxRetriesPerRequest: 1,
+    connectTimeout: Math.max(timeout, 2000),
+  }
   const url = target === undefined ? process.env.REDIS_URL : typeof target === 'string' ? target : undefined
-  if (target === undefined && !url) throw new ConfigError('redisStore needs a client, URL or options (or REDIS_URL)')
-  if (url !== undefined && !/^rediss?:\/\//.test(url)) throw new ConfigError(`not a redis:// or rediss:// URL: ${url}`)
-  const client = url !== undefined ? new Redis(url, defaults) : new Redis({ ...defaults, ...(target as RedisOptions) })
+  if (target === undefined && !url)
+    throw new ConfigError('redisStore needs a client, URL or options (or REDIS_URL)')
+  if (url !== undefined && !/^rediss?:\/\//.test(url))
+    throw new ConfigError(`not a redis:// or rediss:// URL: ${url}`)
+  const client =
+    url !== undefined ? new Redis(url, defaults) : new Redis({ ...defaults, ...(target as RedisOptions) })
   client.on('error', () => {})
   return new RedisStore(client, { ...options, owned: true })
 }
