@@ -9,7 +9,14 @@ export default async function setup(): Promise<() => Promise<void>> {
     redis = await startRedis()
     process.env.REDIS_URL = redis.url
   }
-  if (!process.env.DATABASE_URL && which('initdb', ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'])) {
+  if (
+    !process.env.DATABASE_URL &&
+    which('initdb', [
+      '/usr/lib/postgresql/15/bin',
+      '/usr/lib/postgresql/16/bin',
+      '/usr/lib/postgresql/17/bin',
+    ])
+  ) {
     pg = await startPostgres()
     process.env.DATABASE_URL = pg.url
   }

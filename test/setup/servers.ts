@@ -49,7 +49,11 @@ export async function startRedis(port?: number): Promise<RedisServer> {
   let proc: ChildProcess | undefined
   const ping = () => {
     try {
-      return execFileSync(which('redis-cli') ?? 'redis-cli', ['-p', String(p), 'ping'], { stdio: 'pipe' }).toString().trim() === 'PONG'
+      return (
+        execFileSync(which('redis-cli') ?? 'redis-cli', ['-p', String(p), 'ping'], { stdio: 'pipe' })
+          .toString()
+          .trim() === 'PONG'
+      )
     } catch {
       return false
     }
@@ -58,7 +62,9 @@ export async function startRedis(port?: number): Promise<RedisServer> {
     url: `redis://127.0.0.1:${p}`,
     port: p,
     async start() {
-      proc = spawn(bin, ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+      proc = spawn(bin, ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      })
       await waitFor(ping, 'redis-server')
     },
     async stop() {
@@ -86,7 +92,9 @@ export async function startPostgres(): Promise<PostgresServer> {
   if (!initdb || !pgCtl) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)')
   const asRoot = process.getuid?.() === 0
   const run = (bin: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'pipe' }) : execFileSync(bin, args, { stdio: 'pipe' })
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'pipe' })
+      : execFileSync(bin, args, { stdio: 'pipe' })
   const dir = mkdtempSync(join(tmpdir(), 'fk-pg-'))
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString())
@@ -97,8 +105,16 @@ export async function startPostgres(): Promise<PostgresServer> {
   const port = await freePort()
   run(initdb, ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'])
   run(pgCtl, [
-    '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', 'start',
-    '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+    '-D',
+    data,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-t',
+    '60',
+    'start',
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
   ])
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

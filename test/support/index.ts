@@ -1,3 +1,3 @@
-export { serviceUrl } from './services.ts'
-export { freePort, startPostgres, startRedis } from '../setup/servers.ts'
 export type { PostgresServer, RedisServer } from '../setup/servers.ts'
+export { freePort, startPostgres, startRedis } from '../setup/servers.ts'
+export { serviceUrl } from './services.ts'

@@ -11,7 +11,10 @@ export function serviceUrl(name: 'REDIS_URL' | 'DATABASE_URL'): string | undefin
   if (process.env.CI === 'true') throw new Error(`${name} is not set and CI=true: the server must be running`)
   if (!notified.has(name)) {
     notified.add(name)
-    const how = name === 'REDIS_URL' ? 'apt-get install -y redis-server, or set REDIS_URL' : 'apt-get install -y postgresql, or set DATABASE_URL'
+    const how =
+      name === 'REDIS_URL'
+        ? 'apt-get install -y redis-server, or set REDIS_URL'
+        : 'apt-get install -y postgresql, or set DATABASE_URL'
     console.warn(`[freshkey] ${name} unavailable: suites that need it are skipped (${how})`)
   }
   return undefined
