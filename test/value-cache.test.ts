@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   ConfigError,
+  cached,
   createFreshkey,
   dep,
   type Freshkey,
@@ -313,7 +314,7 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
       }
     }
     const d = Object.getOwnPropertyDescriptor(Legacy.prototype, 'find')!
-    Object.defineProperty(Legacy.prototype, 'find', fk.cache()(Legacy.prototype, 'find', d))
+    Object.defineProperty(Legacy.prototype, 'find', cached(fk)(Legacy.prototype, 'find', d))
     expect(await new Legacy().find(2)).toBe('legacy-2')
     expect(await new Legacy().find(2)).toBe('legacy-2')
     expect(calls).toBe(2)

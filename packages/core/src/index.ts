@@ -1,3 +1,4 @@
+export { cached } from './cached-decorator.ts'
 export type { BulkChange, Change, RowChange, RowImage } from './change.ts'
 export type { CollectionOptions } from './collection.ts'
 export { Collection } from './collection.ts'
