@@ -130,8 +130,13 @@ export const dep = {
   },
 } as const
 
+export const ALKEY = /^(\*#\*|[^#\s]+#[^#\s]+)$/
 /** Parses an Alkey string: `'*#*'` → all, `'users#*'` → table, `'users#1'` → row. */
 export function parseDependency(text: string): Dependency {
+  if (typeof text !== 'string' || !ALKEY.test(text))
+    throw new InvalidDependencyError(
+      `"${text}" is not a dependency string (expected "table#pk", "table#*" or "*#*")`,
+    )
   const at = text.indexOf('#')
   if (at <= 0 || at === text.length - 1) {
     throw new InvalidDependencyError(

@@ -7,6 +7,7 @@ export function sha256(text: string): string {
 }
 
 const MAX_SEGMENT = 64
+const LONE_SURROGATE = /\p{Surrogate}/u
 
 /**
  * Encodes one segment of a store key: separators (`:` `#` `%` `{` `}`) and control characters are
@@ -16,10 +17,10 @@ const MAX_SEGMENT = 64
 export function segment(text: string): string {
   const escaped = text.replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
-    /[%:#{}\u0000-\u001f\u007f]/g,
+    /[%:#{}\u0000-\u001f\u007f]|\p{Surrogate}/gu,
     (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   )
-  return escaped.length > MAX_SEGMENT ? `#${sha256(text)}` : escaped
+  return escaped.length > MAX_SEGMENT ? `#${sha256(escaped)}` : escaped
 }
 
 function isPlainObject(value: object): boolean {
@@ -35,7 +36,7 @@ function isPlainObject(value: object): boolean {
 export function canonical(value: unknown, path = 'value', seen: object[] = []): string {
   switch (typeof value) {
     case 'string':
-      return `s${value.length}:${value}`
+      return LONE_SURROGATE.test(value) ? `S${JSON.stringify(value)}` : `s${value.length}:${value}`
     case 'number':
       if (Number.isNaN(value)) throw new InvalidKeyPartError(path, 'NaN has no stable key form')
       return `d${Object.is(value, -0) ? 0 : value}`
@@ -61,7 +62,12 @@ export function canonical(value: unknown, path = 'value', seen: object[] = []): 
   seen.push(obj)
   try {
     if (Array.isArray(obj)) {
-      return `[${obj.map((v, i) => canonical(v, `${path}[${i}]`, seen)).join(',')}]`
+      const items: string[] = []
+      for (let i = 0; i < obj.length; i++) items.push(canonical(obj[i], `${path}[${i}]`, seen))
+      return `[${items.join(',')}]`
+    }
+    if ((obj as Record<symbol, unknown>)[Symbol.for('freshkey.dependency')] === true) {
+      throw new InvalidKeyPartError(path, 'a dependency must be a top-level part')
     }
     if (!isPlainObject(obj)) {
       const name = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'object'

@@ -24,6 +24,7 @@ import { Keyspace } from './keyspace.ts'
 import type { EntityResolver } from './resolver.ts'
 import { scopesOf } from './scope-decorator.ts'
 import { ScopeRegistry } from './scope-registry.ts'
+import { whereKey } from './scope-value.ts'
 import { jsonSerializer, type Serializer } from './serializer.ts'
 import type { Store, StoredEntry, StoreRead } from './store.ts'
 import { Transaction, type TransactionHost } from './transaction.ts'
@@ -178,14 +179,16 @@ export class Freshkey {
    * name or an entity class (resolved once an adapter knows it).
    */
   defineScope(target: string | object, fields: readonly string[] | readonly (readonly string[])[]): void {
+    if (typeof target === 'string') {
+      if (target === '') throw new InvalidDependencyError('a table name must be a non-empty string')
+      this.#scopes.define(target, fields)
+      return
+    }
+    if (!Array.isArray(fields))
+      throw new ConfigError('defineScope needs a field list or a list of field lists')
     const lists = (
       fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]
     ) as readonly (readonly string[])[]
-    if (typeof target === 'string') {
-      if (target === '') throw new InvalidDependencyError('a table name must be a non-empty string')
-      this.#scopes.define(target, lists)
-      return
-    }
     const table = this.#tableOf(target)
     if (table !== undefined) this.#scopes.define(table, lists)
     else this.#pendingScopes.set(target, [...(this.#pendingScopes.get(target) ?? []), ...lists])
@@ -272,7 +275,9 @@ export class Freshkey {
         const before = tokenKeys.length
         this.#depKeys(d, tokenKeys)
         const skip = this.#keys.tag.length + 1
-        body.push(`#${canonical(tokenKeys.slice(before).map((key) => key.slice(skip)))}`)
+        // Scope values that only normalize alike share tokens, never a cached value (DESIGN rule 7).
+        const where = d.type === 'scope' ? whereKey(d.where) : ''
+        body.push(`#${canonical(tokenKeys.slice(before).map((key) => key.slice(skip)))}${where}`)
       } else {
         body.push(canonical(part, path))
       }
@@ -850,6 +855,7 @@ export class Freshkey {
   /** Stops background timers. Does not close the store (it may be shared). */
   async close(): Promise<void> {
     await this.idle()
+    if (this.#epochDebt) await this.#payEpoch().catch((e) => this.#storeError('bump', e))
     if (this.#epochTimer) clearInterval(this.#epochTimer)
     this.#epochTimer = undefined
   }

@@ -1,7 +1,7 @@
 export { cached } from './cached-decorator.ts'
 export type { BulkChange, Change, RowChange, RowImage } from './change.ts'
-export type { CollectionOptions } from './collection.ts'
-export { Collection } from './collection.ts'
+export type { CollectionOptions, CollectionViews } from './collection.ts'
+export { Collection, CollectionLoadError, CollectionNotReadyError } from './collection.ts'
 export type { Dependency, DependencyLike, PrimaryKey, PrimaryKeyValue } from './dependency.ts'
 export {
   canonicalPk,

@@ -1,6 +1,6 @@
 import {
   ConfigError,
-  newNonce,
+  newToken,
   type Store,
   type StoredEntry,
   type StoreRead,
@@ -67,6 +67,10 @@ export class RedisStore implements Store {
   readonly #owned: boolean
   readonly #timeout: number
   readonly #batch: number
+  /** Clients this store created enforce `commandTimeout` themselves; a caller's client needs our timer. */
+  readonly #race: boolean
+  /** When this process last refreshed each token key's TTL (bounded). */
+  readonly #refreshed = new Map<string, number>()
   #subscriber: Redis | undefined
   readonly #handlers = new Map<string, Set<(message: string) => void>>()
 
@@ -74,6 +78,7 @@ export class RedisStore implements Store {
     this.client = client
     this.prefix = options.prefix ?? 'fk:'
     this.#owned = options.owned ?? false
+    this.#race = !this.#owned
     this.#timeout = options.timeout ?? 1000
     this.#batch = options.batchSize ?? 500
     const define = (name: string, lua: string) => {
@@ -94,6 +99,7 @@ export class RedisStore implements Store {
   async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     try {
+      if (!this.#race) return await fn()
       return await Promise.race([
         fn(),
         new Promise<never>((_, reject) => {
@@ -111,29 +117,67 @@ export class RedisStore implements Store {
 
   #k = (key: string) => this.prefix + key
 
-  tokens(keys: readonly string[], ttl: number): Promise<string[]> {
-    if (keys.length === 0) return Promise.resolve([])
-    return this.#run('tokens', () =>
-      this.#scripts.fkTokens(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce()),
-    )
+  // Hot path: one MGET. The get-or-create script runs only when a token is missing (first use,
+  // expiry, a flushed Redis); TTLs are refreshed off the hot path, at most every ttl/4 per key.
+  async tokens(keys: readonly string[], ttl: number): Promise<string[]> {
+    if (keys.length === 0) return []
+    const full = keys.map(this.#k)
+    const found = await this.#run('tokens', () => this.client.mget(...full))
+    if (found.every((t) => t !== null)) {
+      this.#refresh(full, ttl)
+      return found as string[]
+    }
+    return this.#run('tokens', () => this.#scripts.fkTokens(full.length, ...full, Math.ceil(ttl), newToken()))
+  }
+
+  #refresh(full: readonly string[], ttl: number): void {
+    const now = Date.now()
+    const due = full.filter((k) => (this.#refreshed.get(k) ?? 0) + ttl * 250 < now)
+    if (due.length === 0) return
+    if (this.#refreshed.size > 100_000) this.#refreshed.clear()
+    const pipeline = this.client.pipeline()
+    for (const k of due) {
+      this.#refreshed.set(k, now)
+      pipeline.expire(k, Math.ceil(ttl))
+    }
+    pipeline.exec().catch(() => {})
   }
 
   async bump(keys: readonly string[], ttl: number, channel?: string): Promise<void> {
     if (keys.length === 0) return
     const ch = channel === undefined ? '' : this.#k(channel)
     await this.#run('bump', () =>
-      this.#scripts.fkBump(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newNonce(), ch, this.prefix),
+      this.#scripts.fkBump(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newToken(), ch, this.prefix),
     )
   }
 
   async read(entryKey: string, tokenKeys: readonly string[], ttl: number): Promise<StoreRead> {
+    if (tokenKeys.length > 0) {
+      // One MGET reads the entry and the current tokens atomically; the entry is checked here.
+      const full = tokenKeys.map(this.#k)
+      const [raw, ...tokens] = await this.#run('read', () => this.client.mget(this.#k(entryKey), ...full))
+      if (tokens.every((t) => t !== null)) {
+        this.#refresh(full, ttl)
+        const current = tokens as string[]
+        if (!raw) return { tokens: current, valid: false }
+        const entry = decodeEntry(raw)
+        const byKey = new Map(tokenKeys.map((k, i) => [k, current[i]]))
+        if (entry.tokenKeys.every((k) => byKey.has(k))) {
+          return {
+            tokens: current,
+            entry,
+            valid: entry.tokenKeys.every((k, i) => byKey.get(k) === entry.tokens[i]),
+          }
+        }
+      }
+    }
     const [tokens, raw, valid] = await this.#run('read', () =>
       this.#scripts.fkRead(
         1 + tokenKeys.length,
         this.#k(entryKey),
         ...tokenKeys.map(this.#k),
         Math.ceil(ttl),
-        newNonce(),
+        newToken(),
         this.prefix,
       ),
     )
@@ -162,7 +206,7 @@ export class RedisStore implements Store {
   }
 
   async acquire(key: string, ms: number): Promise<string | undefined> {
-    const owner = newNonce()
+    const owner = newToken()
     const ok = await this.#run('acquire', () =>
       this.client.set(this.#k(key), owner, 'PX', Math.ceil(ms), 'NX'),
     )

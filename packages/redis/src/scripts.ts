@@ -1,6 +1,7 @@
 // Lua scripts, registered with ioredis `defineCommand` (EVALSHA, falling back to EVAL when the
 // script cache was flushed). Fresh tokens are `nonce .. index`: the client sends one random nonce
-// per call, so tokens are unique without trusting Lua's random generator.
+// per call, so tokens are unique without trusting Lua's random generator. The `:` keeps
+// `nonce .. index` unambiguous (nonces have no `:`).
 
 /** KEYS: token keys. ARGV: ttl seconds, nonce. Returns the token of each key, creating missing ones. */
 export const TOKENS = `
@@ -8,7 +9,7 @@ local out = {}
 for i, k in ipairs(KEYS) do
   local v = redis.call('GETEX', k, 'EX', ARGV[1])
   if not v then
-    v = ARGV[2] .. i
+    v = ARGV[2] .. ':' .. i
     redis.call('SET', k, v, 'EX', ARGV[1])
   end
   out[i] = v
@@ -19,7 +20,7 @@ return out
 /** KEYS: token keys. ARGV: ttl seconds, nonce, channel or '', key prefix. Gives each key a new token; publishes the unprefixed keys. */
 export const BUMP = `
 for i, k in ipairs(KEYS) do
-  redis.call('SET', k, ARGV[2] .. i, 'EX', ARGV[1])
+  redis.call('SET', k, ARGV[2] .. ':' .. i, 'EX', ARGV[1])
 end
 if ARGV[3] ~= '' then
   local names = {}
@@ -42,7 +43,7 @@ for i = 2, #KEYS do
   local k = KEYS[i]
   local v = redis.call('GETEX', k, 'EX', ARGV[1])
   if not v then
-    v = ARGV[2] .. i
+    v = ARGV[2] .. ':' .. i
     redis.call('SET', k, v, 'EX', ARGV[1])
   end
   tokens[i - 1] = v
