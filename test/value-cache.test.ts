@@ -417,3 +417,36 @@ describe('value cache when the store is down', () => {
     }
   })
 })
+
+describe('adapter hooks in core', () => {
+  it('reportError counts adapter errors and publishes them on freshkey:error', () => {
+    const fk = createFreshkey({ store: memoryStore(), namespace: `report-${seq++}` })
+    const got: unknown[] = []
+    const fn = (m: unknown) => got.push(m)
+    subscribe('freshkey:error', fn)
+    try {
+      fk.reportError('typeorm:afterUpdate', new Error('bad transformer'))
+    } finally {
+      unsubscribe('freshkey:error', fn)
+    }
+    expect(fk.stats().adapterErrors).toBe(1)
+    expect(got).toEqual([
+      expect.objectContaining({ operation: 'typeorm:afterUpdate', namespace: fk.namespace }),
+    ])
+  })
+
+  it('refreshResolvers applies scopes declared on a class before its adapter knew it', async () => {
+    const fk = createFreshkey({ store: memoryStore(), namespace: `refresh-${seq++}` })
+    class Post {}
+    fk.defineScope(Post, ['published'])
+    let ready = false
+    fk.registerResolver({
+      identify: () => undefined,
+      tableOf: (t) => (ready && t === Post ? 'posts' : undefined),
+    })
+    expect(fk.scopedFields('posts')).toEqual([])
+    ready = true // the ORM built its metadata
+    fk.refreshResolvers()
+    expect(fk.scopedFields('posts')).toEqual(['published'])
+  })
+})

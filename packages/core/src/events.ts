@@ -18,6 +18,8 @@ export interface FreshkeyStats {
   bypasses: number
   /** Store operations that failed. */
   storeErrors: number
+  /** Errors adapters swallowed so a database write would not fail (`fk.reportError`). */
+  adapterErrors: number
 }
 
 /** Payloads of the `freshkey:*` diagnostics channels. */
@@ -68,5 +70,6 @@ export function newStats(): FreshkeyStats {
     invalidations: 0,
     bypasses: 0,
     storeErrors: 0,
+    adapterErrors: 0,
   }
 }

@@ -153,17 +153,31 @@ export class Freshkey {
   /** Lets `keyFor` and `dep.scope` understand an ORM's entities. Returns an unregister function. */
   registerResolver(resolver: EntityResolver): () => void {
     this.#resolvers.push(resolver)
+    this.refreshResolvers()
+    return () => {
+      const i = this.#resolvers.indexOf(resolver)
+      if (i >= 0) this.#resolvers.splice(i, 1)
+    }
+  }
+
+  /**
+   * Asks the resolvers again for entity classes whose scopes were declared before any resolver
+   * knew them (an adapter calls this once its ORM metadata is built).
+   */
+  refreshResolvers(): void {
     for (const [target, lists] of this.#pendingScopes) {
-      const table = resolver.tableOf(target)
+      const table = this.#tableOf(target)
       if (table !== undefined) {
         this.#scopes.define(table, lists)
         this.#pendingScopes.delete(target)
       }
     }
-    return () => {
-      const i = this.#resolvers.indexOf(resolver)
-      if (i >= 0) this.#resolvers.splice(i, 1)
-    }
+  }
+
+  /** Reports an error an adapter swallowed (so a write never fails): counted, and published on `freshkey:error`. */
+  reportError(operation: string, error: unknown): void {
+    this.#stats.adapterErrors++
+    emit('error', () => ({ namespace: this.namespace, operation, error }))
   }
 
   #tableOf(target: unknown): string | undefined {
