@@ -14,7 +14,10 @@ const LONE_SURROGATE = /\p{Surrogate}/u
  * percent-escaped so segments never run together, and long segments become `#` + SHA-256 (the
  * escaped form never contains a bare `#`, so hashed and plain segments cannot collide).
  */
+const PLAIN = /^[\w.\-]{0,64}$/
+
 export function segment(text: string): string {
+  if (PLAIN.test(text)) return text
   const escaped = text.replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
     /[%:#{}\u0000-\u001f\u007f]|\p{Surrogate}/gu,
