@@ -119,15 +119,20 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
     const gate = new Promise<void>((r) => {
       release = r
     })
+    let started!: () => void
+    const loading = new Promise<void>((r) => {
+      started = r
+    })
     const slow = fk.wrap(
       [dep.row('users', 5)],
       async () => {
+        started()
         await gate
         return 'old'
       },
       { key: 'cas', staleWhileRevalidate: 60 },
     )
-    await sleep(20)
+    await loading // tokens were read before the loader ran
     await fk.changed({ table: 'users', kind: 'update', pk: 5 })
     release()
     expect(await slow).toBe('old') // the caller that started before the commit gets its own load
@@ -145,11 +150,16 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
     const gate = new Promise<void>((r) => {
       release = r
     })
+    let started!: () => void
+    const loading = new Promise<void>((r) => {
+      started = r
+    })
     const early = fk.wrap([dep.row('users', 6)], async () => {
+      started()
       await gate
       return 'before-commit'
     })
-    await sleep(20)
+    await loading
     await fk.changed({ table: 'users', kind: 'update', pk: 6 })
     const late = fk.wrap([dep.row('users', 6)], async () => 'after-commit')
     release()

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Change } from './change.ts'
 import { Collection, type CollectionOptions } from './collection.ts'
 import {
+  ALKEY,
   type Dependency,
   type DependencyLike,
   dep,
@@ -260,43 +261,67 @@ export class Freshkey {
 
   /** Turns key parts into an injective body and the token keys they depend on. */
   #resolve(parts: readonly unknown[], label = 'parts'): Resolved {
-    const tokenKeys: string[] = [this.#keys.epoch]
+    // Rows are deduplicated by table and primary key, not by their built key strings: hashing every
+    // freshly concatenated key into a Set cost more than the client side of the round trip.
+    const k = this.#keys
+    const tokenKeys: string[] = [k.epoch]
+    const rows = new Map<string, string[] | Set<string>>()
     const body: string[] = []
-    parts.forEach((part, i) => {
-      const path = `${label}[${i}]`
-      let d: Dependency | undefined
-      if (isDependency(part)) d = part
-      else if (typeof part === 'string' && ALKEY.test(part)) d = parseDependency(part)
-      else if (typeof part === 'function') {
-        const table = this.#tableOf(part)
-        if (table === undefined) {
-          throw new InvalidKeyPartError(
-            path,
-            `no registered resolver knows ${part.name || 'this function'} (install its ORM adapter)`,
-          )
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]
+      const d = this.#asDependency(part, label, i)
+      if (!d) {
+        body.push(canonical(part, `${label}[${i}]`))
+      } else if (d.type === 'row') {
+        let pks = rows.get(d.table)
+        if (!pks) {
+          pks = []
+          rows.set(d.table, pks)
+          tokenKeys.push(k.bulk(d.table))
         }
-        d = dep.table(table)
-      } else if (
-        typeof part === 'object' &&
-        part !== null &&
-        !Array.isArray(part) &&
-        !(part instanceof Date)
-      ) {
-        d = this.#identify(part)
-        if (!d && this.#tableOf(part) !== undefined) d = dep.table(this.#tableOf(part)!)
-      }
-      if (d) {
+        // A short list scan beats hashing; a Set takes over for long lists.
+        const seen = Array.isArray(pks) ? pks.includes(d.pk) : pks.has(d.pk)
+        if (!seen) {
+          if (Array.isArray(pks)) {
+            pks.push(d.pk)
+            if (pks.length > 32) rows.set(d.table, new Set(pks))
+          } else pks.add(d.pk)
+          tokenKeys.push(k.row(d.table, d.pk))
+        }
+        body.push(depBody(d, ''))
+      } else {
         const before = tokenKeys.length
         this.#depKeys(d, tokenKeys)
-        const skip = this.#keys.tag.length + 1
-        // Scope values that only normalize alike share tokens, never a cached value (DESIGN rule 7).
-        const where = d.type === 'scope' ? whereKey(d.where) : ''
-        body.push(`#${canonical(tokenKeys.slice(before).map((key) => key.slice(skip)))}${where}`)
-      } else {
-        body.push(canonical(part, path))
+        // Non-row dependencies are few; drop the keys an earlier part already reads.
+        for (let j = tokenKeys.length - 1; j >= before; j--) {
+          if (tokenKeys.indexOf(tokenKeys[j]!) < j) tokenKeys.splice(j, 1)
+        }
+        body.push(depBody(d, d.type === 'scope' ? this.#scopeTable(d.target) : ''))
       }
-    })
-    return { body: body.join(','), tokenKeys: [...new Set(tokenKeys)] }
+    }
+    return { body: body.join(','), tokenKeys }
+  }
+
+  #asDependency(part: unknown, label: string, i: number): Dependency | undefined {
+    if (isDependency(part)) return part
+    if (typeof part === 'string') return ALKEY.test(part) ? parseDependency(part) : undefined
+    if (typeof part === 'function') {
+      const table = this.#tableOf(part)
+      if (table === undefined) {
+        throw new InvalidKeyPartError(
+          `${label}[${i}]`,
+          `no registered resolver knows ${part.name || 'this function'} (install its ORM adapter)`,
+        )
+      }
+      return dep.table(table)
+    }
+    if (typeof part === 'object' && part !== null && !Array.isArray(part) && !(part instanceof Date)) {
+      const row = this.#identify(part)
+      if (row) return row
+      const table = this.#tableOf(part)
+      return table === undefined ? undefined : dep.table(table)
+    }
+    return undefined
   }
 
   /**
@@ -875,7 +900,24 @@ export class Freshkey {
   }
 }
 
-const ALKEY = /^(\*#\*|[^#\s]+#[^#\s]+)$/
+/**
+ * Injective, self-delimiting key text of a dependency (length-prefixed names). Scope values that
+ * only normalize alike share tokens, never a cached value (DESIGN rule 7), hence the raw `where`.
+ */
+function depBody(d: Dependency, scopeTable: string): string {
+  switch (d.type) {
+    case 'row':
+      return `#r${d.table.length}:${d.table}${d.pk.length}:${d.pk}`
+    case 'table':
+      return `#t${d.table.length}:${d.table}`
+    case 'all':
+      return '#g'
+    case 'tag':
+      return `#x${d.name.length}:${d.name}`
+    case 'scope':
+      return `#s${scopeTable.length}:${scopeTable}${whereKey(d.where)}`
+  }
+}
 
 function positive(value: number, name: string): number {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
