@@ -14,7 +14,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u
  * percent-escaped so segments never run together, and long segments become `#` + SHA-256 (the
  * escaped form never contains a bare `#`, so hashed and plain segments cannot collide).
  */
-const PLAIN = /^[\w.\-]{0,64}$/
+const PLAIN = /^[\w.-]{0,64}$/
 
 export function segment(text: string): string {
   if (PLAIN.test(text)) return text

@@ -79,12 +79,12 @@ export class ScopeRegistry {
     if (change.kind === 'bulk') return
     const lists = this.#byTable.get(change.table)
     if (!lists) return
-    const changed = change.kind === 'update' ? change.changed : undefined
     for (const list of lists) {
-      if (changed && !list.some((f) => changed.includes(f))) continue
+      const images = this.#images(change, list)
+      if (!images) continue
       const conditions: string[] = []
       let wide = false
-      for (const image of this.#images(change, list)) {
+      for (const image of images) {
         const values = image && conditionValues(image, list)
         if (values) conditions.push(this.keys.scopeCondition(change.table, list, values))
         else wide = true
@@ -95,17 +95,58 @@ export class ScopeRegistry {
     }
   }
 
-  /** Images whose conditions a change leaves or enters; `undefined` stands for "unknown" (scope-wide bump). */
-  #images(change: Exclude<Change, { kind: 'bulk' }>, list: readonly string[]): (RowImage | undefined)[] {
+  /**
+   * Images whose conditions a change leaves or enters; `undefined` stands for "unknown" (scope-wide
+   * bump). Undefined when no field of the list changed.
+   */
+  #images(
+    change: Exclude<Change, { kind: 'bulk' }>,
+    list: readonly string[],
+  ): (RowImage | undefined)[] | undefined {
     if (change.kind === 'insert') return [change.after]
     if (change.kind === 'delete') return [change.before]
     const { before, after, changed } = change
+    // A field counts as changed unless `changed` leaves it out or both images hold the same stored value.
+    const touched = list.filter(
+      (f) =>
+        (!changed || changed.includes(f)) &&
+        !(
+          before &&
+          after &&
+          Object.hasOwn(before, f) &&
+          Object.hasOwn(after, f) &&
+          sameStored(before[f], after[f])
+        ),
+    )
+    if (touched.length === 0) return undefined
     if (before === undefined) return [undefined]
     // The new values are known only where the after image holds every scoped field that may have changed.
-    const mayHaveChanged = changed ? list.filter((f) => changed.includes(f)) : list
-    const afterKnown = after !== undefined && mayHaveChanged.every((f) => Object.hasOwn(after, f))
+    const afterKnown = after !== undefined && touched.every((f) => Object.hasOwn(after, f))
     return [before, afterKnown ? { ...before, ...after } : undefined]
   }
+}
+
+const NUMERIC = new Set(['number', 'bigint', 'boolean'])
+
+/**
+ * True when two image values certainly denote one stored value. Stricter than normalization, which
+ * also merges distinct values (`'1.0'` and `'1'` in a text column): a wrong "same" would skip a
+ * bump that a list needs, a wrong "different" only costs a needless one.
+ */
+function sameStored(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return false
+  // The same object (a Date too) may have been mutated in place between the images.
+  if (a === b) return typeof a !== 'object' || a === null
+  if (a instanceof Date || b instanceof Date)
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime()
+  const ta = typeof a
+  const tb = typeof b
+  // 1, 1n and true are one stored value in a numeric or boolean column.
+  if (NUMERIC.has(ta) && NUMERIC.has(tb)) return scopeValue(a) === scopeValue(b)
+  // A driver returns a bigint or numeric column as the text of the number the app wrote.
+  if (ta === 'string' && (tb === 'number' || tb === 'bigint')) return a === String(b)
+  if (tb === 'string' && (ta === 'number' || ta === 'bigint')) return b === String(a)
+  return false
 }
 
 /** Normalized values of a list's fields in an image, or undefined when any of them is missing. */

@@ -1,4 +1,5 @@
 import { canonical } from './encoding.ts'
+import { InvalidKeyPartError } from './errors.ts'
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i
 const INFINITY = /^([+-]?)inf(?:inity)?$/i
@@ -41,7 +42,14 @@ function fromString(text: string): string {
     const t = Date.parse(trimmed)
     if (!Number.isNaN(t)) return `d${t}`
   }
-  return `s${text}`
+  // Collations that ignore case, accents or trailing spaces (MySQL's default, SQL Server's) match
+  // 'News' to 'news ': fold them together rather than risk a stale list.
+  return `s${text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toUpperCase()
+    .toLowerCase()
+    .trimEnd()}`
 }
 
 /**
@@ -55,8 +63,9 @@ function fromString(text: string): string {
  *   an explicit zone (`Z`, `+02:00`); strings without a zone stay text;
  * - byte arrays (`Buffer`, `Uint8Array`) → their bytes; other class instances with their own
  *   `toString` (Decimal, ObjectId) → that string, normalized as above;
- * - other strings → themselves; plain objects and arrays → their canonical form; anything else → one
- *   shared "opaque" value.
+ * - other strings → folded as lenient collations compare them: case, accents and trailing spaces
+ *   ignored (`'Café '` meets `'cafe'`); plain objects and arrays → their canonical form; anything
+ *   else → one shared "opaque" value.
  * Merging values only costs a needless miss; splitting equal values would be a stale list.
  */
 export function scopeValue(value: unknown): string {
@@ -65,7 +74,7 @@ export function scopeValue(value: unknown): string {
     case 'boolean':
       return value ? 'd1' : 'd0'
     case 'bigint':
-      return `d${value.toString()}`
+      return `d${canonicalDecimal(value.toString())}`
     case 'number':
       if (!Number.isFinite(value)) return `d${value}`
       return `d${canonicalDecimal(String(value))}`
@@ -83,10 +92,49 @@ export function scopeValue(value: unknown): string {
     const proto = Object.getPrototypeOf(value)
     if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
       const toText = (value as { toString?: unknown }).toString
-      if (typeof toText === 'function' && toText !== Object.prototype.toString) return fromString(String(value))
+      if (typeof toText === 'function' && toText !== Object.prototype.toString)
+        return fromString(String(value))
     }
     return `j${canonical(value)}`
   } catch {
     return 'j?'
   }
+}
+
+/**
+ * Injective text of a `where`'s raw values, for cache keys (DESIGN rule 7): values that only
+ * normalize alike (`'1'` and `'1.0'` in a text column) share scope conditions, never a cached value.
+ * Throws {@link InvalidKeyPartError} for a value with no stable form.
+ */
+export function whereKey(where: Readonly<Record<string, unknown>>): string {
+  const fields = Object.keys(where).sort()
+  return `{${fields.map((f) => `s${f.length}:${f}=${rawPart(where[f], `where.${f}`)}`).join(',')}}`
+}
+
+function rawPart(value: unknown, path: string): string {
+  if (value === undefined) return 'u'
+  if (Array.isArray(value)) return `[${value.map((v, i) => rawPart(v, `${path}[${i}]`)).join(',')}]`
+  if (ArrayBuffer.isView(value))
+    return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`
+  if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
+    const proto = Object.getPrototypeOf(value)
+    const toText = (value as { toString?: unknown }).toString
+    if (
+      proto !== Object.prototype &&
+      proto !== null &&
+      typeof toText === 'function' &&
+      toText !== Object.prototype.toString
+    ) {
+      // Decimal, ObjectId...: their class and text tell them apart.
+      const name = (value as { constructor?: { name?: string } }).constructor?.name ?? ''
+      let text: string
+      try {
+        text = String(value)
+      } catch (error) {
+        throw new InvalidKeyPartError(path, `toString() threw: ${(error as Error)?.message ?? error}`)
+      }
+      return `c${name.length}:${name}${text.length}:${text}`
+    }
+  }
+  return canonical(value, path)
 }

@@ -1,0 +1,6 @@
+export type { FreshkeyTypeORMOptions } from './adapter.ts'
+export { AdapterDisposedError, SubscriberInactiveError, UnsupportedDriverError } from './errors.ts'
+export type { FreshkeyQueryResultCacheOptions } from './query-result-cache.ts'
+export { FreshkeyQueryResultCache, freshkeyQueryResultCache } from './query-result-cache.ts'
+export type { FreshkeyTypeORM } from './register.ts'
+export { freshkeyTypeORM } from './register.ts'

@@ -1,0 +1,125 @@
+import type { Freshkey } from '@freshkey/core'
+import type { DataSource, QueryEvent } from 'typeorm'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { freshkeyQueryResultCache, freshkeyTypeORM } from '../src/index.ts'
+import { Article, entities, Membership, User } from './support/entities.ts'
+import { combos, openDataSource, openFreshkey } from './support/services.ts'
+
+describe.each(combos)('TypeORM query result cache on %s with %s store', (db, store) => {
+  let ds: DataSource
+  let fk: Freshkey
+  let close: () => Promise<void>
+  let selects: string[]
+  beforeEach(async () => {
+    const f = openFreshkey(store)
+    fk = f.fk
+    const opened = await openDataSource(db, entities, {
+      cache: { provider: freshkeyQueryResultCache(fk), duration: 60_000 },
+    })
+    ds = opened.ds
+    const handle = freshkeyTypeORM(ds, fk)
+    await ds.getRepository(User).save([
+      { id: 1, name: 'ada' },
+      { id: 2, name: 'bob' },
+    ])
+    await ds.getRepository(Article).save([
+      { id: 1, title: 'one', published: true, category: 'news', authorId: 1 },
+      { id: 2, title: 'two', published: true, category: 'tech', authorId: 2 },
+    ])
+    await ds.getRepository(Membership).save({ userId: 1, groupId: 1, role: 'r' })
+    selects = []
+    ds.subscribers.push({
+      beforeQuery: (e: QueryEvent) => {
+        if (/^\s*SELECT/i.test(e.query) && !e.query.includes('fk_before')) selects.push(e.query)
+      },
+    })
+    close = async () => {
+      handle.dispose()
+      await opened.close()
+      await f.close()
+    }
+  })
+  afterEach(() => close())
+
+  const titles = () =>
+    ds
+      .getRepository(Article)
+      .find({ where: { category: 'news' }, cache: true })
+      .then((rows) => rows.map((a) => a.title))
+
+  test('find({ cache: true }) is served from freshkey until a write to its table commits', async () => {
+    expect(await titles()).toEqual(['one'])
+    expect(await titles()).toEqual(['one'])
+    expect(selects.length).toBe(1)
+    await ds.getRepository(Article).update(1, { title: 'uno' })
+    expect(await titles()).toEqual(['uno'])
+    expect(selects.length).toBe(2)
+  })
+
+  test('a write to an unrelated table keeps the entry', async () => {
+    await titles()
+    await ds.getRepository(Membership).update({ userId: 1, groupId: 1 }, { role: 'x' })
+    await titles()
+    expect(selects.length).toBe(1)
+  })
+
+  test('a JOIN depends on every table it reads', async () => {
+    const withAuthor = () =>
+      ds
+        .getRepository(Article)
+        .find({ where: { id: 1 }, relations: { author: true }, cache: true })
+        .then((rows) => rows[0]!.author!.name)
+    expect(await withAuthor()).toBe('ada')
+    expect(await withAuthor()).toBe('ada')
+    await ds.getRepository(User).update(1, { name: 'ada l.' })
+    expect(await withAuthor()).toBe('ada l.')
+  })
+
+  test('QueryBuilder .cache(id, ms), remove([id]) and clear()', async () => {
+    const count = () =>
+      ds
+        .getRepository(Article)
+        .createQueryBuilder('a')
+        .where('a.published = :p', { p: true })
+        .cache('published', 60_000)
+        .getCount()
+    expect(await count()).toBe(2)
+    expect(await count()).toBe(2)
+    expect(selects.length).toBe(1)
+    await ds.queryResultCache!.remove(['published'])
+    await count()
+    expect(selects.length).toBe(2)
+    await ds.queryResultCache!.clear()
+    await count()
+    expect(selects.length).toBe(3)
+    await ds
+      .getRepository(Article)
+      .insert({ id: 3, title: 'three', published: true, category: 'x', authorId: 1 })
+    expect(await count()).toBe(3)
+  })
+
+  test('inside a transaction the cache is neither read nor filled', async () => {
+    await titles()
+    await ds.transaction(async (em) => {
+      await em.update(Article, 1, { title: 'in tx' })
+      const rows = await em.find(Article, { where: { category: 'news' }, cache: true })
+      expect(rows.map((a) => a.title)).toEqual(['in tx'])
+    })
+    expect(await titles()).toEqual(['in tx'])
+    expect(await titles()).toEqual(['in tx'])
+  })
+
+  test('a write that commits while the query runs keeps its result out of the cache', async () => {
+    let raced = false
+    ds.subscribers.push({
+      afterQuery: async (e: QueryEvent) => {
+        if (raced || !/FROM "blog_articles"/.test(e.query) || !/^\s*SELECT/i.test(e.query)) return
+        raced = true
+        await ds.getRepository(Article).update(1, { title: 'during' })
+      },
+    })
+    expect(await titles()).toEqual(['one']) // read before the write committed
+    expect(raced).toBe(true)
+    expect(await titles()).toEqual(['during'])
+  })
+})
