@@ -1,0 +1,335 @@
+import { dep } from '@freshkey/core'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { matrix, watch } from './support/harness.ts'
+import { blogDeps, type Fixture, openFixture } from './support/setup.ts'
+
+const ALL_ARTICLES = ['a1', 'a2', 'a3', 'a9', 'articles', 'draftNews', 'pubNews', 'pubTech']
+
+describe.each(matrix())('writes on $db with $store store', (combo) => {
+  let f: Fixture
+  let changed: () => Promise<string[]>
+  beforeAll(async () => {
+    f = await openFixture(combo)
+  })
+  beforeEach(async () => {
+    await f.reset()
+    changed = (await watch(f.fk, blogDeps())).changed
+  })
+  afterAll(() => f?.close())
+
+  describe('create', () => {
+    it('records an insert with the key from the result and the after image', async () => {
+      await f.prisma.article.create({
+        data: { id: 9, title: 'x', published: true, category: 'news', authorId: 2 },
+      })
+      expect(await changed()).toEqual(['a9', 'articles', 'pubNews'])
+    })
+
+    it('walks nested creates, to-one creates and many-to-many connects', async () => {
+      await f.prisma.user.create({
+        data: {
+          id: 3,
+          name: 'Cy',
+          articles: { create: [{ id: 9, title: 'x', category: 'news', published: true }] },
+          profile: { create: { bio: 'b' } },
+          groups: { connect: [{ id: 10 }] },
+        },
+      })
+      expect(await changed()).toEqual(['a9', 'articles', 'groupUsers', 'profiles', 'pubNews', 'users'])
+    })
+
+    it('nested connectOrCreate counts the target table and the join table', async () => {
+      await f.prisma.article.create({
+        data: {
+          id: 9,
+          title: 'x',
+          published: false,
+          category: 'news',
+          authorId: 1,
+          tags: { connectOrCreate: [{ where: { name: 'new' }, create: { name: 'new' } }] },
+        },
+      })
+      expect(await changed()).toEqual(['a9', 'articleTags', 'articles', 'draftNews', 'tag1', 'tags'])
+    })
+  })
+
+  describe('createMany / createManyAndReturn', () => {
+    it('createMany with keys in the data records rows', async () => {
+      await f.prisma.article.createMany({
+        data: [{ id: 9, title: 'x', published: false, category: 'news', authorId: 1 }],
+      })
+      expect(await changed()).toEqual(['a9', 'articles', 'draftNews'])
+    })
+
+    it('createMany with a scoped field left to its default invalidates the whole scope', async () => {
+      await f.prisma.article.createMany({ data: [{ id: 9, title: 'x', category: 'news', authorId: 1 }] })
+      expect(await changed()).toEqual(['a9', 'articles', 'draftNews', 'pubNews', 'pubTech'])
+    })
+
+    it('createMany without keys is a bulk change', async () => {
+      await f.prisma.tag.createMany({ data: [{ name: 'a' }, { name: 'b' }] })
+      expect(await changed()).toEqual(['tag1', 'tags'])
+    })
+
+    it('createManyAndReturn records the returned rows', async () => {
+      const rows = await f.prisma.article.createManyAndReturn({
+        data: [{ id: 9, title: 'x', published: true, category: 'news', authorId: 1 }],
+        select: { title: true },
+      })
+      expect(rows).toEqual([{ title: 'x' }])
+      expect(await changed()).toEqual(['a9', 'articles', 'pubNews'])
+    })
+  })
+
+  describe('update', () => {
+    it('a field outside every scope touches the row and the table only', async () => {
+      await f.prisma.article.update({ where: { id: 1 }, data: { title: 'new' } })
+      expect(await changed()).toEqual(['a1', 'articles'])
+    })
+
+    it('a row moving between scopes invalidates the scope it left and the one it entered', async () => {
+      await f.prisma.article.update({ where: { id: 1 }, data: { category: 'news' } })
+      expect(await changed()).toEqual(['a1', 'articles', 'pubNews', 'pubTech'])
+      await f.prisma.article.update({ where: { id: 3 }, data: { published: true } })
+      expect(await changed()).toEqual(['a3', 'articles', 'draftNews', 'pubNews'])
+    })
+
+    it('a narrow select still yields the key and scoped fields, and they are removed from the result', async () => {
+      const result = await f.prisma.article.update({
+        where: { id: 1 },
+        data: { published: false },
+        select: { title: true },
+      })
+      expect(result).toEqual({ title: 'one' })
+      expect(await changed()).toEqual(['a1', 'articles', 'pubTech'])
+    })
+
+    it('omit of key and scoped fields is undone for the change and redone on the result', async () => {
+      const result = await f.prisma.article.update({
+        where: { id: 1 },
+        data: { category: 'news' },
+        omit: { id: true, category: true },
+      })
+      expect(Object.keys(result).sort()).toEqual(['authorId', 'published', 'title', 'views'])
+      expect(await changed()).toEqual(['a1', 'articles', 'pubNews', 'pubTech'])
+    })
+
+    it('connecting a to-one relation changes the foreign key of the row itself', async () => {
+      await f.prisma.article.update({ where: { id: 1 }, data: { author: { connect: { id: 2 } } } })
+      expect(await changed()).toEqual(['a1', 'articles'])
+    })
+
+    it('a changed primary key is a delete of the old key and an insert of the new one', async () => {
+      await f.prisma.article.update({ where: { id: 3 }, data: { id: 9 } })
+      expect(await changed()).toEqual(['a3', 'a9', 'articleTags', 'articles', 'comments', 'draftNews'])
+    })
+
+    it('a unique where that is not the key finds the before image through the key', async () => {
+      const v = f.variant({ scopes: { Tag: ['name'] } })
+      const w = await watch(v.fk, {
+        db: dep.scope('tags', { name: 'db' }),
+        sql: dep.scope('tags', { name: 'sql' }),
+        other: dep.scope('tags', { name: 'other' }),
+        tag1: dep.row('tags', 1),
+      })
+      await v.prisma.tag.update({ where: { name: 'db' }, data: { name: 'sql' } })
+      expect(await w.changed()).toEqual(['db', 'sql', 'tag1'])
+    })
+
+    it('beforeImages: false skips the read, so the scopes of the model go wide', async () => {
+      const v = f.variant({ beforeImages: false, scopes: { Article: ['published', 'category'] } })
+      const w = await watch(v.fk, blogDeps())
+      await v.prisma.article.update({ where: { id: 1 }, data: { category: 'news' } })
+      expect(await w.changed()).toEqual(['a1', 'articles', 'draftNews', 'pubNews', 'pubTech'])
+    })
+
+    it('a failed write records nothing', async () => {
+      await expect(
+        f.prisma.article.update({ where: { id: 404 }, data: { title: 'x' } }),
+      ).rejects.toMatchObject({ code: 'P2025' })
+      expect(await changed()).toEqual([])
+    })
+  })
+
+  describe('upsert', () => {
+    it('an upsert that updates reads the before image', async () => {
+      await f.prisma.article.upsert({
+        where: { id: 1 },
+        create: { id: 1, title: 'x', authorId: 1 },
+        update: { category: 'news' },
+      })
+      expect(await changed()).toEqual(['a1', 'articles', 'pubNews', 'pubTech'])
+    })
+
+    it('an upsert that inserts invalidates the whole scope (no before image to compare)', async () => {
+      await f.prisma.article.upsert({
+        where: { id: 9 },
+        create: { id: 9, title: 'x', published: true, category: 'news', authorId: 1 },
+        update: { title: 'y' },
+      })
+      expect(await changed()).toEqual(['a9', 'articles', 'draftNews', 'pubNews', 'pubTech'])
+    })
+  })
+
+  describe('updateMany / updateManyAndReturn', () => {
+    it('updateMany is a bulk change of the table', async () => {
+      await f.prisma.article.updateMany({ where: { category: 'tech' }, data: { views: 5 } })
+      expect(await changed()).toEqual(ALL_ARTICLES)
+    })
+
+    it('updateManyAndReturn records the returned rows', async () => {
+      await f.prisma.article.updateManyAndReturn({ where: { id: 3 }, data: { title: 'x' } })
+      expect(await changed()).toEqual(['a3', 'articles'])
+      await f.prisma.article.updateManyAndReturn({ where: { id: 3 }, data: { published: true } })
+      expect(await changed()).toEqual(['a3', 'articles', 'draftNews', 'pubNews', 'pubTech'])
+    })
+  })
+
+  describe('delete', () => {
+    it('records the deleted row with its before image, cascades and join rows', async () => {
+      const row = await f.prisma.article.delete({ where: { id: 1 } })
+      expect(row.title).toBe('one')
+      expect(await changed()).toEqual(['a1', 'articleTags', 'articles', 'comments', 'pubTech'])
+    })
+
+    it('deleteMany is a bulk change with its cascades', async () => {
+      await f.prisma.article.deleteMany({ where: { category: 'tech' } })
+      expect(await changed()).toEqual([
+        'a1',
+        'a2',
+        'a3',
+        'a9',
+        'articleTags',
+        'articles',
+        'comments',
+        'draftNews',
+        'pubNews',
+        'pubTech',
+      ])
+    })
+
+    it('a user delete follows ON DELETE CASCADE transitively, SET NULL and implicit many-to-many rows', async () => {
+      await f.prisma.user.delete({ where: { id: 1 } })
+      expect(await changed()).toEqual(
+        [
+          ...ALL_ARTICLES,
+          'articleTags',
+          'comments',
+          'groupUsers',
+          'notes',
+          'profiles',
+          'user1',
+          'users',
+        ].sort(),
+      )
+      expect(await f.db.base.note.findUnique({ where: { id: 1 } })).toMatchObject({ authorId: null })
+    })
+  })
+
+  describe('nested writes in update', () => {
+    it('update, delete, disconnect and to-one update in one call', async () => {
+      await f.prisma.user.update({
+        where: { id: 1 },
+        data: {
+          articles: { update: [{ where: { id: 1 }, data: { title: 'x' } }], delete: [{ id: 2 }] },
+          notes: { disconnect: [{ id: 1 }] },
+          profile: { update: { bio: 'x' } },
+        },
+      })
+      expect(await changed()).toEqual(
+        [
+          'a1',
+          'a2',
+          'articleTags',
+          'articles',
+          'comments',
+          'draftNews',
+          'notes',
+          'profiles',
+          'pubNews',
+          'pubTech',
+          'user1',
+          'users',
+        ].sort(),
+      )
+    })
+
+    it('connect on a to-many relation updates the foreign key of the connected rows', async () => {
+      await f.prisma.user.update({ where: { id: 2 }, data: { articles: { connect: [{ id: 1 }] } } })
+      expect(await changed()).toEqual(['a1', 'articles', 'user2', 'users'])
+    })
+
+    it('many-to-many connect, set and disconnect change the join table', async () => {
+      await f.prisma.article.update({ where: { id: 2 }, data: { tags: { connect: [{ id: 1 }] } } })
+      expect(await changed()).toEqual(['a2', 'articleTags', 'articles'])
+      await f.prisma.article.update({ where: { id: 2 }, data: { tags: { set: [] } } })
+      expect(await changed()).toEqual(['a2', 'articleTags', 'articles'])
+      await f.prisma.tag.update({ where: { name: 'db' }, data: { articles: { disconnect: [{ id: 1 }] } } })
+      expect(await changed()).toEqual(['articleTags', 'tag1', 'tags'])
+    })
+
+    it('nested updateMany, deleteMany, createMany and upsert', async () => {
+      await f.prisma.user.update({
+        where: { id: 1 },
+        data: { articles: { updateMany: { where: {}, data: { views: 1 } } } },
+      })
+      expect(await changed()).toEqual([...ALL_ARTICLES, 'user1', 'users'].sort())
+      await f.prisma.user.update({
+        where: { id: 1 },
+        data: { articles: { deleteMany: { category: 'tech' } } },
+      })
+      expect(await changed()).toEqual([...ALL_ARTICLES, 'articleTags', 'comments', 'user1', 'users'].sort())
+      await f.prisma.user.update({
+        where: { id: 2 },
+        data: { articles: { createMany: { data: [{ id: 9, title: 'x' }] } } },
+      })
+      expect(await changed()).toEqual(['a9', 'articles', 'draftNews', 'pubNews', 'pubTech', 'user2', 'users'])
+      await f.prisma.user.update({
+        where: { id: 2 },
+        data: { profile: { upsert: { create: { bio: 'b' }, update: { bio: 'c' } } } },
+      })
+      expect(await changed()).toEqual(['profiles', 'user2', 'users'])
+    })
+  })
+
+  describe('composite @@id', () => {
+    it('create, update and delete use the composite key object', async () => {
+      await f.prisma.membership.create({ data: { userId: 2, groupId: 10, role: 'member' } })
+      expect(await changed()).toEqual(['m2x10', 'memberships'])
+      await f.prisma.membership.update({
+        where: { userId_groupId: { userId: 1, groupId: 10 } },
+        data: { role: 'admin' },
+      })
+      expect(await changed()).toEqual(['m1x10', 'memberships'])
+      await f.prisma.membership.delete({ where: { userId_groupId: { userId: 2, groupId: 10 } } })
+      expect(await changed()).toEqual(['m2x10', 'memberships'])
+    })
+  })
+
+  describe('raw SQL', () => {
+    it('$executeRaw invalidates every table by default', async () => {
+      await f.prisma.$executeRaw`UPDATE blog_articles SET views = views + 1`
+      expect(await changed()).toEqual(Object.keys(blogDeps()).sort())
+    })
+
+    it('$executeRawUnsafe invalidates the tables of the rawTables option', async () => {
+      const v = f.variant({ rawTables: (sql) => (sql.includes('blog_articles') ? ['blog_articles'] : 'all') })
+      const w = await watch(v.fk, blogDeps())
+      await v.prisma.$executeRawUnsafe(
+        'UPDATE blog_articles SET views = views + 1 WHERE id = $1'.replace(
+          '$1',
+          f.db.kind === 'postgres' ? '$1' : '?',
+        ),
+        1,
+      )
+      expect(await w.changed()).toEqual(ALL_ARTICLES)
+    })
+
+    it('a reading $queryRaw invalidates nothing; a writing one does', async () => {
+      expect(await f.prisma.$queryRaw`SELECT id FROM blog_articles WHERE id = ${1}`).toHaveLength(1)
+      expect(await changed()).toEqual([])
+      await f.prisma.$queryRawUnsafe("INSERT INTO groups (id, name) VALUES (11, 'h') RETURNING id")
+      expect(await changed()).toEqual(Object.keys(blogDeps()).sort())
+    })
+  })
+})
