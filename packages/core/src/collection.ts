@@ -17,7 +17,7 @@ export interface CollectionOptions<K, V, Views extends CollectionViews<K, V> = {
   /** What makes the collection stale: entity classes, `dep.table(...)`, `dep.tag(...)`, any dependency. */
   deps: readonly unknown[]
   /** Loads every item from the source of truth. */
-  load: () => Promise<ReadonlyMap<K, V>> | ReadonlyMap<K, V>
+  load: () => Promise<Map<K, V>> | Map<K, V>
   /** Derived views, computed on first use after each reload. */
   views?: Views
   /** checkInterval: milliseconds between token checks, the fallback when a pub/sub message is lost. Default 1000. */
@@ -57,6 +57,25 @@ const revisionOf = (snap: TokenSnapshot) => snap.tokens.join(SEP)
 const sameList = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x, i) => x === b[i])
 
+/** Stands in for the items before the first load: every read throws `CollectionNotReadyError`. */
+function notReady<K, V>(name: string): ReadonlyMap<K, V> {
+  const fail = (): never => {
+    throw new CollectionNotReadyError(name)
+  }
+  return {
+    get: fail,
+    has: fail,
+    forEach: fail,
+    keys: fail,
+    values: fail,
+    entries: fail,
+    [Symbol.iterator]: fail,
+    get size(): number {
+      return fail()
+    },
+  }
+}
+
 /**
  * An in-memory map every process holds, kept in sync across processes. Create with
  * `fk.collection(options)`. Reads are synchronous after `ready()`; values are shared, treat them as
@@ -71,7 +90,7 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
   readonly name: string
   readonly #fk: Freshkey
   readonly #deps: readonly unknown[]
-  readonly #load: () => Promise<ReadonlyMap<K, V>> | ReadonlyMap<K, V>
+  readonly #load: () => Promise<Map<K, V>> | Map<K, V>
   readonly #views: Partial<Views>
   readonly #checkInterval: number
   readonly #leaseMs: number
@@ -82,6 +101,9 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
   // Checks run in the context the collection was created in, never inside a caller's transaction.
   readonly #detached = AsyncResource.bind(<T>(fn: () => T): T => fn())
   #current: Snapshot<K, V> | undefined
+  // The read path is one field load and one Map call: before ready() the field holds an object
+  // whose reads throw, so no check runs once it holds a Map (measurably faster than a check).
+  #items: ReadonlyMap<K, V>
   #tokenKeys: ReadonlySet<string> | undefined
   #timer: NodeJS.Timeout | undefined
   #unsubscribe: (() => Promise<void>) | undefined
@@ -100,8 +122,9 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
   constructor(fk: Freshkey, options: CollectionOptions<K, V, Views>) {
     if (!options || typeof options !== 'object') throw new ConfigError('collection needs an options object')
     const { name, deps, load } = options
-    if (typeof name !== 'string' || name === '')
+    if (typeof name !== 'string' || name === '') {
       throw new ConfigError('collection: `name` must be a non-empty string')
+    }
     if (!Array.isArray(deps)) throw new ConfigError(`collection "${name}": \`deps\` must be an array`)
     if (typeof load !== 'function') throw new ConfigError(`collection "${name}": \`load\` must be a function`)
     this.name = name
@@ -115,6 +138,7 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
     this.#revKey = `${this.#key}:r`
     this.#pushTag = dep.tag(`collection:${name}`)
     this.#deps = [...deps, this.#pushTag]
+    this.#items = notReady(name)
   }
 
   // ---------------------------------------------------------------- reads
@@ -127,36 +151,36 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
 
   /** The item under `key`. Throws `CollectionNotReadyError` before `ready()`. */
   get(key: K): V | undefined {
-    return (this.#current ?? this.#snapshot()).items.get(key)
+    return this.#items.get(key)
   }
 
   /** True when an item is under `key`. */
   has(key: K): boolean {
-    return (this.#current ?? this.#snapshot()).items.has(key)
+    return this.#items.has(key)
   }
 
   /** The items' values, in load order. */
   values(): MapIterator<V> {
-    return (this.#current ?? this.#snapshot()).items.values()
+    return this.#items.values()
   }
 
   /** The items' keys, in load order. */
   keys(): MapIterator<K> {
-    return (this.#current ?? this.#snapshot()).items.keys()
+    return this.#items.keys()
   }
 
   /** The items as `[key, value]` pairs, in load order. */
   entries(): MapIterator<[K, V]> {
-    return (this.#current ?? this.#snapshot()).items.entries()
+    return this.#items.entries()
   }
 
   [Symbol.iterator](): MapIterator<[K, V]> {
-    return this.entries()
+    return this.#items.entries()
   }
 
   /** Number of items. */
   get size(): number {
-    return (this.#current ?? this.#snapshot()).items.size
+    return this.#items.size
   }
 
   /** The current items as a read-only map (replaced, never mutated, on reload). */
@@ -185,20 +209,14 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
   /**
    * Resolves once items are in memory: from the snapshot another process published, or loaded
    * here. Starts watching for changes. Rejects with `CollectionLoadError` when nothing could be
-   * loaded (a later call tries again).
+   * loaded, or with the error of a dependency that cannot be resolved (a later call tries again).
    */
   async ready(): Promise<void> {
     if (this.#current !== undefined) return
     this.#open()
     await this.#watch()
     const error = await this.#check({ eager: true })
-    if (this.#current === undefined) {
-      throw error instanceof CollectionLoadError
-        ? error
-        : new CollectionLoadError(this.name, `nothing loaded: ${(error as Error)?.message ?? error}`, {
-            cause: error,
-          })
-    }
+    if (this.#current === undefined) throw asFreshkeyError(this.name, error)
   }
 
   /**
@@ -213,13 +231,10 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
     await this.#watch()
     let error = await this.#check({ eager: true })
     // The bump did not reach the store (it is owed as an epoch bump): reload here at least.
-    if (!error && before !== undefined && this.#current?.revision === before)
+    if (!error && before !== undefined && this.#current?.revision === before) {
       error = await this.#check({ force: true, eager: true })
-    if (error) {
-      throw error instanceof FreshkeyError
-        ? error
-        : new CollectionLoadError(this.name, String(error), { cause: error })
     }
+    if (error) throw asFreshkeyError(this.name, error)
   }
 
   /**
@@ -234,9 +249,8 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
         throw new ConfigError('purge: cannot purge the running version')
       versions = [options.version]
     } else {
-      versions = (await this.#fk.store.register(ks.versions, this.#fk.version)).filter(
-        (v) => v !== this.#fk.version,
-      )
+      const known = await this.#fk.store.register(ks.versions, this.#fk.version)
+      versions = known.filter((v) => v !== this.#fk.version)
     }
     const keys = versions.flatMap((v) => {
       const key = ks.collection(this.name, v)
@@ -345,8 +359,9 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
       this.#failures = 0
       return undefined
     } catch (error) {
-      if (!(error instanceof StoreUnavailableError || error instanceof CollectionLoadError))
+      if (!(error instanceof StoreUnavailableError || error instanceof CollectionLoadError)) {
         this.#report('sync', error)
+      }
       if (error instanceof StoreUnavailableError && this.#current === undefined) {
         // Cache trouble never fails a read: with nothing in memory, load straight from the source.
         try {
@@ -399,28 +414,36 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
     }
   }
 
-  /** Installs the stored snapshot if it was published under exactly these tokens. */
+  /**
+   * Installs the stored snapshot if it was published under exactly these tokens. The store holds
+   * two keys: the revision entry (small, written compare-and-set on the tokens) and the snapshot
+   * itself (`<revision>\n<entries>`, plain GET/SET: megabytes never pass through a script). The
+   * small one is read first, so waiting processes never transfer a snapshot they cannot use.
+   */
   async #adopt(snap: TokenSnapshot, revision: string): Promise<boolean> {
     const store = this.#fk.store
-    let entry: StoredEntry | undefined
+    let raw: string | undefined
     try {
-      // The small revision key spares every waiting process a transfer of a snapshot it cannot use.
-      if ((await store.getRaw(this.#revKey)) !== revision) return false
-      entry = (await store.read(this.#key, [], 1)).entry
+      const meta = (await store.read(this.#revKey, [], 1)).entry
+      if (!meta || !sameList(meta.tokenKeys, snap.tokenKeys) || !sameList(meta.tokens, snap.tokens)) {
+        return false
+      }
+      raw = await store.getRaw(this.#key)
     } catch (error) {
       this.#report('read', error)
       return false
     }
-    if (!entry || !sameList(entry.tokenKeys, snap.tokenKeys) || !sameList(entry.tokens, snap.tokens))
-      return false
-    let items: unknown
+    const nl = raw?.indexOf('\n') ?? -1
+    // Between a publisher's revision write and its snapshot write, the previous snapshot is still there.
+    if (raw === undefined || nl < 0 || raw.slice(0, nl) !== revision) return false
+    let items: Map<K, V>
     try {
-      items = new Map(this.#fk.serializer.deserialize(entry.payload) as [K, V][])
+      items = new Map(this.#fk.serializer.deserialize(raw.slice(nl + 1)) as [K, V][])
     } catch (error) {
       this.#report('deserialize', error)
       return false
     }
-    this.#install(revision, items as Map<K, V>)
+    this.#install(revision, items)
     return true
   }
 
@@ -446,21 +469,23 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
         await store.register(this.#fk.keyspace.versions, this.#fk.version)
         this.#registered = true
       }
-      const entry: StoredEntry = {
+      const meta: StoredEntry = {
         tokenKeys: snap.tokenKeys,
         tokens: snap.tokens,
         freshUntil: Date.now() + this.#ttlMs,
-        payload,
+        payload: '',
       }
-      // Compare-and-set on the tokens read before load(): a change during the load makes it unpublished, never fresh.
-      if (await store.write(this.#key, entry, this.#ttlMs))
-        await store.setRaw(this.#revKey, revision, this.#ttlMs)
+      // Compare-and-set on the tokens read before load(): a change during the load leaves it
+      // unpublished, never fresh; and a publisher that lost never overwrites the snapshot.
+      if (await store.write(this.#revKey, meta, this.#ttlMs)) {
+        await store.setRaw(this.#key, `${revision}\n${payload}`, this.#ttlMs)
+      }
     } catch (error) {
       this.#report('publish', error)
     }
   }
 
-  async #runLoad(): Promise<ReadonlyMap<K, V>> {
+  async #runLoad(): Promise<Map<K, V>> {
     const started = performance.now()
     const namespace = this.#fk.namespace
     const key = this.#key
@@ -482,11 +507,19 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
 
   #install(revision: string | undefined, items: ReadonlyMap<K, V>): void {
     this.#current = { revision, items, views: new Map() }
+    this.#items = items
   }
 
   #report(operation: string, error: unknown): void {
     emit('error', () => ({ namespace: this.#fk.namespace, operation: `collection.${operation}`, error }))
   }
+}
+
+function asFreshkeyError(name: string, error: unknown): FreshkeyError {
+  if (error instanceof FreshkeyError) return error
+  return new CollectionLoadError(name, `nothing loaded: ${(error as Error)?.message ?? error}`, {
+    cause: error,
+  })
 }
 
 function positive(value: number, option: string, name: string): number {

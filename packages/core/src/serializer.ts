@@ -91,6 +91,29 @@ function decode(value: unknown): unknown {
   return out
 }
 
+const SPECIAL = Symbol('special')
+
+// Plain JSON needs no tags: JSON.stringify walks it natively and hands over to the full encoder at
+// the first value that needs a tag (or that the encoder refuses).
+function plainOnly(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isFinite(value)) throw SPECIAL
+      return value
+    case 'string':
+      if (this[key] instanceof Date) throw SPECIAL // Date.prototype.toJSON already ran
+      return value
+    case 'boolean':
+      return value
+    case 'object':
+      if (value === null || Array.isArray(value)) return value
+      if (Object.getPrototypeOf(value) === Object.prototype && !Object.hasOwn(value, TAG)) return value
+      throw SPECIAL // Map, Set, boxed primitives, class instances, typed arrays, our own tag key
+    default:
+      throw SPECIAL // undefined (also array holes), bigint, function, symbol
+  }
+}
+
 /**
  * JSON that round-trips `Date`, `BigInt`, `Map`, `Set`, `undefined` (in objects, arrays and at the
  * top), `NaN` and `Infinity`. Class instances are stored as their own enumerable properties (or
@@ -99,7 +122,13 @@ function decode(value: unknown): unknown {
  */
 export const jsonSerializer: Serializer = {
   serialize(value) {
-    return JSON.stringify(encode(value, new Set(), 'value'))
+    try {
+      return JSON.stringify(value, plainOnly)
+    } catch (error) {
+      // A TypeError is a cycle: encode() reports it as a SerializationError with its path.
+      if (error !== SPECIAL && !(error instanceof TypeError)) throw error
+      return JSON.stringify(encode(value, new Set(), 'value'))
+    }
   },
   deserialize(text) {
     // Most values hold no tagged type: plain JSON.parse is then the whole job.
