@@ -460,3 +460,29 @@ describe('adapter hooks in core', () => {
     expect(fk.scopedFields('posts')).toEqual(['published'])
   })
 })
+
+describe('lookup for result caches', () => {
+  it.each(backends)(
+    '%s: a miss returns the snapshot to store with; a hit the value; both counted',
+    async (_n, makeStore) => {
+      const store = makeStore()
+      try {
+        const fk = createFreshkey({ store, namespace: `lookup-${process.pid}-${seq++}` })
+        const deps = [dep.table('posts')]
+        const miss = await fk.lookup('q1', deps)
+        expect(miss.hit).toBe(false)
+        if (miss.hit) return
+        expect(await fk.set('q1', ['row'], { deps, snapshot: miss.snapshot })).toBe(true)
+        expect(await fk.lookup('q1', deps)).toEqual({ hit: true, value: ['row'] })
+        const stale = await fk.lookup('q2', deps)
+        await fk.changed({ table: 'posts', kind: 'insert', pk: 1 })
+        if (stale.hit) throw new Error('unexpected hit')
+        expect(await fk.set('q2', ['old'], { deps, snapshot: stale.snapshot })).toBe(false)
+        expect((await fk.lookup('q1', deps)).hit).toBe(false)
+        expect(fk.stats()).toMatchObject({ hits: 1, misses: 3 })
+      } finally {
+        await store.close()
+      }
+    },
+  )
+})

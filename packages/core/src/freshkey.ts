@@ -704,6 +704,28 @@ export class Freshkey {
       : undefined
   }
 
+  /**
+   * For result caches, in one store round trip: the fresh value under a user key (a hit), or the
+   * snapshot of `deps` to store the loaded value with, via `set(key, value, { deps, snapshot })`.
+   * Counted in `stats()` and published on `freshkey:hit` / `freshkey:miss`.
+   */
+  async lookup<T = unknown>(
+    key: string,
+    deps: readonly unknown[],
+  ): Promise<{ hit: true; value: T } | { hit: false; snapshot: TokenSnapshot }> {
+    const entryKey = this.#userKey(key)
+    const { tokenKeys } = this.#resolve(deps, 'deps')
+    const read = await this.#guard('read', () => this.store.read(entryKey, tokenKeys, this.#tokenTtl))
+    if (read.valid && read.entry && read.entry.freshUntil > Date.now()) {
+      this.#stats.hits++
+      emit('hit', () => ({ namespace: this.namespace, key: entryKey }))
+      return { hit: true, value: this.#serializer.deserialize(read.entry.payload) as T }
+    }
+    this.#stats.misses++
+    emit('miss', () => ({ namespace: this.namespace, key: entryKey }))
+    return { hit: false, snapshot: { tokenKeys, tokens: read.tokens } }
+  }
+
   /** True when a fresh value is stored under the key. */
   async has(key: string): Promise<boolean> {
     const entryKey = this.#userKey(key)

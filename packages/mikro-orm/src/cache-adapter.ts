@@ -98,19 +98,23 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
     const fk = this.#fk
     const tx = fk.currentTransaction()
     let deps: readonly unknown[] | undefined
+    let snapshot: TokenSnapshot | undefined
     try {
       deps = this.#deps(name)
-      // Read-your-writes: inside a transaction that wrote these tables the cached rows are old.
-      if (!tx?.touches(fk.tokenKeysOf(deps))) {
+      if (!tx) {
+        // One round trip: the entry, or the tokens read before the query runs (DESIGN rule 1).
+        const found = await fk.lookup<{ d: T }>(this.#prefix + name, deps)
+        if (found.hit) return found.value.d
+        snapshot = found.snapshot
+      } else if (!tx.touches(fk.tokenKeysOf(deps))) {
+        // Read-your-writes: inside a transaction that wrote these tables the cached rows are old;
+        // and nothing loaded inside a transaction is stored, so no snapshot is taken.
         const hit = await fk.get<{ d: T }>(this.#prefix + name)
         if (hit !== undefined) return hit.d
       }
     } catch {
-      // Store trouble is a miss.
+      // Store trouble is a miss (and, without a snapshot, nothing is stored).
     }
-    let snapshot: TokenSnapshot | undefined
-    // Inside a transaction nothing is stored, so no tokens are needed.
-    if (deps && !tx) snapshot = await fk.snapshot(deps).catch(() => undefined)
     this.#remember(name, { snapshot, deps: deps ?? [], at: Date.now() })
     return undefined
   }
