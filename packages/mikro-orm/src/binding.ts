@@ -1,4 +1,11 @@
-import { type Change, type EntityResolver, type Freshkey, scopesOf, type Transaction } from '@freshkey/core'
+import {
+  type Change,
+  type EntityResolver,
+  type Freshkey,
+  scopesOf,
+  sqlTablesWritten,
+  type Transaction,
+} from '@freshkey/core'
 import {
   type Configuration,
   type EntityManager,
@@ -20,7 +27,6 @@ import { patchEntityManager } from './em-patch.ts'
 import { CaptureError } from './errors.ts'
 import { captureFlush, flushChanges, type PendingFlush } from './flush-capture.ts'
 import type { ResolvedOptions } from './options.ts'
-import { writtenTables } from './raw-sql.ts'
 import { addBinding, removeBinding } from './registry.ts'
 import {
   insertChanges,
@@ -305,7 +311,7 @@ export class Binding {
     return this.#capture('execute', trx, undefined, () => {
       const tables =
         (sql === undefined ? undefined : this.options.rawSqlTables?.(sql, values)) ??
-        (sql === undefined ? [...this.graph.tables()] : writtenTables(sql, this.graph.tables()))
+        (sql === undefined ? [...this.graph.tables()] : sqlTablesWritten(sql, this.graph.tables()))
       return rawChanges(this.graph, tables)
     })
   }

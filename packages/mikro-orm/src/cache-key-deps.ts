@@ -1,6 +1,5 @@
-import { type Dependency, dep } from '@freshkey/core'
+import { type Dependency, dep, sqlTablesRead } from '@freshkey/core'
 import { type EntityMetadata, type EntityProperty, ReferenceKind } from '@mikro-orm/core'
-import { mentionedTables } from './raw-sql.ts'
 import { type TableGraph, tableOfMeta } from './table-graph.ts'
 
 const RELATION: ReadonlySet<string> = new Set([
@@ -27,8 +26,10 @@ export function cacheKeyTables(name: string, graph: TableGraph): string[] | unde
     return undefined
   }
   if (!Array.isArray(parsed)) return undefined
-  if (parsed[0] === 'qb.execute' && typeof parsed[1] === 'string')
-    return mentionedTables(parsed[1], graph.tables())
+  if (parsed[0] === 'qb.execute' && typeof parsed[1] === 'string') {
+    const known = graph.tables()
+    return sqlTablesRead(parsed[1], known).filter((t) => known.has(t))
+  }
   if (!Array.isArray(parsed[0]) || typeof parsed[0][1] !== 'string') return undefined
   const meta = graph.metaOfTable(parsed[0][1])
   if (!meta) return undefined

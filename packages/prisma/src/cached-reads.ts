@@ -62,9 +62,19 @@ export function cachedReads(
     api[operation] = async (args?: unknown) => {
       const deps = [...tablesRead(reg.index, model, args).map((t) => dep.table(t)), ...(options.deps ?? [])]
       const key = ['prisma', model.name, operation, encodeArgs(args)]
-      const encoded = await reg.fk.wrap(
+      const loaded = await reg.fk.wrap(
         [...deps, key],
-        async () => encodeValue(await delegate[operation](args)),
+        async (): Promise<{ e: unknown } | { raw: unknown }> => {
+          const rows = await delegate[operation](args)
+          try {
+            return { e: encodeValue(rows) }
+          } catch (error) {
+            // Rows a result extension gave a function field cannot be cached: serve them uncached
+            // (core refuses to store `raw` and reports it), never fail the read.
+            reg.fk.reportError('prisma:cached', error)
+            return { raw: rows }
+          }
+        },
         {
           ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
           ...(options.staleWhileRevalidate !== undefined
@@ -72,7 +82,7 @@ export function cachedReads(
             : {}),
         },
       )
-      const value = decodeValue(encoded)
+      const value = 'raw' in loaded ? loaded.raw : decodeValue(loaded.e)
       if (operation.startsWith('find')) markRecords(reg.index, model, value)
       return value
     }

@@ -1,3 +1,5 @@
+import { sqlWrites } from '@freshkey/core'
+
 /** The SQL text of a raw operation's arguments, when there is one. */
 export function rawSqlText(operation: string, args: unknown): string | undefined {
   if (operation === '$executeRawUnsafe' || operation === '$queryRawUnsafe') {
@@ -12,26 +14,13 @@ export function rawSqlText(operation: string, args: unknown): string | undefined
   return undefined
 }
 
-const READ_ONLY = /^(select|show|explain|values|table|pragma|describe|desc)\b/
-const WRITE_WORD =
-  /\b(insert|update|delete|merge|upsert|replace|truncate|alter|drop|create|copy|call|exec|execute)\b/
-
 /**
- * Whether a raw operation may write. `$executeRaw*` always may; `$queryRaw*` may when its SQL is not
- * a plain read (`SELECT ... FOR UPDATE`, `WITH ... SELECT` without a data-modifying CTE and `SHOW`
- * are reads; `INSERT ... RETURNING` is a write). Unknown text counts as a write.
+ * Whether a raw operation may write. `$executeRaw*` and `$runCommandRaw` always may; `$queryRaw*`
+ * may when its SQL may ({@link sqlWrites}) or cannot be read.
  */
 export function rawMayWrite(operation: string, args: unknown): boolean {
   if (operation.startsWith('$executeRaw') || operation === '$runCommandRaw') return true
   if (!operation.startsWith('$queryRaw')) return false
   const sql = rawSqlText(operation, args)
-  if (sql === undefined) return true
-  const text = stripComments(sql).trim().toLowerCase()
-  if (READ_ONLY.test(text)) return WRITE_WORD.test(text.replace(/\bfor\s+update\b/g, ''))
-  if (text.startsWith('with')) return WRITE_WORD.test(text)
-  return true
-}
-
-function stripComments(sql: string): string {
-  return sql.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ')
+  return sql === undefined || sqlWrites(sql)
 }

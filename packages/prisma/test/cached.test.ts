@@ -36,6 +36,18 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
     expect(third.value.map((a) => a.title)).toEqual(['one', 'two', 'three'])
   })
 
+  it('regression: rows with a function field are served uncached, never a failed read', async () => {
+    const withMethod = f.prisma.$extends({
+      result: { article: { shout: { needs: { title: true }, compute: (a) => () => a.title.toUpperCase() } } },
+    })
+    const read = () => withMethod.article.cached().findMany({ where: { id: 1 } })
+    const first = await read()
+    expect(first[0]?.shout()).toBe('ONE')
+    const second = await measured(read)
+    expect(second.hit).toBe(false) // nothing was stored
+    expect(f.fk.stats().adapterErrors).toBeGreaterThan(0)
+  })
+
   it('different arguments are different entries', async () => {
     const tech = await f.prisma.article.cached().findMany({ where: { category: 'tech' } })
     const news = await f.prisma.article.cached().findMany({ where: { category: 'news' } })

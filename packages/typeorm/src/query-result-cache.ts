@@ -1,8 +1,7 @@
-import { type Dependency, dep, type Freshkey, type TokenSnapshot } from '@freshkey/core'
+import { type Dependency, dep, type Freshkey, sqlTablesRead, type TokenSnapshot } from '@freshkey/core'
 import type { DataSource, EntityMetadata, QueryRunner } from 'typeorm'
 import type { QueryResultCache } from 'typeorm/cache/QueryResultCache.js'
 import type { QueryResultCacheOptions } from 'typeorm/cache/QueryResultCacheOptions.js'
-import { tablesRead } from './sql-tables.ts'
 
 /** Options of {@link freshkeyQueryResultCache}. */
 export interface FreshkeyQueryResultCacheOptions {
@@ -69,7 +68,7 @@ export class FreshkeyQueryResultCache implements QueryResultCache {
     this.#tables()
     const found = new Set<string>()
     const visit = (text: string, depth: number) => {
-      for (const table of tablesRead(text, this.#names)) {
+      for (const table of sqlTablesRead(text, this.#names)) {
         if (found.has(table)) continue
         found.add(table)
         const md = this.#byTable.get(table)

@@ -1,6 +1,5 @@
-import type { Change } from '@freshkey/core'
+import { type Change, sqlWriteTargets } from '@freshkey/core'
 import type { TypeORMAdapter } from './adapter.ts'
-import { tablesWritten } from './sql-tables.ts'
 
 const bulk = (table: string): Change => ({ table, kind: 'bulk' })
 
@@ -14,7 +13,6 @@ export function rawChanges(
   sql: string,
   parameters: readonly unknown[] | undefined,
 ): Change[] {
-  const known = adapter.knownTables
   const cascades = adapter.cascades
   const declared = adapter.options.rawTables?.(sql, parameters)
   const tables = new Set<string>()
@@ -22,15 +20,12 @@ export function rawChanges(
     for (const t of declared) for (const u of [t, ...cascades.onDelete(t)]) tables.add(u)
   } else {
     if (adapter.options.rawQueries === 'ignore') return []
-    const { tables: written, unknown } = tablesWritten(sql)
-    if (unknown) for (const t of known) tables.add(t)
-    for (const w of written) {
-      const table = known.has(w.table) || !known.has(w.table.toLowerCase()) ? w.table : w.table.toLowerCase()
+    for (const { table, verb, cascade } of sqlWriteTargets(sql, adapter.knownTables)) {
       tables.add(table)
-      if (w.verb === 'delete' || w.verb === 'truncate' || w.verb === 'ddl')
+      if (verb === 'delete' || verb === 'merge' || verb === 'truncate' || verb === 'ddl')
         for (const t of cascades.onDelete(table)) tables.add(t)
-      if (w.verb === 'update') for (const t of cascades.onUpdate(table)) tables.add(t)
-      if (w.cascade || w.verb === 'ddl') for (const t of cascades.referencing(table)) tables.add(t)
+      if (verb === 'update' || verb === 'merge') for (const t of cascades.onUpdate(table)) tables.add(t)
+      if (cascade || verb === 'ddl') for (const t of cascades.referencing(table)) tables.add(t)
     }
   }
   return [...tables].map(bulk)
