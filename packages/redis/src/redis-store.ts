@@ -67,8 +67,10 @@ export class RedisStore implements Store {
   readonly #owned: boolean
   readonly #timeout: number
   readonly #batch: number
-  /** Clients this store created enforce `commandTimeout` themselves; a caller's client needs our timer. */
+  /** Clients with `commandTimeout` (ours always have it) enforce it themselves; others need our watchdog. */
   readonly #race: boolean
+  readonly #pending = new Set<{ deadline: number; reject: (error: unknown) => void }>()
+  #watchdog: NodeJS.Timeout | undefined
   /** When this process last refreshed each token key's TTL (bounded). */
   readonly #refreshed = new Map<string, number>()
   #subscriber: Redis | undefined
@@ -78,7 +80,8 @@ export class RedisStore implements Store {
     this.client = client
     this.prefix = options.prefix ?? 'fk:'
     this.#owned = options.owned ?? false
-    this.#race = !this.#owned
+    this.#race =
+      !this.#owned && typeof (client.options as { commandTimeout?: unknown }).commandTimeout !== 'number'
     this.#timeout = options.timeout ?? 1000
     this.#batch = options.batchSize ?? 500
     const define = (name: string, lua: string) => {
@@ -96,23 +99,50 @@ export class RedisStore implements Store {
     return this.client as unknown as ScriptClient
   }
 
-  async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      if (!this.#race) return await fn()
-      return await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`timed out after ${this.#timeout} ms`)), this.#timeout)
-        }),
-      ])
-    } catch (error) {
-      throw new StoreUnavailableError(`redis ${operation} failed: ${(error as Error).message}`, {
-        cause: error,
-      })
-    } finally {
-      clearTimeout(timer)
-    }
+  #fail(operation: string, error: unknown): StoreUnavailableError {
+    return new StoreUnavailableError(`redis ${operation} failed: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+
+  #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.#race) return fn().catch((error) => Promise.reject(this.#fail(operation, error)))
+    // One shared watchdog instead of a timer per call: the hot path only adds a Set entry.
+    return new Promise<T>((resolve, reject) => {
+      const slot = { deadline: Date.now() + this.#timeout, reject }
+      this.#pending.add(slot)
+      this.#watch()
+      fn().then(
+        (value) => {
+          this.#pending.delete(slot)
+          resolve(value)
+        },
+        (error) => {
+          this.#pending.delete(slot)
+          reject(this.#fail(operation, error))
+        },
+      )
+    })
+  }
+
+  #watch(): void {
+    if (this.#watchdog) return
+    this.#watchdog = setInterval(
+      () => {
+        const now = Date.now()
+        for (const slot of this.#pending) {
+          if (slot.deadline > now) continue
+          this.#pending.delete(slot)
+          slot.reject(this.#fail('call', new Error(`timed out after ${this.#timeout} ms`)))
+        }
+        if (this.#pending.size === 0) {
+          clearInterval(this.#watchdog)
+          this.#watchdog = undefined
+        }
+      },
+      Math.max(10, Math.floor(this.#timeout / 4)),
+    )
+    this.#watchdog.unref()
   }
 
   #k = (key: string) => this.prefix + key
@@ -161,6 +191,13 @@ export class RedisStore implements Store {
         const current = tokens as string[]
         if (!raw) return { tokens: current, valid: false }
         const entry = decodeEntry(raw)
+        // Usual case: the entry was written for these very keys, in this order.
+        if (
+          entry.tokenKeys.length === tokenKeys.length &&
+          entry.tokenKeys.every((k, i) => k === tokenKeys[i])
+        ) {
+          return { tokens: current, entry, valid: entry.tokens.every((t, i) => t === current[i]) }
+        }
         const byKey = new Map(tokenKeys.map((k, i) => [k, current[i]]))
         if (entry.tokenKeys.every((k) => byKey.has(k))) {
           return {
@@ -289,6 +326,8 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.#watchdog) clearInterval(this.#watchdog)
+    this.#watchdog = undefined
     this.#subscriber?.disconnect()
     this.#subscriber = undefined
     if (this.#owned) this.client.disconnect()
