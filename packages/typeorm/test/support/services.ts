@@ -3,19 +3,13 @@ import { createFreshkey, type Freshkey, memoryStore } from '@freshkey/core'
 import { redisStore } from '@freshkey/redis'
 import { DataSource, type DataSourceOptions } from 'typeorm'
 import { afterAll } from 'vitest'
+import { serviceUrl } from '../../../../test/support/services.ts'
 import { freshPostgres } from './postgres.ts'
+
+export { serviceUrl }
 
 export type Db = 'sqlite' | 'postgres'
 export type StoreKind = 'memory' | 'redis'
-
-/** A server URL from the global setup; under CI=true a missing server fails the run instead of skipping. */
-export function serviceUrl(name: 'REDIS_URL' | 'DATABASE_URL'): string | undefined {
-  const url = process.env[name]
-  if (!url && process.env.CI === 'true')
-    throw new Error(`${name} is not set and CI=true: the server must be running`)
-  if (!url) console.warn(`[freshkey/typeorm] ${name} unavailable: its suites are skipped`)
-  return url
-}
 
 const dbs: Db[] = ['sqlite', ...(serviceUrl('DATABASE_URL') ? (['postgres'] as const) : [])]
 const stores: StoreKind[] = ['memory', ...(serviceUrl('REDIS_URL') ? (['redis'] as const) : [])]
