@@ -90,12 +90,30 @@ export class TableGraph {
     const cacheKey = `${on}\u0000${table}`
     const known = this.#dependents.get(cacheKey)
     if (known) return known
+    // Cascades chain (A ← B ← C): the database follows every level, so do we (erring wide is safe).
+    const out = new Set<string>()
+    const queue = [table]
+    while (queue.length > 0) {
+      for (const next of this.#direct(queue.pop()!, on)) {
+        if (!out.has(next)) {
+          out.add(next)
+          queue.push(next)
+        }
+      }
+    }
+    const list = [...out]
+    this.#dependents.set(cacheKey, list)
+    return list
+  }
+
+  /** Tables whose foreign keys to `table` carry a database-side action for `on`. */
+  #direct(table: string, on: 'delete' | 'update'): string[] {
     const schema = (this.#config.get('schemaGenerator') ?? {}) as {
       defaultDeleteRule?: string
       defaultUpdateRule?: string
     }
     const fallback = on === 'delete' ? schema.defaultDeleteRule : schema.defaultUpdateRule
-    const out = new Set<string>()
+    const out: string[] = []
     for (const other of this.entities()) {
       for (const prop of Object.values(other.properties) as EntityProperty[]) {
         if (!TO_ONE.has(prop.kind) || (prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner)) continue
@@ -103,12 +121,10 @@ export class TableGraph {
         const rule = String(
           (on === 'delete' ? prop.deleteRule : prop.updateRule) ?? fallback ?? '',
         ).toLowerCase()
-        if (DB_SIDE_EFFECT.has(rule)) out.add(tableOfMeta(other)!)
+        if (DB_SIDE_EFFECT.has(rule)) out.push(tableOfMeta(other)!)
       }
     }
-    const list = [...out]
-    this.#dependents.set(cacheKey, list)
-    return list
+    return out
   }
 
   /** Filters declared in the ORM config (their conditions are not part of cache keys). */

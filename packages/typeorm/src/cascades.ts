@@ -11,6 +11,8 @@ export class CascadeMap {
   readonly #onDelete = new Map<string, Set<string>>()
   readonly #onUpdate = new Map<string, Set<string>>()
   readonly #referencing = new Map<string, Set<string>>()
+  /** Property paths of each table that an `ON UPDATE` action of another table follows. */
+  readonly #followed = new Map<string, Set<string>>()
 
   constructor(metadatas: readonly EntityMetadata[]) {
     for (const md of metadatas) {
@@ -19,7 +21,10 @@ export class CascadeMap {
         if (!parent) continue
         add(this.#referencing, parent, md.tableName)
         if (ACTS.has(String(fk.onDelete ?? '').toUpperCase())) add(this.#onDelete, parent, md.tableName)
-        if (ACTS.has(String(fk.onUpdate ?? '').toUpperCase())) add(this.#onUpdate, parent, md.tableName)
+        if (ACTS.has(String(fk.onUpdate ?? '').toUpperCase())) {
+          add(this.#onUpdate, parent, md.tableName)
+          for (const c of fk.referencedColumns) add(this.#followed, parent, c.propertyPath)
+        }
       }
     }
   }
@@ -32,6 +37,17 @@ export class CascadeMap {
   /** Tables a primary-key update in `table` may change. */
   onUpdate(table: string): string[] {
     return closure(this.#onUpdate, table)
+  }
+
+  /**
+   * Tables an update of `table` may change: those whose `ON UPDATE` action follows a column the
+   * update writes (a primary key or another referenced unique column). `changed` undefined: any.
+   */
+  onUpdateOf(table: string, changed: readonly string[] | undefined): string[] {
+    const followed = this.#followed.get(table)
+    if (!followed) return []
+    if (changed !== undefined && !changed.some((c) => followed.has(c))) return []
+    return this.onUpdate(table)
   }
 
   /** Every table that references `table`, transitively (what `TRUNCATE ... CASCADE` empties). */

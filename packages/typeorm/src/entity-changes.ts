@@ -67,8 +67,11 @@ export function updateChanges(
       ...treeSideEffects(md),
     ]
   }
+  const changed = changedPaths(event)
   return [
-    { table, kind: 'update', pk: oldPk, before, after, changed: changedPaths(event) },
+    { table, kind: 'update', pk: oldPk, before, after, changed },
+    // A referenced unique column (not the key) changed: ON UPDATE actions rewrite other tables.
+    ...adapter.cascades.onUpdateOf(table, changed).map(bulk),
     ...treeSideEffects(md),
   ]
 }

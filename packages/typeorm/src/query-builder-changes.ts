@@ -119,7 +119,13 @@ export function writeChanges(
 ): Change[] {
   const { table, kind } = plan
   const out: Change[] = []
-  const cascades = kind === 'delete' ? adapter.deleteCascades(table) : []
+  // Rows the database changes by itself: ON DELETE actions, and ON UPDATE actions following a written column.
+  const cascades =
+    kind === 'delete'
+      ? adapter.deleteCascades(table)
+      : kind === 'update'
+        ? adapter.cascades.onUpdateOf(table, plan.changed).map((t) => ({ table: t, kind: 'bulk' as const }))
+        : []
   const beforeOf = (pk: PrimaryKey) => before?.get(canonicalPk(pk))
   if (kind === 'insert') {
     const keys = insertedKeys(adapter, plan, result)
