@@ -1,6 +1,6 @@
 import type { PrimaryKey } from './dependency.ts'
 
-/** A row image keyed by entity property (model field) names: the names scopes are declared with. */
+/** A row image keyed by entity property (model field) names: the names filters and scopes use. */
 export type RowImage = Readonly<Record<string, unknown>>
 
 /** One row written by insert, update or delete. */
@@ -10,7 +10,11 @@ export interface RowChange {
   readonly kind: 'insert' | 'update' | 'delete'
   /** Primary key of the row (composite: column → value). */
   readonly pk: PrimaryKey
-  /** The row before the write; absent means unknown. */
+  /**
+   * The row as the write itself found it (a `DELETE … RETURNING`, the record a delete returns).
+   * Never an image loaded earlier: another transaction may have changed the row since. Absent
+   * means unknown; it is only needed for reads that do not name their member rows (counts).
+   */
   readonly before?: RowImage
   /** The row after the write (may be partial: the values written); absent means unknown. */
   readonly after?: RowImage

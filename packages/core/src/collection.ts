@@ -5,7 +5,6 @@ import { sha256 } from './encoding.ts'
 import { ConfigError, FreshkeyError, StoreUnavailableError } from './errors.ts'
 import { emit } from './events.ts'
 import type { Freshkey, TokenSnapshot } from './freshkey.ts'
-import type { StoredEntry } from './store.ts'
 
 /** Derived views of a collection: each receives the items and returns anything (an index, a grouping). */
 export type CollectionViews<K, V> = Record<string, (items: ReadonlyMap<K, V>) => unknown>
@@ -53,7 +52,7 @@ interface Snapshot<K, V> {
 }
 
 const SEP = '.'
-const revisionOf = (snap: TokenSnapshot) => snap.tokens.join(SEP)
+const revisionOf = (snap: TokenSnapshot) => `${snap.tokens.join(SEP)}|${snap.generation}`
 const sameList = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x, i) => x === b[i])
 
@@ -294,7 +293,13 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
   }
 
   #notice(message: string): void {
-    for (const key of message.split('\n')) {
+    const lines = message.split('\n')
+    // `#<sender> <time> *`: everything was invalidated.
+    if (lines[0]!.startsWith('#') && lines[0]!.endsWith(' *')) {
+      this.#check().catch(() => {})
+      return
+    }
+    for (const key of lines) {
       if (this.#tokenKeys?.has(key)) {
         this.#check().catch(() => {})
         return
@@ -424,8 +429,13 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
     const store = this.#fk.store
     let raw: string | undefined
     try {
-      const meta = (await store.read(this.#revKey, [], 1)).entry
-      if (!meta || !sameList(meta.tokenKeys, snap.tokenKeys) || !sameList(meta.tokens, snap.tokens)) {
+      const meta = (await store.read({ entry: this.#revKey, keys: [], ttl: 1 })).entry
+      if (
+        !meta ||
+        meta.generation !== snap.generation ||
+        !sameList(meta.keys, snap.keys) ||
+        !sameList(meta.tokens, snap.tokens)
+      ) {
         return false
       }
       raw = await store.getRaw(this.#key)
@@ -469,15 +479,20 @@ export class Collection<K, V, Views extends CollectionViews<K, V> = {}> {
         await store.register(this.#fk.keyspace.versions, this.#fk.version)
         this.#registered = true
       }
-      const meta: StoredEntry = {
-        tokenKeys: snap.tokenKeys,
-        tokens: snap.tokens,
-        freshUntil: Date.now() + this.#ttlMs,
-        payload: '',
-      }
       // Compare-and-set on the tokens read before load(): a change during the load leaves it
       // unpublished, never fresh; and a publisher that lost never overwrites the snapshot.
-      if (await store.write(this.#revKey, meta, this.#ttlMs)) {
+      const stored = await store.write({
+        entry: this.#revKey,
+        expect: { keys: snap.keys, tokens: snap.tokens },
+        keys: snap.keys,
+        fences: [],
+        generation: snap.generation,
+        freshUntil: Date.now() + this.#ttlMs,
+        payload: '',
+        ttlMs: this.#ttlMs,
+        tokenTtl: Math.ceil(this.#ttlMs / 1000),
+      })
+      if (stored) {
         await store.setRaw(this.#key, `${revision}\n${payload}`, this.#ttlMs)
       }
     } catch (error) {

@@ -77,3 +77,16 @@ export class ConfigError extends FreshkeyError {
     super('E_CONFIG', message)
   }
 }
+
+/** A loader took longer than the call's `timeout`. Its signal was aborted; waiting callers load themselves. */
+export class LoaderTimeoutError extends FreshkeyError {
+  /** The cache key whose loader timed out. */
+  readonly key: string
+  /** timeoutMs: milliseconds waited. */
+  readonly timeoutMs: number
+  constructor(key: string, timeoutMs: number) {
+    super('E_LOADER_TIMEOUT', `the loader of ${key} did not settle within ${timeoutMs} ms`)
+    this.key = key
+    this.timeoutMs = timeoutMs
+  }
+}

@@ -20,6 +20,12 @@ export interface FreshkeyStats {
   storeErrors: number
   /** Errors adapters swallowed so a database write would not fail (`fk.reportError`). */
   adapterErrors: number
+  /** Hits served from the near cache (counted in `hits` too). */
+  nearHits: number
+  /** Loaded values stored. */
+  fills: number
+  /** Loaded values not stored because something they depend on changed during the load. */
+  fillsRefused: number
 }
 
 /** Payloads of the `freshkey:*` diagnostics channels. */
@@ -71,5 +77,8 @@ export function newStats(): FreshkeyStats {
     bypasses: 0,
     storeErrors: 0,
     adapterErrors: 0,
+    nearHits: 0,
+    fills: 0,
+    fillsRefused: 0,
   }
 }

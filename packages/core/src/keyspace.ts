@@ -1,61 +1,94 @@
-import { canonical, segment } from './encoding.ts'
+import { sha256, segment } from './encoding.ts'
 
 /**
- * Store key names of one namespace. Every key starts with the hash tag `{namespace}`, so all keys of
- * a namespace live in one Redis Cluster slot and every multi-key script stays valid there.
+ * Store key names of one namespace (key layout version 2).
+ *
+ * Every key carries a hash tag (`{…}`) naming its group: all tokens of one table share the group
+ * `{ns:t:<table>}` so a table's row, bulk, scope and scheme keys stay in one Redis Cluster slot,
+ * while different tables, tags and values spread over the cluster. Nothing is read by every
+ * operation: there is no namespace-wide key on the hot path.
  *
  * Tokens are shared by all versions (a write by new code must invalidate old code's values);
  * values, leases and snapshots live under their version so versions never read each other's data.
  */
 export class Keyspace {
-  readonly tag: string
+  readonly ns: string
   readonly versionPrefix: string
-  readonly epoch: string
   readonly all: string
   readonly versions: string
-  /** Pub/sub channel that receives the keys of every bump (newline-separated, prefixed as stored). */
+  /** Pub/sub channel that receives the keys of every bump. */
   readonly bumps: string
+  /** Prefixes of every token key of the namespace (what `invalidateAll` fences). */
+  readonly tokenPrefixes: readonly string[]
 
   constructor(
     namespace: string,
     readonly version: string,
   ) {
-    this.tag = `{${segment(namespace)}}`
+    this.ns = segment(namespace)
     this.versionPrefix = this.versionPrefixOf(version)
-    this.epoch = `${this.tag}:e`
-    this.all = `${this.tag}:g`
-    this.versions = `${this.tag}:versions`
-    this.bumps = `${this.tag}:bumps`
+    this.all = `{${this.ns}:g}:g`
+    this.versions = `{${this.ns}:meta}:versions`
+    this.bumps = `{${this.ns}:meta}:bumps`
+    this.tokenPrefixes = [`{${this.ns}:t:`, `{${this.ns}:x:`, `{${this.ns}:g}`]
   }
 
-  versionPrefixOf(version: string): string {
-    return `${this.tag}:@${segment(version)}:`
+  /** The group (hash tag) of a table's tokens. */
+  group(table: string): string {
+    return `{${this.ns}:t:${segment(table)}}`
   }
   table(table: string): string {
-    return `${this.tag}:t:${segment(table)}`
+    return `${this.group(table)}:t`
   }
   bulk(table: string): string {
-    return `${this.tag}:b:${segment(table)}`
+    return `${this.group(table)}:b`
   }
   row(table: string, pk: string): string {
-    return `${this.tag}:r:${segment(table)}:${segment(pk)}`
+    return `${this.group(table)}:r:${segment(pk)}`
   }
-  tagKey(name: string): string {
-    return `${this.tag}:x:${segment(name)}`
+  /** A scope condition: rows of `table` whose `fields` (id) hold `values` (id). */
+  condition(table: string, fieldsId: string, valuesId: string): string {
+    return `${this.group(table)}:s:${fieldsId}:${valuesId}`
   }
-  scopeWide(table: string, fields: readonly string[]): string {
-    return `${this.tag}:w:${segment(table)}:${segment(canonical(fields))}`
+  /** Every condition of one field list at once. */
+  wide(table: string, fieldsId: string): string {
+    return `${this.group(table)}:w:${fieldsId}`
   }
-  scopeCondition(table: string, fields: readonly string[], values: readonly string[]): string {
-    return `${this.tag}:s:${segment(table)}:${segment(canonical(fields))}:${segment(canonical(values))}`
+  /** Hash of the schemes (field lists) cached queries filter the table on. */
+  schemes(table: string): string {
+    return `${this.group(table)}:q`
   }
+  schemeVersion(table: string): string {
+    return `${this.group(table)}:qv`
+  }
+  tag(name: string): string {
+    return `{${this.ns}:x:${segment(name)}}:x`
+  }
+  versionPrefixOf(version: string): string {
+    return `{${this.ns}:@${segment(version)}:`
+  }
+  /** A value entry; its lease shares its group. Bodies with braces are hashed so the tag stays whole. */
   value(body: string): string {
-    return `${this.versionPrefix}v:${body}`
+    return `${this.versionPrefix}${slotBody(body)}}:v`
   }
-  lease(body: string): string {
-    return `${this.versionPrefix}l:${body}`
+  lease(entryKey: string): string {
+    return `${entryKey.slice(0, -2)}:l`
   }
   collection(name: string, version = this.version): string {
-    return `${this.versionPrefixOf(version)}c:${segment(name)}`
+    return `${this.versionPrefixOf(version)}c:${segment(name)}}`
   }
+  /** The table a token key belongs to, or undefined for tags, the global token and values. */
+  tableOf(key: string): string | undefined {
+    const head = `{${this.ns}:t:`
+    if (!key.startsWith(head)) return undefined
+    return key.slice(head.length, key.indexOf('}', head.length))
+  }
+  /** True for the token keys of a table group (escaped table name as `tableOf` returns it). */
+  inTable(key: string, escapedTable: string): boolean {
+    return key.startsWith(`{${this.ns}:t:${escapedTable}}`)
+  }
+}
+
+function slotBody(body: string): string {
+  return body.includes('{') || body.includes('}') ? `~${sha256(body)}` : body
 }

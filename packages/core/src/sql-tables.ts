@@ -10,18 +10,35 @@ const IDENT_RE = new RegExp(IDENT, 'g')
 const QUALIFIED_RE = new RegExp(QUALIFIED, 'g')
 const SOURCE_RE = new RegExp(String.raw`\b(?:FROM|JOIN)\s+(?:ONLY\s+)?(${QUALIFIED})`, 'gi')
 
+// PostgreSQL escape strings (E'\'') take backslash escapes; plain literals follow the standard.
 const LEXEME =
-  /--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\1\$|"(?:[^"]|"")*"|`[^`]*`/g
+  /--[^\n]*|\/\*[\s\S]*?\*\/|(?<![\w$])[Ee]'(?:[^'\\]|\\[\s\S]|'')*'|'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\1\$|"(?:[^"]|"")*"|`[^`]*`/g
+// MySQL (and PostgreSQL with standard_conforming_strings off) take backslash escapes in plain literals too.
+const LEXEME_BACKSLASH =
+  /--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^'\\]|\\[\s\S]|'')*'|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\1\$|"(?:[^"]|"")*"|`[^`]*`/g
 
-/**
- * `sql` without comments, string literals and dollar-quoted bodies (literals become `''`), so that
- * their text never reads as SQL. Lexes in one pass: `'--'` is a literal, `"it's"` an identifier.
- */
-export function stripSql(sql: string): string {
-  return sql.replace(LEXEME, (m) => {
+function strip(sql: string, lexeme: RegExp): string {
+  return sql.replace(lexeme, (m) => {
     if (m[0] === '"' || m[0] === '`') return m
     return m[0] === '-' || m[0] === '/' ? ' ' : "''"
   })
+}
+
+/**
+ * `sql` without comments, string literals and dollar-quoted bodies (literals become `''`), so that
+ * their text never reads as SQL. Lexes in one pass: `'--'` is a literal, `"it's"` an identifier,
+ * `E'\''` one escape-string literal.
+ */
+export function stripSql(sql: string): string {
+  return strip(sql, LEXEME)
+}
+
+/** Every plausible reading of `sql`: where a backslash makes the dialect matter, both (erring wide). */
+function readings(sql: string): string[] {
+  const standard = strip(sql, LEXEME)
+  if (!sql.includes('\\')) return [standard]
+  const backslash = strip(sql, LEXEME_BACKSLASH)
+  return backslash === standard ? [standard] : [standard, backslash]
 }
 
 /** One table a statement writes, as {@link sqlWriteTargets} reports it. */
@@ -147,11 +164,13 @@ function statement(text: string): Statement {
 }
 
 function statements(sql: string): Statement[] {
-  return stripSql(sql)
-    .split(';')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map(statement)
+  return readings(sql).flatMap((text) =>
+    text
+      .split(';')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map(statement),
+  )
 }
 
 function unquote(ident: string): string {
@@ -234,7 +253,7 @@ export function sqlTablesWritten(sql: string, known: ReadonlySet<string>): strin
  * table (subqueries, comma joins), case-insensitively. Known tables are spelled as in `known`.
  */
 export function sqlTablesRead(sql: string, known: ReadonlySet<string>): string[] {
-  const text = stripSql(sql)
+  const text = readings(sql).join(' ; ')
   const lower = byLower(known)
   const found = new Set<string>()
   const add = (name: string, always: boolean) => {

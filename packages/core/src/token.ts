@@ -15,3 +15,13 @@ export function newToken(): string {
 export function newNonce(): string {
   return randomBytes(12).toString('base64url')
 }
+
+/** A fenced token starts with `~`: a write is committing under it, so nothing may be stored under it. */
+export function isFenced(token: string | null | undefined): boolean {
+  return typeof token === 'string' && token.charCodeAt(0) === 126
+}
+
+/** The fenced form of a fresh token. */
+export function fencedToken(token: string): string {
+  return `~${token}`
+}

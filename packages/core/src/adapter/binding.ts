@@ -1,0 +1,236 @@
+import type { Change } from '../change.ts'
+import type { Freshkey } from '../freshkey.ts'
+import { addResolver, internalsOf } from '../freshkey.ts'
+import type { EntityResolver } from '../resolver.ts'
+import type { ReadFrame } from '../tracking.ts'
+import type { Transaction } from '../transaction.ts'
+import { AdapterDisposedError } from './errors.ts'
+import { TransactionFrames } from './frames.ts'
+import { type RawSqlPolicy, rawSqlFacts } from './raw-sql.ts'
+import { SchemaGraph } from './schema-graph.ts'
+import { changesOf, compact, type WriteFact } from './write-facts.ts'
+
+/** Options every adapter accepts. */
+export interface BindingOptions {
+  /** Raw SQL attribution (see {@link RawSqlPolicy}). Default `'parse'`. */
+  rawSql?: RawSqlPolicy
+  /**
+   * Also receives the errors the adapter swallowed so a database write never fails for the cache.
+   * They are always counted in `fk.stats().adapterErrors`, published on `freshkey:error` and logged once.
+   */
+  onError?: (error: unknown) => void
+}
+
+const BINDINGS = Symbol.for('freshkey.bindings')
+
+/**
+ * freshkey attached to one ORM client: the one object per (client, freshkey instance) that holds
+ * the transaction frames, the schema graph and the recorder, and reports every swallowed error
+ * through one place. Adapters translate ORM events into {@link WriteFact}s and reads into
+ * `ReadRecord`s; every rule about what to bump lives here and in core.
+ */
+export class Binding<H extends object = object> {
+  readonly fk: Freshkey
+  readonly adapter: string
+  readonly client: object
+  readonly frames: TransactionFrames<H>
+  readonly rawSql: RawSqlPolicy
+  #graph: SchemaGraph = new SchemaGraph({ tables: [], foreignKeys: [] })
+  readonly #onError: ((error: unknown) => void) | undefined
+  readonly #cleanup: (() => void)[] = []
+  #disposed = false
+
+  constructor(fk: Freshkey, client: object, adapter: string, options: BindingOptions = {}) {
+    this.fk = fk
+    this.adapter = adapter
+    this.client = client
+    this.rawSql = options.rawSql ?? 'parse'
+    this.#onError = options.onError
+    this.frames = new TransactionFrames<H>(
+      () => fk.transaction(),
+      () =>
+        this.report(
+          'transaction',
+          new Error('a write ran in a transaction whose start freshkey did not see; it is bumped at that transaction’s end'),
+        ),
+    )
+  }
+
+  /**
+   * The binding of `client` and `fk`, made with `create` the first time: registering an adapter
+   * twice returns the first registration, so events are never counted twice. The registry lives on
+   * the client object, so it holds across copies of this package (ESM and CommonJS builds).
+   */
+  static for<B extends Binding<any>>(fk: Freshkey, client: object, create: () => B): B {
+    const holder = client as Record<symbol, Map<Freshkey, Binding<any>> | undefined>
+    let map = holder[BINDINGS]
+    if (!map) {
+      map = new Map()
+      Object.defineProperty(client, BINDINGS, { value: map, configurable: true })
+    }
+    const existing = map.get(fk)
+    if (existing && !existing.disposed) return existing as B
+    const binding = create()
+    map.set(fk, binding)
+    binding.#cleanup.push(() => {
+      if (map.get(fk) === binding) map.delete(fk)
+    })
+    return binding
+  }
+
+  /** The bindings on a client (for hooks patched once per ORM copy). */
+  static on(client: object): Binding<any>[] {
+    const map = (client as Record<symbol, Map<Freshkey, Binding<any>> | undefined>)[BINDINGS]
+    return map ? [...map.values()].filter((b) => !b.disposed) : []
+  }
+
+  get disposed(): boolean {
+    return this.#disposed
+  }
+
+  /** Throws `AdapterDisposedError` after `dispose()`. */
+  live(): void {
+    if (this.#disposed) throw new AdapterDisposedError(this.adapter)
+  }
+
+  get graph(): SchemaGraph {
+    return this.#graph
+  }
+
+  /** Replaces the schema facts (at registration, and when the ORM rebuilds its metadata). */
+  setGraph(graph: SchemaGraph): void {
+    this.#graph = graph
+  }
+
+  /** Registers how `keyFor` and `dep.scope` read this ORM's entities; undone by `dispose()`. */
+  resolver(resolver: EntityResolver): void {
+    this.#cleanup.push(addResolver(this.fk, resolver))
+  }
+
+  /** Tells core how to find the transaction of the calling code; undone by `dispose()`. */
+  transactionSource(source: () => Transaction | undefined): void {
+    const sources = internalsOf(this.fk).sources
+    const guarded = () => (this.#disposed ? undefined : source())
+    sources.push(guarded)
+    this.#cleanup.push(() => {
+      const i = sources.indexOf(guarded)
+      if (i >= 0) sources.splice(i, 1)
+    })
+  }
+
+  /** Runs on `dispose()`. */
+  onDispose(fn: () => void): void {
+    this.#cleanup.push(fn)
+  }
+
+  /** Reports an error the adapter swallowed (counted, published, logged once, and given to `onError`). */
+  report(operation: string, error: unknown): void {
+    try {
+      internalsOf(this.fk).reporter.adapter(`${this.adapter}:${operation}`, error)
+      this.#onError?.(error)
+    } catch {
+      // A throwing error callback must not fail the write either.
+    }
+  }
+
+  /** The changes of some write facts; what cannot be worked out widens to the facts' tables. */
+  changes(facts: readonly WriteFact[]): Change[] {
+    try {
+      return compact(facts.flatMap((f) => changesOf(this.#graph, f)))
+    } catch (error) {
+      this.report('changes', error)
+      return compact(facts.map((f) => ({ table: f.table, kind: 'bulk' as const })))
+    }
+  }
+
+  /**
+   * Records what a statement wrote: into the open transaction of `handle` (bumped at its commit),
+   * else bumped now (the statement has committed). Never rejects.
+   */
+  async record(handle: H | undefined, facts: readonly WriteFact[], inTransaction = false): Promise<void> {
+    if (this.#disposed || facts.length === 0) return
+    const changes = this.changes(facts)
+    const tx = this.frames.recording(handle, inTransaction)
+    if (tx) {
+      for (const change of changes) this.#recordInto(tx, change)
+      return
+    }
+    await this.#bumpNow(changes)
+  }
+
+  /**
+   * Runs an autocommit statement whose rows are known before it runs, with their fence sent in
+   * parallel (no store round trip after it). Rejects only with the statement's own error.
+   */
+  async autocommit<R>(facts: readonly WriteFact[], run: () => Promise<R>): Promise<R> {
+    if (this.#disposed || facts.length === 0) return run()
+    const changes = this.changes(facts)
+    const fence = internalsOf(this.fk).bumper.fence(changes)
+    let result: R
+    try {
+      result = await run()
+    } catch (error) {
+      fence.settle(false).catch(() => {})
+      throw error
+    }
+    await fence.ready
+    await fence.settle(true)
+    return result
+  }
+
+  /** Records a raw statement by the raw-SQL policy. Never rejects. */
+  async raw(handle: H | undefined, sql: string, parameters: readonly unknown[], inTransaction = false): Promise<void> {
+    let facts: WriteFact[]
+    try {
+      facts = rawSqlFacts(this.#graph, sql, parameters, this.rawSql)
+    } catch (error) {
+      this.report('raw', error)
+      facts = [...this.#graph.tables].map((table) => ({ table, kind: 'bulk' as const, verb: 'unknown' as const }))
+    }
+    await this.record(handle, facts, inTransaction)
+  }
+
+  /** The read frame of the calling code (a loader inside `fk.wrap`, `fk.cached` or a result cache), if any. */
+  frame(): ReadFrame | undefined {
+    return this.#disposed ? undefined : internalsOf(this.fk).values.frame
+  }
+
+  #recordInto(tx: Transaction, change: Change): void {
+    try {
+      tx.record(change)
+    } catch (error) {
+      this.report('record', error)
+      try {
+        tx.record({ table: change.table, kind: 'bulk' })
+      } catch (again) {
+        this.report('record', again)
+      }
+    }
+  }
+
+  async #bumpNow(changes: Change[]): Promise<void> {
+    try {
+      await this.fk.changed(...changes)
+    } catch (error) {
+      this.report('bump', error)
+      try {
+        await this.fk.changed(...compact(changes.map((c) => ({ table: c.table, kind: 'bulk' as const }))))
+      } catch (again) {
+        this.report('bump', again)
+      }
+    }
+  }
+
+  /** Stops recording; undoes the resolver and transaction source. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return
+    this.#disposed = true
+    for (const off of this.#cleanup.splice(0).reverse()) {
+      try {
+        off()
+      } catch (error) {
+        this.report('dispose', error)
+      }
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// The adapter and store API of @freshkey/core: what an ORM adapter or a store implementation uses.
+// Apps import from '@freshkey/core'.
+export type { BulkChange, Change, RowChange, RowImage } from '../change.ts'
+export type { PrimaryKey, PrimaryKeyValue } from '../dependency.ts'
+export { canonicalPk } from '../dependency.ts'
+export { canonical, segment, sha256 } from '../encoding.ts'
+export type { FreshkeyInternals } from '../freshkey.ts'
+export { Keyspace } from '../keyspace.ts'
+export type { EntityResolver } from '../resolver.ts'
+export type { Scheme } from '../schemes.ts'
+export { decodeScheme, encodeScheme } from '../schemes.ts'
+export { scopeValue } from '../scope-value.ts'
+export type { SqlWriteTarget } from '../sql-tables.ts'
+export { sqlTablesRead, sqlTablesWritten, sqlWrites, sqlWriteTargets, stripSql } from '../sql-tables.ts'
+export type {
+  BumpRequest,
+  BumpResult,
+  ReadRequest,
+  ReadResult,
+  SchemeLocation,
+  SchemeRecord,
+  SchemeSet,
+  Store,
+  StoreCheck,
+  StoredEntry,
+  TokenRead,
+  WriteRequest,
+} from '../store.ts'
+export { fencedToken, isFenced, newNonce, newToken } from '../token.ts'
+export type { ReadRecord } from '../tracking.ts'
+export { ReadFrame } from '../tracking.ts'
+export type { PreparedCommit } from '../transaction.ts'
+export { Transaction } from '../transaction.ts'
+export type { FillTicket } from '../value-cache.ts'
+export type { BindingOptions } from './binding.ts'
+export { Binding } from './binding.ts'
+export { AdapterDisposedError, AdapterInactiveError, AdapterSetupError } from './errors.ts'
+export { TransactionFrames } from './frames.ts'
+export type { RawSqlPolicy } from './raw-sql.ts'
+export { rawSqlFacts } from './raw-sql.ts'
+export type { ResultLookup } from './result-cache.ts'
+export { ResultCache } from './result-cache.ts'
+export type { ForeignKeyFact, SchemaFacts } from './schema-graph.ts'
+export { SchemaGraph } from './schema-graph.ts'
+export type { WriteFact } from './write-facts.ts'
+export { changesOf, compact } from './write-facts.ts'

@@ -1,0 +1,182 @@
+import type { RowChange, RowImage } from './change.ts'
+import { canonical, segment } from './encoding.ts'
+import { ConfigError } from './errors.ts'
+import type { Keyspace } from './keyspace.ts'
+import { scopeValue } from './scope-value.ts'
+
+/**
+ * A scheme: a field list a table's cached reads filter on (django-cacheops' idea). Cached reads
+ * depend on conditions of a scheme (`category = 'x' and published = true`); a write bumps, for
+ * each scheme of its table, the condition its row is in.
+ */
+export interface Scheme {
+  /** Filter fields, sorted (empty: the read filters nothing). */
+  readonly fields: readonly string[]
+  /** Fields whose change can alter a result (filter and order fields); `'*'` for any field. */
+  readonly watch: readonly string[] | '*'
+  /**
+   * The results do not name their member rows (counts, aggregates, declared scopes), so a row
+   * leaving a condition must bump it too; lists that record their rows see leaving members through
+   * the members' row tokens.
+   */
+  readonly leave: boolean
+}
+
+/** At most this many conditions from one filter (`IN` lists multiply); more widens to the table. */
+export const MAX_CONDITIONS = 256
+
+export function fieldsId(fields: readonly string[]): string {
+  return segment(canonical(fields))
+}
+
+export function schemeId(s: Scheme): string {
+  return segment(canonical([s.fields, s.watch, s.leave]))
+}
+
+export function encodeScheme(s: Scheme): string {
+  return JSON.stringify({ f: s.fields, w: s.watch, l: s.leave })
+}
+
+/** Parses a stored scheme; undefined for anything malformed (a foreign writer, an old layout). */
+export function decodeScheme(meta: string): Scheme | undefined {
+  try {
+    const o = JSON.parse(meta) as { f?: unknown; w?: unknown; l?: unknown }
+    if (!Array.isArray(o.f) || !o.f.every((f) => typeof f === 'string')) return undefined
+    const watch = o.w === '*' ? '*' : Array.isArray(o.w) && o.w.every((f) => typeof f === 'string') ? o.w : undefined
+    if (watch === undefined) return undefined
+    return { fields: o.f as string[], watch: watch as string[] | '*', leave: o.l === true }
+  } catch {
+    return undefined
+  }
+}
+
+/** Builds a scheme from a filter's fields, normalizing order and duplicates. */
+export function scheme(fields: readonly string[], watch: readonly string[] | '*', leave: boolean): Scheme {
+  const f = [...new Set(fields)].sort()
+  return {
+    fields: f,
+    watch: watch === '*' ? '*' : [...new Set([...f, ...watch])].sort(),
+    leave,
+  }
+}
+
+/**
+ * Condition keys of one conjunction: `where` maps each field of `s.fields` to a value or an
+ * "any of" array. Undefined when it expands to more than {@link MAX_CONDITIONS} conditions.
+ */
+export function conditionKeys(
+  keys: Keyspace,
+  table: string,
+  fields: readonly string[],
+  where: Readonly<Record<string, unknown>>,
+): string[] | undefined {
+  const fid = fieldsId(fields)
+  let combos: string[][] = [[]]
+  for (const f of fields) {
+    const v = where[f]
+    const options = Array.isArray(v) ? v : [v]
+    if (options.length === 0) return []
+    const values = [...new Set(options.map(scopeValue))]
+    combos = combos.flatMap((prefix) => values.map((value) => [...prefix, value]))
+    if (combos.length > MAX_CONDITIONS) return undefined
+  }
+  return combos.map((values) => keys.condition(table, fid, segment(canonical(values))))
+}
+
+/** Token keys a read of one scheme condition depends on besides the conditions: the scheme-wide key. */
+export function wideKey(keys: Keyspace, table: string, fields: readonly string[]): string {
+  return keys.wide(table, fieldsId(fields))
+}
+
+/**
+ * Adds to `out` what one row change bumps for one scheme (the rule, once):
+ * - insert: the condition of its after image;
+ * - update: nothing unless it changed a watched field; then the condition it is in now, and for
+ *   schemes that do not name their members the one it left (from a before image the write itself
+ *   returned), else the scheme-wide key;
+ * - delete: for schemes that do not name their members, the condition it left.
+ * Where an image lacks a field of the scheme, the scheme-wide key is bumped instead: wider, never stale.
+ */
+export function schemeBumps(keys: Keyspace, change: RowChange, s: Scheme, out: Set<string>): void {
+  const { table } = change
+  const fid = fieldsId(s.fields)
+  const bump = (image: RowImage | undefined) => {
+    const values = image ? conditionValues(image, s.fields) : undefined
+    if (values) out.add(keys.condition(table, fid, segment(canonical(values))))
+    else out.add(keys.wide(table, fid))
+  }
+  switch (change.kind) {
+    case 'insert':
+      bump(change.after)
+      return
+    case 'delete':
+      if (s.leave) bump(change.before)
+      return
+    case 'update': {
+      const changed = change.changed
+      if (changed && !touches(changed, s.watch)) return
+      // Fields the write left alone keep their before values.
+      bump(change.before ? { ...change.before, ...change.after } : change.after)
+      if (s.leave && (!changed || s.fields.some((f) => changed.includes(f)))) bump(change.before)
+    }
+  }
+}
+
+function touches(changed: readonly string[], watch: readonly string[] | '*'): boolean {
+  if (watch === '*') return changed.length > 0
+  return changed.some((f) => watch.includes(f))
+}
+
+/** Normalized values of the scheme's fields in an image, or undefined when any is missing. */
+function conditionValues(image: RowImage, fields: readonly string[]): string[] | undefined {
+  const values: string[] = []
+  for (const f of fields) {
+    if (!Object.hasOwn(image, f)) return undefined
+    const v = image[f]
+    if (v === undefined) return undefined
+    values.push(scopeValue(v))
+  }
+  return values
+}
+
+/** Validates scope field lists: one list (`['published', 'category']`) or several. Throws `ConfigError`. */
+export function fieldLists(
+  fields: readonly string[] | readonly (readonly string[])[],
+  table = 'a table',
+): readonly (readonly string[])[] {
+  if (!Array.isArray(fields))
+    throw new ConfigError(`the scopes of ${table} must be a field list or an array of field lists`)
+  const lists = (fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]) as readonly (readonly string[])[]
+  if (lists.length === 0) throw new ConfigError(`a scope of ${table} needs a non-empty list of field names`)
+  for (const list of lists) {
+    if (!Array.isArray(list) || list.length === 0 || list.some((f) => typeof f !== 'string' || f === '')) {
+      throw new ConfigError(`a scope of ${table} needs a non-empty list of field names`)
+    }
+  }
+  return lists
+}
+
+/** Declared scopes: schemes known from code (`defineScope`, `@Scope`), applied by every writer of this process. */
+export class DeclaredSchemes {
+  readonly #byTable = new Map<string, Scheme[]>()
+
+  /** Declares one or more field lists for a table. Idempotent. */
+  define(table: string, fields: readonly string[] | readonly (readonly string[])[]): void {
+    const lists = fieldLists(fields, table)
+    const known = this.#byTable.get(table) ?? []
+    for (const list of lists) {
+      const s = scheme(list, list, true)
+      if (!known.some((k) => schemeId(k) === schemeId(s))) known.push(s)
+    }
+    this.#byTable.set(table, known)
+  }
+
+  of(table: string): readonly Scheme[] {
+    return this.#byTable.get(table) ?? []
+  }
+
+  /** The declared field lists of a table. */
+  lists(table: string): readonly (readonly string[])[] {
+    return this.of(table).map((s) => s.fields)
+  }
+}
