@@ -6,13 +6,14 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     // Tests run against the sources; child-process tests and examples use the built packages.
-    alias: {
-      '@freshkey/core': src('core'),
-      '@freshkey/redis': src('redis'),
-      '@freshkey/typeorm': src('typeorm'),
-      '@freshkey/mikro-orm': src('mikro-orm'),
-      '@freshkey/prisma': src('prisma'),
-    },
+    alias: [
+      { find: /^@freshkey\/core\/adapter$/, replacement: fileURLToPath(new URL('./packages/core/src/adapter/index.ts', import.meta.url)) },
+      { find: /^@freshkey\/core$/, replacement: src('core') },
+      { find: /^@freshkey\/redis$/, replacement: src('redis') },
+      { find: /^@freshkey\/typeorm$/, replacement: src('typeorm') },
+      { find: /^@freshkey\/mikro-orm$/, replacement: src('mikro-orm') },
+      { find: /^@freshkey\/prisma$/, replacement: src('prisma') },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
