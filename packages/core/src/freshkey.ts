@@ -323,6 +323,8 @@ export class Freshkey {
    */
   async keyFor(...parts: unknown[]): Promise<string> {
     const { body, tokenKeys } = this.#parts.resolve(parts)
+    // A key with no dependency at all still changes with `invalidateAll()`.
+    if (tokenKeys.length === 0) tokenKeys.push(this.#keys.epoch)
     const read = await this.#guard('tokens', () => this.store.tokens(tokenKeys, this.#tokenTtl))
     return `${this.#keys.versionPrefix}k:${boundKey(`${body}|${read.tokens.join('.')}|${read.generation}`)}`
   }
@@ -393,11 +395,16 @@ export class Freshkey {
     if (keys.size > 0) await this.#bumper.bump([], keys)
   }
 
-  /** Invalidates every value of this namespace (all versions): every token is fenced, then forgotten. */
+  /**
+   * Invalidates every value of this namespace (all versions): every token is fenced (then
+   * forgotten), and values are deleted — those with no dependency at all too. Costs a scan of the
+   * store: meant for operators and tests, not for the request path.
+   */
   async invalidateAll(): Promise<void> {
     this.#near?.clear()
     try {
       await this.store.fencePrefixes(this.#keys.tokenPrefixes, this.#fenceMs)
+      await this.store.deletePrefix(this.#keys.valuesPrefix)
     } catch (error) {
       this.#reporter.store('invalidateAll', error)
       throw error instanceof FreshkeyError
