@@ -65,7 +65,7 @@ export function memoize<A extends unknown[], R>(
   }
   return Object.assign(call, {
     invalidate: (...args: A) => host.drop(keyOf(undefined, args)),
-    refresh: async function (this: unknown, ...args: A) {
+    refresh: async function (this: unknown, ...args: A): Promise<Awaited<R>> {
       return invoke(this, args, true)
     },
     peek: async (...args: A): Promise<Awaited<R>> => {
