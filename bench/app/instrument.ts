@@ -6,10 +6,12 @@
 // - ioredis `Redis.prototype.sendCommand` (every command, also inside pipelines and MULTI; an
 //   EVALSHA counts as one command), for every ioredis copy the contenders load;
 // - node-postgres `Client.prototype.query` (every statement, BEGIN/COMMIT included), for every pg
-//   copy the three ORMs load (MikroORM pins its own).
+//   copy the three ORMs load (MikroORM pins its own), with pg-pool's connect callbacks bound to
+//   the caller's context (see bindPoolCallbacks). Prisma batches concurrent `findUnique` calls
+//   into one query (its dataloader), so it can show fewer queries than requests.
 // Work outside `counting` (setup, seeding, the harness's own INFO calls) is not counted. The run
 // also reads `INFO commandstats` around every round as a server-side cross-check of the total.
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -41,6 +43,24 @@ function patch(proto: Record<string, unknown>, method: string, field: 'redis' | 
     const c = als.getStore()
     if (c) c[field]++
     return original.apply(this, args)
+  }
+}
+
+/**
+ * pg-pool hands a freed client to a waiting `connect(callback)` from the releasing query's socket
+ * callback, so the waiter's callback (and `pool.query`, which is built on it) would run outside
+ * the waiter's async context and its queries would go uncounted. Binding the callback to the
+ * caller's context fixes the attribution; nothing else changes.
+ */
+function bindPoolCallbacks(proto: Record<string, unknown>): void {
+  if (patched.has(proto)) return
+  patched.add(proto)
+  const connect = proto.connect as (...args: unknown[]) => unknown
+  proto.connect = function (this: unknown, ...args: unknown[]) {
+    const last = args.length - 1
+    if (last >= 0 && typeof args[last] === 'function')
+      args[last] = AsyncResource.bind(args[last] as () => void)
+    return connect.apply(this, args)
   }
 }
 
@@ -96,7 +116,11 @@ export function installCounters(): void {
     ].filter((p): p is string => p !== undefined),
   )
   for (const path of pgCopies) {
-    const mod = require(path) as { Client: { prototype: Record<string, unknown> } }
+    const mod = require(path) as {
+      Client: { prototype: Record<string, unknown> }
+      Pool: { prototype: Record<string, unknown> }
+    }
     patch(mod.Client.prototype, 'query', 'db')
+    bindPoolCallbacks(mod.Pool.prototype)
   }
 }

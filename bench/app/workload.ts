@@ -127,6 +127,15 @@ export class WorkloadState {
   }
 }
 
+/** How long the requests in flight at the end of a round may take to finish. */
+const DRAIN_MS = 30_000
+
+export class RoundTimeout extends Error {
+  constructor(ms: number) {
+    super(`requests still in flight ${ms} ms after the round started: a request hangs`)
+  }
+}
+
 export interface RoundStats {
   elapsedMs: number
   reads: number
@@ -326,7 +335,16 @@ export async function runRound(o: RoundOptions): Promise<RoundStats> {
     }
   }
 
-  await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)))
+  // A contender whose request never settles must not stall the whole run.
+  let timer: NodeJS.Timeout | undefined
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RoundTimeout(o.ms + DRAIN_MS)), o.ms + DRAIN_MS)
+  })
+  try {
+    await Promise.race([Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w))), hung])
+  } finally {
+    clearTimeout(timer)
+  }
   return { elapsedMs: performance.now() - t0, reads, writes, readLatency, writeLatency }
 }
 

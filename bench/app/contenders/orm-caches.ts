@@ -1,7 +1,6 @@
 // The ORMs' own result caches, as their docs configure them: time-to-live only, nothing is
 // invalidated by writes.
 import { MemoryCacheAdapter } from '@mikro-orm/core'
-import { Redis } from 'ioredis'
 import { RedisCacheAdapter } from 'mikro-orm-cache-adapter-redis'
 import { openMikroOrm } from './orm-mikro-orm.ts'
 import { openTypeOrm } from './orm-typeorm.ts'
@@ -40,19 +39,21 @@ export const mikroOrmRedisCache: Contender = {
   orm: 'mikro-orm',
   family: 'peer',
   config:
-    'MikroORM 7.2.1 result cache on Redis through the community `mikro-orm-cache-adapter-redis` 4.0.0 (`RedisCacheAdapter`), `expiration: TTL`, `cache: true`',
+    "MikroORM 7.2.1 result cache on Redis through the community `mikro-orm-cache-adapter-redis` 4.0.0 (`RedisCacheAdapter`, connection options: the README's `client` instance hangs on MikroORM 7), `expiration: TTL`, `cache: true`",
   async open(ctx) {
-    const client = new Redis(ctx.redisUrl)
-    const app = await openMikroOrm(ctx, {
-      resultCache: { adapter: RedisCacheAdapter as never, options: { client }, expiration: ctx.ttl * 1000 },
+    // The adapter's README passes `options: { client: new Redis() }`; on MikroORM 7 the config merge
+    // deep-copies `resultCache.options`, client included, and the copy's commands never resolve
+    // (the first cached read hangs). Connection options, from which the adapter makes its own
+    // client, work.
+    const url = new URL(ctx.redisUrl)
+    const options = {
+      host: url.hostname,
+      port: Number(url.port || 6379),
+      db: Number(url.pathname.slice(1) || 0),
+    }
+    return openMikroOrm(ctx, {
+      resultCache: { adapter: RedisCacheAdapter as never, options, expiration: ctx.ttl * 1000 },
       readCache: true,
     })
-    return {
-      ...app,
-      async close() {
-        await app.close()
-        client.disconnect()
-      },
-    }
   },
 }
