@@ -78,18 +78,19 @@ export function mainTable(results: readonly ContenderResult[]): string {
 
 export function staleTable(results: readonly ContenderResult[]): string {
   const kinds: ReadKind[] = ['article', 'list', 'count', 'profile']
-  const cell = (x: { reads: number; stale: number }) =>
-    x.stale ? `${int(x.stale)} / ${int(x.reads)}` : `0 / ${int(x.reads)}`
+  const cell = (x: { reads: number; stale: number }) => `${int(x.stale)} / ${int(x.reads)}`
   return table(
     [
       'contender',
-      'article + author',
-      'newest 20',
-      'count',
-      'profile',
+      'stale: article + author',
+      'stale: newest 20',
+      'stale: count',
+      'stale: profile',
       'torn (in flight)',
       'anomalies',
       'errors',
+      'DB queries / write',
+      'Redis server cmds / op',
     ],
     results.map((r) => [
       r.name,
@@ -97,6 +98,8 @@ export function staleTable(results: readonly ContenderResult[]): string {
       int(r.torn),
       int(r.anomalies),
       int(r.errors),
+      per(r.dbPerWrite),
+      per(r.serverRedisPerOp),
     ]),
   )
 }
@@ -119,7 +122,7 @@ export function svgChart(results: readonly ContenderResult[], subtitle: string):
   const plot = width - left - 210
   const rowH = 24
   const top = 58
-  const height = top + rows.length * rowH + 40
+  const height = top + rows.length * rowH + 52
   const x = (v: number) => left + (v / max) * plot
   const color: Record<string, string> = {
     'no cache': '#9aa0a6',
