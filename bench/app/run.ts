@@ -2,8 +2,8 @@
 // interleaved rounds, each on its own copy of the database, every read checked for staleness.
 //
 //   REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//     pnpm run bench app [--quick] [--self-test] [--only a,b] [--seconds 12] [--rounds 3]
-//     [--warmup 3] [--ttl 30] [--pool 8] [--seed 1] [--out docs/benchmarks-app] [--update-docs]
+//     pnpm run bench app [--quick] [--self-test] [--only a,b] [--seconds 7] [--rounds 5]
+//     [--warmup 2] [--ttl 30] [--pool 8] [--seed 1] [--out docs/benchmarks-app] [--update-docs]
 //     [--keep-dbs] [--list]
 //
 // See docs/benchmarks.md ("Application benchmark") for the workload, the checker and the results.
@@ -59,9 +59,9 @@ if (args.list) {
 }
 
 const quick = args.quick
-const seconds = Number(args.seconds ?? (quick ? 3 : 12))
-const rounds = Number(args.rounds ?? (quick ? 1 : 3))
-const warmup = Number(args.warmup ?? (quick ? 1 : 3))
+const seconds = Number(args.seconds ?? (quick ? 3 : 7))
+const rounds = Number(args.rounds ?? (quick ? 1 : 5))
+const warmup = Number(args.warmup ?? (quick ? 1 : 2))
 const ttl = Number(args.ttl)
 const rngSeed = Number(args.seed)
 const uptime = () => execFileSync('uptime', { encoding: 'utf8' }).trim()
@@ -100,7 +100,7 @@ if (args['self-test']) {
   const picked = all.filter((c) => names.includes(c.name))
   // Ratios need the same ORM's no-cache run in the same rounds.
   const baselines = [...new Set(picked.map((c) => baselineOf[c.orm]))].filter((b) => !picked.includes(b))
-  chosen = [...baselines, ...picked]
+  chosen = all.filter((c) => picked.includes(c) || baselines.includes(c))
 } else chosen = [...defaultSet]
 const skipped: { name: string; why: string }[] = []
 chosen = chosen.filter((c) => {
