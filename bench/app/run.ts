@@ -3,7 +3,7 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //     pnpm run bench app [--quick] [--self-test] [--only a,b] [--seconds 7] [--rounds 5]
-//     [--warmup 2] [--ttl 30] [--pool 8] [--seed 1] [--out docs/benchmarks-app] [--update-docs]
+//     [--warmup 2] [--ttl 30] [--pool 8] [--seed 1] [--out PREFIX] [--update-docs]
 //     [--keep-dbs] [--list]
 //
 // See docs/benchmarks.md ("Application benchmark") for the workload, the checker and the results.
@@ -416,7 +416,8 @@ if (args.out) {
   const prefix = resolve(process.env.INIT_CWD ?? process.cwd(), args.out)
   writeFileSync(`${prefix}.md`, markdown)
   writeFileSync(`${prefix}.svg`, svg)
-  console.log(`wrote ${prefix}.md and ${prefix}.svg`)
+  writeFileSync(`${prefix}.json`, `${JSON.stringify({ environment, workload, results }, null, 2)}\n`)
+  console.log(`wrote ${prefix}.md, ${prefix}.svg and ${prefix}.json`)
 }
 if (args['update-docs']) {
   const docs = join(repo, 'docs/benchmarks.md')
