@@ -32,6 +32,44 @@ export interface ContenderResult {
   errorSamples: string[]
 }
 
+/** What a run reports (also its --out JSON, which --render turns back into tables and chart). */
+export interface Report {
+  environment: string[]
+  workload: string
+  /** Markdown list items: contenders skipped or failed. */
+  notes: string[]
+  /** The chart's second line. */
+  subtitle: string
+  results: ContenderResult[]
+}
+
+export function renderMarkdown(report: Report): string {
+  const { results } = report
+  return [
+    mainTable(results),
+    '',
+    'Stale reads per request (stale / checked); reads that overlapped a write and mixed its before and after (torn: not stale); impossible reads (anomalies: a bug); failed requests; DB queries per write; Redis commands the server executed per operation (INFO commandstats, which also counts the calls inside Lua scripts):',
+    '',
+    staleTable(results),
+    '',
+    'Configurations:',
+    '',
+    configTable(results),
+    '',
+    `Workload: ${report.workload}.`,
+    '',
+    ...report.environment.map((e) => `- ${e}`),
+    ...report.notes,
+    '',
+  ].join('\n')
+}
+
+/** A stale share: "< 0.1 %" rather than a misleading "0.0 %". */
+const share = (stale: number, reads: number) => {
+  const p = (100 * stale) / reads
+  return p < 0.1 ? '< 0.1 %' : `${p.toFixed(1)} %`
+}
+
 const int = (n: number) => Math.round(n).toLocaleString('en-US')
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2))
 const per = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–')
@@ -70,7 +108,7 @@ export function mainTable(results: readonly ContenderResult[]): string {
       per(r.dbPerRead),
       r.stale === 0
         ? `0 / ${int(r.reads)}`
-        : `**${int(r.stale)}** / ${int(r.reads)} (${((100 * r.stale) / r.reads).toFixed(1)} %)`,
+        : `**${int(r.stale)}** / ${int(r.reads)} (${share(r.stale, r.reads)})`,
       r.stale === 0 ? '–' : `${age(r.ageP50)} / ${age(r.ageMax)}`,
     ]),
   )
@@ -153,8 +191,7 @@ export function svgChart(results: readonly ContenderResult[], subtitle: string):
       `<rect x="${left}" y="${y + 4}" width="${Math.max(1, x(v) - left)}" height="${rowH - 8}" fill="${color[r.family] ?? '#888'}"/>`,
       `<text x="${x(v) + 5}" y="${y + 15}">${v.toFixed(2)}×</text>`,
     )
-    const stale =
-      r.stale === 0 ? '0 stale' : `${int(r.stale)} stale (${((100 * r.stale) / r.reads).toFixed(1)} %)`
+    const stale = r.stale === 0 ? '0 stale' : `${int(r.stale)} stale (${share(r.stale, r.reads)})`
     out.push(
       `<text x="${width - 10}" y="${y + 15}" text-anchor="end" fill="${r.stale === 0 ? '#188038' : '#d93025'}" font-weight="${r.stale === 0 ? 'normal' : 'bold'}">${stale}</text>`,
     )

@@ -4,7 +4,7 @@
 //   REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //     pnpm run bench app [--quick] [--self-test] [--only a,b] [--seconds 7] [--rounds 5]
 //     [--warmup 2] [--ttl 30] [--pool 8] [--seed 1] [--out PREFIX] [--update-docs]
-//     [--keep-dbs] [--list]
+//     [--keep-dbs] [--list] [--render PREFIX.json]
 //
 // See docs/benchmarks.md ("Application benchmark") for the workload, the checker and the results.
 import { execFileSync } from 'node:child_process'
@@ -27,7 +27,7 @@ import {
   pgConnect,
 } from './db.ts'
 import { installCounters, newCounter } from './instrument.ts'
-import { type ContenderResult, configTable, mainTable, staleTable, svgChart } from './report.ts'
+import { type ContenderResult, type Report, renderMarkdown, svgChart } from './report.ts'
 import { checkerSelfTest } from './selftest.ts'
 import { checkAll, Keys, MIX, runRound, WORKERS, WorkloadState } from './workload.ts'
 
@@ -48,6 +48,7 @@ const { values: args } = parseArgs({
     'update-docs': { type: 'boolean', default: false },
     'keep-dbs': { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
+    render: { type: 'string' },
   },
   strict: true,
 })
@@ -55,6 +56,44 @@ const { values: args } = parseArgs({
 const all = [...defaultSet, ...extraContenders]
 if (args.list) {
   for (const c of all) console.log(`${c.name.padEnd(28)} ${c.orm.padEnd(10)} ${c.config}`)
+  process.exit(0)
+}
+
+/** Writes the report where --out and --update-docs say. */
+function publish(report: Report): void {
+  const markdown = renderMarkdown(report)
+  const svg = svgChart(report.results, report.subtitle)
+  if (args.out) {
+    // Relative to where `pnpm run bench` was started (bench/run.ts runs this in bench/).
+    const prefix = resolve(process.env.INIT_CWD ?? process.cwd(), args.out)
+    writeFileSync(`${prefix}.md`, markdown)
+    writeFileSync(`${prefix}.svg`, svg)
+    if (!args.render) writeFileSync(`${prefix}.json`, `${JSON.stringify(report, null, 2)}\n`)
+    console.log(`wrote ${prefix}.md, ${prefix}.svg${args.render ? '' : ` and ${prefix}.json`}`)
+  }
+  if (args['update-docs']) {
+    const docs = join(repo, 'docs/benchmarks.md')
+    const text = readFileSync(docs, 'utf8')
+    const begin = '<!-- bench/app results: begin -->'
+    const end = '<!-- bench/app results: end -->'
+    const i = text.indexOf(begin)
+    const j = text.indexOf(end)
+    if (i < 0 || j < i) console.log(`docs/benchmarks.md has no ${begin} … ${end} markers: not updated`)
+    else {
+      writeFileSync(docs, `${text.slice(0, i + begin.length)}\n\n${markdown}\n${text.slice(j)}`)
+      writeFileSync(join(repo, 'docs/benchmarks-app.svg'), svg)
+      console.log('updated docs/benchmarks.md and docs/benchmarks-app.svg')
+    }
+  }
+}
+
+// --render FILE.json: the tables and chart of a saved run (after a change of format), no servers.
+if (args.render) {
+  const report = JSON.parse(
+    readFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), args.render), 'utf8'),
+  ) as Report
+  console.log(renderMarkdown(report))
+  publish(report)
   process.exit(0)
 }
 
@@ -377,28 +416,14 @@ const notes = [
   ...skipped.map((s) => `- not run: \`${s.name}\`: ${s.why}`),
   ...failed.map((s) => `- failed to start: \`${s.name}\`: ${s.why}`),
 ]
-const markdown = [
-  mainTable(results),
-  '',
-  'Stale reads per request (stale / checked); reads that overlapped a write and mixed its before and after (torn: not stale); impossible reads (anomalies: a bug); failed requests; DB queries per write; Redis commands the server executed per operation (INFO commandstats, which also counts the calls inside Lua scripts):',
-  '',
-  staleTable(results),
-  '',
-  'Configurations:',
-  '',
-  configTable(results),
-  '',
-  `Workload: ${workload}.`,
-  '',
-  ...environment.map((e) => `- ${e}`),
-  ...notes,
-  '',
-].join('\n')
-const svg = svgChart(
+const report: Report = {
+  environment,
+  workload,
+  notes,
+  subtitle: `${DEFAULT_SIZES.articles / 1000}k articles, 95 % reads, ${WORKERS} in flight, TTL caches ${ttl} s; ${cpu.length} cores, ${before.replace(/.*load average:/, 'load')}`,
   results,
-  `${DEFAULT_SIZES.articles / 1000}k articles, 95 % reads, ${WORKERS} in flight, TTL caches ${ttl} s; ${cpu.length} cores, ${before.replace(/.*load average:/, 'load')}`,
-)
-
+}
+const markdown = renderMarkdown(report)
 console.log(`\n${markdown}`)
 for (const r of results) {
   if (r.anomalySamples.length) console.log(`anomalies of ${r.name}: ${r.anomalySamples.join('; ')}`)
@@ -411,28 +436,7 @@ for (const r of results) {
     )
 }
 
-if (args.out) {
-  // Relative to where `pnpm run bench` was started (bench/run.ts runs this in bench/).
-  const prefix = resolve(process.env.INIT_CWD ?? process.cwd(), args.out)
-  writeFileSync(`${prefix}.md`, markdown)
-  writeFileSync(`${prefix}.svg`, svg)
-  writeFileSync(`${prefix}.json`, `${JSON.stringify({ environment, workload, results }, null, 2)}\n`)
-  console.log(`wrote ${prefix}.md, ${prefix}.svg and ${prefix}.json`)
-}
-if (args['update-docs']) {
-  const docs = join(repo, 'docs/benchmarks.md')
-  const text = readFileSync(docs, 'utf8')
-  const begin = '<!-- bench/app results: begin -->'
-  const end = '<!-- bench/app results: end -->'
-  const i = text.indexOf(begin)
-  const j = text.indexOf(end)
-  if (i < 0 || j < i) console.log(`docs/benchmarks.md has no ${begin} … ${end} markers: not updated`)
-  else {
-    writeFileSync(docs, `${text.slice(0, i + begin.length)}\n\n${markdown}\n${text.slice(j)}`)
-    writeFileSync(join(repo, 'docs/benchmarks-app.svg'), svg)
-    console.log('updated docs/benchmarks.md and docs/benchmarks-app.svg')
-  }
-}
+publish(report)
 
 // ---------------------------------------------------------------- verdicts
 let exit = 0
