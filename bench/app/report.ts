@@ -161,7 +161,7 @@ export function svgChart(results: readonly ContenderResult[], subtitle: string):
   const rowH = 24
   const top = 58
   const height = top + rows.length * rowH + 52
-  const x = (v: number) => left + (v / max) * plot
+  const x = (v: number) => Math.round((left + (v / max) * plot) * 10) / 10
   const color: Record<string, string> = {
     'no cache': '#9aa0a6',
     freshkey: '#1a73e8',
@@ -169,7 +169,8 @@ export function svgChart(results: readonly ContenderResult[], subtitle: string):
     'self-test': '#9334e6',
   }
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="title" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<title id="title">bench/app: throughput of each cache relative to its ORM without cache, with its stale reads</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="20" font-size="15" font-weight="bold">Read-heavy blog: throughput vs the same ORM without cache</text>`,
     `<text x="${left}" y="38" fill="#555">${esc(subtitle)}</text>`,
@@ -193,7 +194,7 @@ export function svgChart(results: readonly ContenderResult[], subtitle: string):
     )
     const stale = r.stale === 0 ? '0 stale' : `${int(r.stale)} stale (${share(r.stale, r.reads)})`
     out.push(
-      `<text x="${width - 10}" y="${y + 15}" text-anchor="end" fill="${r.stale === 0 ? '#188038' : '#d93025'}" font-weight="${r.stale === 0 ? 'normal' : 'bold'}">${stale}</text>`,
+      `<text x="${width - 10}" y="${y + 15}" text-anchor="end" fill="${r.stale === 0 ? '#188038' : '#d93025'}" font-weight="${r.stale === 0 ? 'normal' : 'bold'}">${esc(stale)}</text>`,
     )
   })
   const legendY = height - 10
