@@ -1,8 +1,7 @@
 // freshkey on TypeORM: the native query cache (`find({ cache: true })` through
 // `freshkeyQueryResultCache`), `fk.wrap`, and `fk.wrap` with the near cache.
-// API change points: see freshkey-common.ts, and the NEW API comments below.
 import { freshkeyQueryResultCache, freshkeyTypeORM } from '@freshkey/typeorm'
-import { ARTICLE_SCOPE, freshkeyWrapApp, nearCacheUnavailable, newFreshkey } from './freshkey-common.ts'
+import { freshkeyWrapApp, newFreshkey } from './freshkey-common.ts'
 import { openTypeOrm } from './orm-typeorm.ts'
 import type { Contender } from './types.ts'
 
@@ -16,8 +15,6 @@ export const freshkeyTypeormNative: Contender = {
   config: `TypeORM \`find({ cache: true })\`, \`cache: { provider: freshkeyQueryResultCache(fk), duration: ${DURATION_MS / 1000} s }\`, adapter registered; no deps declared`,
   async open(ctx) {
     const fk = newFreshkey(ctx)
-    // NEW API: unchanged (the provider will take each query's rows and filters as dependencies
-    // instead of its tables).
     const app = await openTypeOrm(ctx, {
       cache: { provider: freshkeyQueryResultCache(fk), duration: DURATION_MS },
       readCache: true,
@@ -38,12 +35,9 @@ function wrapContender(near: boolean): Contender {
     name: near ? 'freshkey-typeorm-near' : 'freshkey-typeorm-wrap',
     orm: 'typeorm',
     family: 'freshkey',
-    config: `\`fk.wrap\` per request over TypeORM${near ? ' + near cache' : ''}; today: hand-written row/scope deps (scope categoryId+published)`,
-    ...(near ? { unavailable: nearCacheUnavailable } : {}),
+    config: `\`fk.wrap\` per request over TypeORM${near ? ' + near cache' : ''}; automatic dependencies`,
     async open(ctx) {
       const fk = newFreshkey(ctx, { near })
-      // NEW API: no defineScope (scopes come from the loaders' filters).
-      fk.defineScope('articles', [...ARTICLE_SCOPE])
       const base = await openTypeOrm(ctx, { before: (ds) => void freshkeyTypeORM(ds, fk) })
       return freshkeyWrapApp(fk, base, async () => {
         await base.close()
