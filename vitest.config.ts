@@ -1,17 +1,21 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const src = (pkg: string, file = 'index') =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${file}.ts`, import.meta.url))
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources; child-process tests and examples use the built packages.
     alias: {
+      // Subpaths before their package: the first alias whose name prefixes the import wins.
+      '@freshkey/core/etag': src('core', 'etag'),
       '@freshkey/core': src('core'),
       '@freshkey/redis': src('redis'),
       '@freshkey/typeorm': src('typeorm'),
       '@freshkey/mikro-orm': src('mikro-orm'),
       '@freshkey/prisma': src('prisma'),
+      '@freshkey/http': src('http'),
     },
   },
   test: {
