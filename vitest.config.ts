@@ -16,6 +16,7 @@ export default defineConfig({
       '@freshkey/mikro-orm': src('mikro-orm'),
       '@freshkey/prisma': src('prisma'),
       '@freshkey/http': src('http'),
+      '@freshkey/otel': src('otel'),
     },
   },
   test: {
