@@ -17,6 +17,7 @@ export default defineConfig({
       '@freshkey/prisma': src('prisma'),
       '@freshkey/http': src('http'),
       '@freshkey/otel': src('otel'),
+      '@freshkey/nestjs': src('nestjs'),
     },
   },
   test: {

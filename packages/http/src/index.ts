@@ -1,6 +1,6 @@
 export { etagOf } from '@freshkey/core/etag'
 export type { Conditional, ConditionalRequest } from './conditional.ts'
-export { conditionalGet } from './conditional.ts'
+export { conditionalGet, keepEtagOnSuccessOnly } from './conditional.ts'
 export type { EtagMiddleware } from './express.ts'
 export { freshkeyEtag } from './express.ts'
 export type { EtagHook, EtagPluginOptions, FastifyReplyLike, FastifyRequestLike } from './fastify.ts'
