@@ -3,8 +3,8 @@ import { checkArguments, conditionalGet, keepEtagOnSuccessOnly } from './conditi
 import type { EtagOptions, EtagParts, EtagSource } from './options.ts'
 
 /** A Connect/Express middleware. */
-export type EtagMiddleware<Req extends IncomingMessage = IncomingMessage> = (
-  req: Req,
+export type EtagMiddleware<Req = IncomingMessage> = (
+  req: Req & IncomingMessage,
   res: ServerResponse,
   next: (error?: unknown) => void,
 ) => void
@@ -18,7 +18,7 @@ export type EtagMiddleware<Req extends IncomingMessage = IncomingMessage> = (
  * @example
  * app.get('/posts/:id', freshkeyEtag(fk, (req) => [dep.row('posts', req.params.id)]), handler)
  */
-export function freshkeyEtag<Req extends IncomingMessage = IncomingMessage>(
+export function freshkeyEtag<Req = IncomingMessage>(
   fk: EtagSource,
   parts: EtagParts<Req>,
   options: EtagOptions = {},

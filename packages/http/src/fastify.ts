@@ -17,8 +17,8 @@ export interface FastifyReplyLike {
 }
 
 /** An async Fastify hook (`onRequest` or `preHandler`). */
-export type EtagHook<Req extends FastifyRequestLike = FastifyRequestLike> = (
-  request: Req,
+export type EtagHook<Req = FastifyRequestLike> = (
+  request: Req & FastifyRequestLike,
   reply: FastifyReplyLike,
 ) => Promise<unknown>
 
@@ -30,7 +30,7 @@ export type EtagHook<Req extends FastifyRequestLike = FastifyRequestLike> = (
  * @example
  * app.get('/posts/:id', { onRequest: freshkeyEtagHook(fk, (req) => [dep.row('posts', req.params.id)]) }, handler)
  */
-export function freshkeyEtagHook<Req extends FastifyRequestLike = FastifyRequestLike>(
+export function freshkeyEtagHook<Req = FastifyRequestLike>(
   fk: EtagSource,
   parts: EtagParts<Req>,
   options: EtagOptions = {},

@@ -69,38 +69,37 @@ function fastifyApp(make: typeof Fastify | typeof Fastify4, mode: 'hook' | 'plug
   return async ({ fk, ...options }) => {
     const { calls, count } = counter()
     const app = (make as typeof Fastify)()
-    type PostRequest = { params: { id: string }; method: string; headers: Record<string, string> }
-    const route = (parts: (req: PostRequest) => unknown[]) =>
+    type Post = { Params: { id: string } }
+    const route = <Req>(parts: (req: Req) => unknown[]) =>
       mode === 'hook'
-        ? { onRequest: freshkeyEtagHook<any>(fk, parts, options) }
+        ? { onRequest: freshkeyEtagHook(fk, parts, options) }
         : { config: { freshkeyEtag: parts } }
     if (mode === 'plugin') await app.register(freshkeyEtagPlugin, { fk, ...options })
-    app.get(
+    app.get<Post>(
       '/posts/:id',
-      route((req) => postParts(req.params.id)),
+      route((req: { params: { id: string } }) => postParts(req.params.id)),
       async (req) => {
         count('post')
-        const { id } = req.params as { id: string }
-        return { id, title: `post ${id}` }
+        return { id: req.params.id, title: `post ${req.params.id}` }
       },
     )
-    app.post(
+    app.post<Post>(
       '/posts/:id',
-      route((req) => postParts(req.params.id)),
+      route((req: { params: { id: string } }) => postParts(req.params.id)),
       async () => {
         count('post-write')
         return { ok: true }
       },
     )
-    app.get(
+    app.get<Post>(
       '/missing/:id',
-      route((req) => postParts(req.params.id)),
+      route((req: { params: { id: string } }) => postParts(req.params.id)),
       async (_req, reply) => {
         count('missing')
         return reply.code(404).send({ error: 'not found' })
       },
     )
-    app.get('/bad', route(badParts), async () => {
+    app.get('/bad', route<unknown>(badParts), async () => {
       count('bad')
       return 'unreachable'
     })
