@@ -7,11 +7,15 @@ export default defineConfig({
   resolve: {
     // Tests run against the sources; child-process tests and examples use the built packages.
     alias: {
+      '@freshkey/core/adapter': fileURLToPath(
+        new URL('./packages/core/src/adapter/index.ts', import.meta.url),
+      ),
       '@freshkey/core': src('core'),
       '@freshkey/redis': src('redis'),
       '@freshkey/typeorm': src('typeorm'),
       '@freshkey/mikro-orm': src('mikro-orm'),
       '@freshkey/prisma': src('prisma'),
+      '@freshkey/test-suite': src('test-suite'),
     },
   },
   test: {

@@ -13,6 +13,9 @@ import type {
 } from './store.ts'
 import { fencedToken, isFenced, newNonce, newToken } from './token.ts'
 
+/** Scheme versions (`…}:qv`) are counters, not tokens: `fencePrefixes` leaves them (and scheme hashes) alone. */
+const SCHEME_KEY = /\}:qv?$/
+
 interface Slot {
   value: string | StoredEntry | Map<string, string>
   expiresAt: number
@@ -87,7 +90,8 @@ export class MemoryStore implements Store {
     const current = new Map<string, string>()
     for (const k of request.keys) current.set(k, this.#token(k, request.ttl))
     const slot = this.#get(request.entry)
-    const entry = slot && typeof slot.value === 'object' && !(slot.value instanceof Map) ? slot.value : undefined
+    const entry =
+      slot && typeof slot.value === 'object' && !(slot.value instanceof Map) ? slot.value : undefined
     if (entry) {
       for (const k of entry.keys) if (!current.has(k)) current.set(k, this.#token(k, request.ttl))
       for (const k of entry.fences) if (!current.has(k)) current.set(k, this.#token(k, request.ttl))
@@ -158,7 +162,7 @@ export class MemoryStore implements Store {
     const schemes: SchemeSet[] = []
     for (const loc of request.schemes ?? []) {
       const current = this.#current(loc.version) ?? '0'
-      if (current !== loc.known) schemes.push(this.#schemeSet(loc))
+      if (current !== loc.known) schemes.push(this.#schemeSet({ hash: loc.hash, version: loc.version }))
     }
     if (request.channel !== undefined)
       this.publish(request.channel, request.message ?? request.keys.join('\n')).catch(() => {})
@@ -167,7 +171,8 @@ export class MemoryStore implements Store {
 
   async lift(keys: readonly string[], fenced: readonly string[], ttl: number): Promise<void> {
     keys.forEach((k, i) => {
-      if (this.#current(k) === fenced[i]) this.#data.set(k, { value: newToken(), expiresAt: Date.now() + ttl * 1000 })
+      if (this.#current(k) === fenced[i])
+        this.#data.set(k, { value: newToken(), expiresAt: Date.now() + ttl * 1000 })
     })
   }
 
@@ -190,8 +195,11 @@ export class MemoryStore implements Store {
 
   async fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number> {
     let n = 0
+    const now = Date.now()
     for (const [k, slot] of [...this.#data]) {
-      if (typeof slot.value !== 'string' || !prefixes.some((p) => k.startsWith(p))) continue
+      if (slot.expiresAt <= now) continue
+      if (typeof slot.value !== 'string' || SCHEME_KEY.test(k) || !prefixes.some((p) => k.startsWith(p)))
+        continue
       this.#data.set(k, { value: fencedToken(newToken()), expiresAt: Date.now() + fenceMs })
       n++
     }
@@ -219,11 +227,11 @@ export class MemoryStore implements Store {
 
   async deletePrefix(prefix: string): Promise<number> {
     let n = 0
-    for (const k of [...this.#data.keys()]) {
-      if (k.startsWith(prefix)) {
-        this.#data.delete(k)
-        n++
-      }
+    const now = Date.now()
+    for (const [k, slot] of [...this.#data]) {
+      if (!k.startsWith(prefix)) continue
+      this.#data.delete(k)
+      if (slot.expiresAt > now) n++
     }
     return n
   }

@@ -25,7 +25,10 @@ export interface Store {
   delete(keys: readonly string[]): Promise<void>
   /** The scheme sets stored for these tables (see {@link SchemeSet}). */
   schemes(locations: readonly SchemeLocation[]): Promise<SchemeSet[]>
-  /** Fences every token under these prefixes (fenced for `fenceMs`, then gone): `invalidateAll`. Resolves to how many. */
+  /**
+   * Fences every token under these prefixes (fenced for `fenceMs`, then gone): `invalidateAll`.
+   * Scheme keys (`…}:q`, `…}:qv`) are not tokens and stay as they are. Resolves to how many.
+   */
   fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number>
   /** Deletes every key that starts with `prefix`, in batches; resolves to how many were deleted. */
   deletePrefix(prefix: string): Promise<number>
@@ -55,7 +58,8 @@ export interface Store {
   ): Promise<() => Promise<void>>
   /**
    * The generation the store trusts right now without a round trip (it changes on reconnects to
-   * another server), or undefined when unknown. A commit compares it with its fence's generation.
+   * another server); `''` while it is not known yet (trust nothing). A commit compares it with its
+   * fence's generation. Absent: the store has a single memory that never changes.
    */
   generation?(): string | undefined
   /** Startup checks: reachability, permissions, configuration. Absent: nothing to check. */
@@ -95,7 +99,10 @@ export interface ReadRequest {
   readonly keys: readonly string[]
   /** ttl: seconds, for tokens created or refreshed. */
   readonly ttl: number
-  /** With `leaseMs`: the lease key, taken (`SET NX PX`) when the entry is missing, stale or invalid. */
+  /**
+   * With `leaseMs`: the lease key, taken (`SET NX PX`) when the entry is missing, stale or invalid
+   * and nobody holds it. Never taken while the generation is `''` (nothing loaded then is stored).
+   */
   readonly lease?: string
   /** leaseMs: milliseconds the lease lasts. */
   readonly leaseMs?: number
@@ -110,6 +117,7 @@ export interface ReadResult {
   /**
    * Identifies the server memory the tokens came from: it changes when a server restarts or a
    * replica is promoted, so values and keys read under another generation are never trusted.
+   * `''` when the store cannot tell (reconnecting): nothing read then is trusted or stored.
    */
   readonly generation: string
   /** The lease owner id when this call took the lease. */
