@@ -106,6 +106,17 @@ export function createClient(
     // A server demoted to replica answers READONLY: reconnect (Sentinel finds the new master) and resend.
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
   }
+  if (target !== undefined && typeof target !== 'string') {
+    const proto = target !== null && typeof target === 'object' ? Object.getPrototypeOf(target) : undefined
+    if (proto !== Object.prototype && proto !== null)
+      throw new ConfigError(
+        'redisStore needs an ioredis Redis or Cluster client (any copy of ioredis 5.4+ or 6), a redis:// URL, ' +
+          'plain ioredis options or { cluster: nodes }; got ' +
+          (target === null || typeof target !== 'object'
+            ? String(target)
+            : `a ${proto?.constructor?.name ?? 'non-plain'} object`),
+      )
+  }
   if (target !== undefined && typeof target === 'object' && 'cluster' in target) {
     const t = target as RedisClusterTarget
     if (!Array.isArray(t.cluster) || t.cluster.length === 0)

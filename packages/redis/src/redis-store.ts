@@ -590,26 +590,39 @@ export class RedisStore implements Store {
       ...local.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version)]),
     ]
     const ok: number = await this.#run('write', () =>
-      this.#c[this.#names.WRITE](
-        keys.length,
-        ...keys,
-        Math.max(1, Math.ceil(request.ttlMs)),
-        Math.ceil(request.tokenTtl),
-        nonce(),
-        request.lease?.owner ?? '',
-        head,
-        tail,
-        local.expect.length,
-        local.others.length,
-        local.schemes.length,
-        ...local.expect.map((k) => expected.get(k)!),
-        ...local.schemes.flatMap((s) => [s.id, s.meta]),
-        ...refs,
+      this.#wrote(
+        request,
+        this.#c[this.#names.WRITE](
+          keys.length,
+          ...keys,
+          Math.max(1, Math.ceil(request.ttlMs)),
+          Math.ceil(request.tokenTtl),
+          nonce(),
+          request.lease?.owner ?? '',
+          head,
+          tail,
+          local.expect.length,
+          local.others.length,
+          local.schemes.length,
+          ...local.expect.map((k) => expected.get(k)!),
+          ...local.schemes.flatMap((s) => [s.id, s.meta]),
+          ...refs,
+        ),
       ),
     )
     if (ok !== 1 || this.#gen() !== g) return false
     this.#remember(request.entry, request.keys, request.fences)
     return true
+  }
+
+  /** A WRITE that failed (at maxmemory, its first SET) released nothing: release the lease (DEL is allowed there). */
+  #wrote(request: WriteRequest, call: Promise<number>): Promise<number> {
+    if (!request.lease) return call
+    const { key, owner } = request.lease
+    return call.catch(async (error) => {
+      await this.#c[this.#names.RELEASE](1, this.#k(key), owner).catch(() => {})
+      throw error
+    })
   }
 
   // ---------------------------------------------------------------- bump, lift, delete, fence

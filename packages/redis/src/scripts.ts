@@ -8,19 +8,24 @@
 // Scripts carry no shebang flags: at `maxmemory` a script fails on its first write and Redis
 // refuses that write before anything else was written, so a refused bump writes nothing.
 
-/** KEYS: token keys. ARGV: ttl seconds, nonce. Get-or-create; a fenced token keeps its own expiry. */
+/**
+ * KEYS: token keys. ARGV: ttl seconds, nonce. Get-or-create; a fenced token keeps its own expiry.
+ * TTL refreshes come last: at maxmemory Redis refuses a script's first write only if it may grow
+ * memory, and lets every later write through, so a leading EXPIRE would wave the SETs past it.
+ */
 export const TOKENS = `
-local out = {}
+local out, refresh = {}, {}
 for i, k in ipairs(KEYS) do
   local v = redis.call('GET', k)
   if not v then
     v = ARGV[2] .. ':' .. i
     redis.call('SET', k, v, 'EX', ARGV[1])
   elseif string.byte(v, 1) ~= 126 then
-    redis.call('EXPIRE', k, ARGV[1])
+    refresh[#refresh + 1] = k
   end
   out[i] = v
 end
+for _, k in ipairs(refresh) do redis.call('EXPIRE', k, ARGV[1]) end
 return out
 `
 
@@ -32,55 +37,60 @@ return out
  * judged by the hints), 10.. hints: unprefixed key, token the client last saw.
  * Returns { tokens of KEYS[3..], entry or '', extra keys (unprefixed), their tokens, lease }:
  * lease 1 taken, 2 held by someone else, 0 not tried (a fresh valid hit, or no lease asked).
+ * TTL refreshes come last (see {@link TOKENS}): at maxmemory a miss fails here, a hit still reads.
  */
 export const READ = `
+local find, sub, byte = string.find, string.sub, string.byte
 local ttl, nonce, prefix = ARGV[1], ARGV[2], ARGV[8]
 local refresh = ARGV[7] == '1'
+local nk = #KEYS
+local touched = {}
 local function token(k, i)
   local v = redis.call('GET', k)
   if not v then
     v = nonce .. ':' .. i
     redis.call('SET', k, v, 'EX', ttl)
-  elseif refresh and string.byte(v, 1) ~= 126 then
-    redis.call('EXPIRE', k, ttl)
+  elseif refresh and byte(v, 1) ~= 126 then
+    touched[#touched + 1] = k
   end
   return v
 end
 local seen, out = {}, {}
-for i = 3, #KEYS do
-  local v = token(KEYS[i], i)
-  seen[KEYS[i]] = v
+for i = 3, nk do
+  local k = KEYS[i]
+  local v = token(k, i)
+  seen[k] = v
   out[i - 2] = v
 end
 local raw = redis.call('GET', KEYS[1])
 local xk, xt = {}, {}
 local hit = false
-if raw and string.byte(raw, 1) == 70 then
-  local e = string.find(raw, '\\n', 2, true)
-  local fresh = tonumber(string.sub(raw, 2, e - 1))
+if raw and byte(raw, 1) == 70 then
+  local e = find(raw, '\\n', 2, true)
+  local fresh = tonumber(sub(raw, 2, e - 1))
   local p = e + 1
-  e = string.find(raw, '\\n', p, true)
-  local gen = string.sub(raw, p, e - 1)
+  e = find(raw, '\\n', p, true)
+  local gen = sub(raw, p, e - 1)
   p = e + 1
-  e = string.find(raw, '\\n', p, true)
-  local n = tonumber(string.sub(raw, p, e - 1))
+  e = find(raw, '\\n', p, true)
+  local n = tonumber(sub(raw, p, e - 1))
   p = e + 1
-  e = string.find(raw, '\\n', p, true)
-  local m = tonumber(string.sub(raw, p, e - 1))
+  e = find(raw, '\\n', p, true)
+  local m = tonumber(sub(raw, p, e - 1))
   p = e + 1
   local lines = {}
   for i = 1, n + n + m do
-    e = string.find(raw, '\\n', p, true)
-    lines[i] = string.sub(raw, p, e - 1)
+    e = find(raw, '\\n', p, true)
+    lines[i] = sub(raw, p, e - 1)
     p = e + 1
   end
   hit = gen == ARGV[3] and gen ~= '' and fresh > tonumber(ARGV[4])
   local all = ARGV[9] == 'a'
-  local hints = {}
+  local hints
   if not all then
+    hints = {}
     for h = 10, #ARGV, 2 do hints[ARGV[h]] = ARGV[h + 1] end
   end
-  local base = #KEYS
   for i = 1, n + n + m do
     if i <= n or i > n + n then
       local short = lines[i]
@@ -88,7 +98,7 @@ if raw and string.byte(raw, 1) == 70 then
       local v = seen[k]
       if v == nil then
         if all then
-          v = token(k, base + i)
+          v = token(k, nk + i)
           seen[k] = v
           xk[#xk + 1] = short
           xt[#xt + 1] = v
@@ -106,6 +116,7 @@ local lease = 0
 if ARGV[5] ~= '' and not hit and ARGV[3] ~= '' then
   if redis.call('SET', KEYS[2], ARGV[6], 'NX', 'PX', ARGV[5]) then lease = 1 else lease = 2 end
 end
+for _, k in ipairs(touched) do redis.call('EXPIRE', k, ttl) end
 return { out, raw, xk, xt, lease }
 `
 

@@ -10,15 +10,14 @@ interface Handler {
 /** One subscriber connection (to the server, or to one Cluster master) and its channels. */
 class Link {
   readonly conn: Conn
+  readonly sharded: boolean
   readonly channels = new Map<string, Set<Handler>>()
   #live = false
   #closed = false
 
-  constructor(
-    conn: Conn,
-    readonly sharded: boolean,
-  ) {
+  constructor(conn: Conn, sharded: boolean) {
     this.conn = conn
+    this.sharded = sharded
     conn.on('error', () => {})
     conn.on(sharded ? 'smessage' : 'message', (channel: string, message: string) => {
       for (const h of this.channels.get(channel) ?? []) {
