@@ -242,7 +242,9 @@ export async function startCluster(
           alive().every((p) => {
             const info = cli(p, 'cluster', 'info')
             return info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384')
-          }) && masterPorts().length >= masters,
+          }) &&
+          masterPorts().length >= masters &&
+          masterPorts().every((p) => alive().includes(p)),
         'cluster',
         ms,
       )
@@ -262,6 +264,8 @@ export interface SentinelSet {
   readonly master: RedisServer
   readonly replicas: readonly RedisServer[]
   readonly sentinels: readonly { host: string; port: number }[]
+  /** Where the Sentinels write their logs. */
+  readonly dir: string
   /** Port of the current master, as the first Sentinel reports it. */
   masterPort(): number
   stop(): Promise<void>
@@ -273,6 +277,8 @@ export async function startSentinels(
     replicas?: number
     sentinels?: number
     replicaArgs?: (i: number) => string[]
+    /** The port replica i replicates from (default: the master's), e.g. a proxy in front of it. */
+    upstream?: (i: number, masterPort: number) => Promise<number> | number
     downAfterMs?: number
   } = {},
 ): Promise<SentinelSet> {
@@ -289,6 +295,7 @@ export async function startSentinels(
   for (let i = 0; i < (options.replicas ?? 1); i++) {
     const d = join(dir, `r${i}`)
     mkdirSync(d, { recursive: true })
+    const upstreamPort = options.upstream ? await options.upstream(i, master.port) : master.port
     replicas.push(
       await startRedis(undefined, {
         dir: d,
@@ -299,7 +306,7 @@ export async function startSentinels(
           'no',
           '--replicaof',
           '127.0.0.1',
-          String(master.port),
+          String(upstreamPort),
           ...(options.replicaArgs?.(i) ?? []),
         ],
       }),
@@ -320,6 +327,7 @@ export async function startSentinels(
         `port ${port}`,
         'bind 127.0.0.1',
         `dir ${dir}`,
+        `logfile ${join(dir, `sentinel-${port}.log`)}`,
         `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
         `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1000}`,
         `sentinel failover-timeout ${name} 5000`,
@@ -348,6 +356,7 @@ export async function startSentinels(
     master,
     replicas,
     sentinels,
+    dir,
     masterPort,
     async stop() {
       for (const p of procs) p.kill('SIGKILL')
