@@ -60,3 +60,28 @@ describe.skipIf(!nodes)('a namespace on Redis Cluster', () => {
     }
   })
 })
+
+describe.skipIf(!nodes)('a Cluster client with auto-pipelining', () => {
+  it('runs concurrent scripts on different slots (ioredis would route them by their key count)', async () => {
+    const client = new Cluster(
+      nodes!.map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })),
+      { enableAutoPipelining: true },
+    )
+    const store = redisStore(client)
+    const namespace = `autopipe-${process.pid}-${Date.now()}`
+    const fk = createFreshkey({ store, namespace, logger: false })
+    try {
+      await store.ready(10_000)
+      const values = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => fk.wrap([`row:${i}`, dep.row(`table_${i}`, i)], async () => i)),
+      )
+      expect(values).toEqual(Array.from({ length: 20 }, (_, i) => i))
+      expect(fk.stats().fills).toBe(20)
+      expect(fk.stats().storeErrors).toBe(0)
+    } finally {
+      await fk.close()
+      await store.close()
+      client.disconnect()
+    }
+  })
+})

@@ -100,6 +100,8 @@ export function createClient(
   timeout: number,
 ): Conn {
   const defaults: RedisOptions = {
+    // Commands issued in one tick go out as one pipeline: concurrent operations share writes.
+    enableAutoPipelining: true,
     commandTimeout: timeout,
     maxRetriesPerRequest: 1,
     connectTimeout: Math.max(timeout, 2000),
@@ -122,6 +124,8 @@ export function createClient(
     if (!Array.isArray(t.cluster) || t.cluster.length === 0)
       throw new ConfigError('redisStore({ cluster }) needs at least one startup node')
     checkMasterOptions((t.options ?? {}) as Record<string, any>, true)
+    // No auto-pipelining on a Cluster: ioredis routes an auto-pipelined script by its first
+    // argument (the key count), not its first key, and the pipeline then fails across slots.
     const options: ClusterOptions = {
       scaleReads: 'master',
       ...t.options,

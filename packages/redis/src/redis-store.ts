@@ -133,6 +133,15 @@ export class RedisStore implements Store {
     const ownTimeout = typeof c.options.commandTimeout === 'number' && !this.#cluster
     this.#deadlines = new Deadlines(timeout, !(selfTimed || ownTimeout))
     this.#names = definedNames(c)
+    if (this.#cluster && c.options.enableAutoPipelining) {
+      // ioredis would route an auto-pipelined script by its key count: send the scripts on their own.
+      const ignored: unknown = c.options.autoPipeliningIgnoredCommands
+      const names = Object.values(this.#names)
+      ;(c.options as Record<string, unknown>).autoPipeliningIgnoredCommands = [
+        ...(Array.isArray(ignored) ? ignored : []),
+        ...names,
+      ]
+    }
     this.#subs = new Subscriptions(c)
     if (this.#cluster) {
       for (const node of c.nodes('all')) this.#ids.watch(node)
