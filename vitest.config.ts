@@ -16,6 +16,7 @@ export default defineConfig({
       '@freshkey/mikro-orm': src('mikro-orm'),
       '@freshkey/prisma': src('prisma'),
       '@freshkey/test-suite': src('test-suite'),
+      '@freshkey/cli': src('cli'),
     },
   },
   test: {

@@ -1,8 +1,8 @@
 import type { StoredEntry } from '@freshkey/core/adapter'
 
-// An entry is one string: `F<freshUntil>\n<generation>\n<n>\n<m>\n`, then the n token keys, the n
-// tokens and the m fences, one per line, then the payload. Keys are stored without the store
-// prefix. The write script splices the tokens in (some are only known inside the script), so
+// An entry is one string: `F<freshUntil>\n<generation>\n<storedAt>\n<n>\n<m>\n`, then the n token
+// keys, the n tokens and the m fences, one per line, then the payload (times in epoch ms). Keys are
+// stored without the store prefix. The write script splices the tokens in (some are only known inside the script), so
 // the client sends the part before them (`head`) and the part after them (`tail`).
 
 /** The part of an entry before its tokens. */
@@ -11,8 +11,9 @@ export function entryHead(
   generation: string,
   keys: readonly string[],
   fences: number,
+  storedAt = Date.now(),
 ): string {
-  let head = `F${freshUntil}\n${generation}\n${keys.length}\n${fences}\n`
+  let head = `F${freshUntil}\n${generation}\n${storedAt}\n${keys.length}\n${fences}\n`
   for (const k of keys) head += `${k}\n`
   return head
 }
@@ -46,6 +47,9 @@ export function decodeEntry(raw: string): StoredEntry | undefined {
   p = e + 1
   e = raw.indexOf('\n', p)
   if (e < 0) return undefined
+  p = e + 1
+  e = raw.indexOf('\n', p)
+  if (e < 0) return undefined
   const n = Number(raw.slice(p, e))
   p = e + 1
   e = raw.indexOf('\n', p)
@@ -75,4 +79,15 @@ export function decodeEntry(raw: string): StoredEntry | undefined {
     p = e + 1
   }
   return { keys, tokens, fences, freshUntil, generation, payload: raw.slice(p) }
+}
+
+/** When an entry was stored (epoch ms), for tools: not part of the store contract. */
+export function entryStoredAt(raw: string): number | undefined {
+  if (raw.charCodeAt(0) !== 70) return undefined
+  const a = raw.indexOf('\n', 1)
+  const b = raw.indexOf('\n', a + 1)
+  const c = raw.indexOf('\n', b + 1)
+  if (a < 0 || b < 0 || c < 0) return undefined
+  const at = Number(raw.slice(b + 1, c))
+  return Number.isFinite(at) ? at : undefined
 }

@@ -73,6 +73,8 @@ if raw and byte(raw, 1) == 70 then
   local gen = sub(raw, p, e - 1)
   p = e + 1
   e = find(raw, '\\n', p, true)
+  p = e + 1
+  e = find(raw, '\\n', p, true)
   local n = tonumber(sub(raw, p, e - 1))
   p = e + 1
   e = find(raw, '\\n', p, true)
