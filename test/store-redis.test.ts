@@ -2,7 +2,7 @@ import type { Store } from '@freshkey/core'
 import { redisStore } from '@freshkey/redis'
 import { storeSuite } from '@freshkey/test-suite'
 import { Redis } from 'ioredis'
-import Redis6 from 'ioredis6'
+import { Redis as Redis6 } from 'ioredis6'
 import { describe } from 'vitest'
 import { serviceUrl } from './support/services.ts'
 

@@ -141,7 +141,7 @@ export async function runScenario(s: Scenario): Promise<FaultReport> {
   const faultTime = Date.now()
   await s.fault?.()
   const healed = Date.now()
-  const [writer, reader] = await children
+  const [writer, reader] = (await children) as [Summary, Summary]
   await db.end()
 
   const ev = (sum: Summary, k: Event['k']) => sum.events.filter((e) => e.k === k)

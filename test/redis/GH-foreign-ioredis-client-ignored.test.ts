@@ -1,7 +1,7 @@
 import { ConfigError } from '@freshkey/core'
 import { RedisStore, redisStore } from '@freshkey/redis'
 import { Redis as Redis5 } from 'ioredis'
-import Redis6 from 'ioredis6'
+import { Redis as Redis6 } from 'ioredis6'
 import { describe, expect, it } from 'vitest'
 import { serviceUrl } from '../support/services.ts'
 

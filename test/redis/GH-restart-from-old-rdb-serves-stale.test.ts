@@ -66,3 +66,35 @@ describe.skipIf(!enabled)('Redis restarted from an RDB taken before a bump', () 
     }
   })
 })
+
+describe.skipIf(!enabled)('a lease restored from an RDB', () => {
+  it('is taken over at once: its holder released it in a timeline the server forgot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fk-rdb-lease-'))
+    const server = await startRedis(undefined, { dir, args: ['--save', '', '--appendonly', 'no'] })
+    const store = redisStore(server.url)
+    try {
+      await store.ready()
+      const ask = { entry: '{l:@0:e}:v', keys: ['{l:t:a}:t'], ttl: 60, lease: '{l:@0:e}:l', leaseMs: 60_000 }
+      const first = await store.read(ask)
+      expect(first.lease).toBeTruthy()
+      const admin = new Redis(server.url)
+      await admin.save()
+      admin.disconnect()
+      await store.release(ask.lease, first.lease!)
+      await server.stop()
+      await server.start()
+      await store.tokens(['{l:t:a}:t'], 60).catch(() => {})
+      await store.ready(10_000)
+      const raw = new Redis(server.url)
+      expect(await raw.get(`fk:${ask.lease}`)).toBe(first.lease) // restored, held by nobody alive
+      raw.disconnect()
+      const again = await store.read(ask)
+      expect(again.lease).toBeTruthy()
+      expect(again.lease).not.toBe(first.lease)
+    } finally {
+      await store.close()
+      await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

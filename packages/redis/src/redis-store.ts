@@ -104,6 +104,7 @@ export class RedisStore implements Store {
   readonly #subs: Subscriptions
   /** When this process last refreshed the TTL of each token key (tokens) or entry's tokens (read). */
   readonly #refreshed = new Map<string, number>()
+  #calls = 0
   /** Cluster: the last token this process saw for each key, to judge entries on their own slot. */
   readonly #hints = new Map<string, string>()
   /** Cluster: the keys and fences each entry had when last seen, read beside it next time. */
@@ -216,6 +217,15 @@ export class RedisStore implements Store {
     this.#hints.set(full, token)
   }
 
+  /**
+   * TTL refreshes are checked on one call in 16 when the TTL is long (a key read that often is
+   * refreshed well before it expires; one read less often only risks a miss, never a stale value):
+   * the per-key bookkeeping stays off most hot-path calls.
+   */
+  #sample(ttl: number): boolean {
+    return ttl <= 60 || (++this.#calls & 15) === 0
+  }
+
   #due(key: string, ttl: number, now: number): boolean {
     const last = this.#refreshed.get(key)
     if (last !== undefined && last + ttl * 250 > now) return false
@@ -268,21 +278,22 @@ export class RedisStore implements Store {
   async tokens(keys: readonly string[], ttl: number): Promise<TokenRead> {
     const g = this.#gen()
     if (keys.length === 0) return { tokens: [], generation: g }
-    const full = keys.map((k) => this.prefix + k)
-    const tokens: string[] = new Array(full.length)
+    const full = new Array<string>(keys.length)
+    for (let i = 0; i < keys.length; i++) full[i] = this.prefix + keys[i]!
     if (!this.#cluster) {
       const found: (string | null)[] = await this.#run('tokens', () => this.#c.mget(...full))
-      if (found.every((t) => t !== null)) {
-        this.#refresh(full, found, ttl)
-        for (let i = 0; i < found.length; i++) tokens[i] = found[i]!
-      } else {
-        const made: string[] = await this.#run('tokens', () =>
-          this.#c[this.#names.TOKENS](full.length, ...full, Math.ceil(ttl), nonce()),
-        )
-        for (let i = 0; i < made.length; i++) tokens[i] = made[i]!
+      let complete = true
+      for (let i = 0; i < found.length; i++) if (found[i] === null) complete = false
+      if (complete) {
+        if (this.#sample(ttl)) this.#refresh(full, found, ttl)
+        return { tokens: found as string[], generation: this.#after(g) }
       }
-      return { tokens, generation: this.#after(g) }
+      const made: string[] = await this.#run('tokens', () =>
+        this.#c[this.#names.TOKENS](full.length, ...full, Math.ceil(ttl), nonce()),
+      )
+      return { tokens: made, generation: this.#after(g) }
     }
+    const tokens: string[] = new Array(full.length)
     await Promise.all(
       [...this.#group(full)].map(async ([, idx]) => {
         const keysOf = idx.map((i) => full[i]!)
@@ -292,7 +303,7 @@ export class RedisStore implements Store {
           if (t === null) missing.push(j)
           else tokens[idx[j]!] = t
         })
-        this.#refresh(keysOf, found, ttl)
+        if (this.#sample(ttl)) this.#refresh(keysOf, found, ttl)
         if (missing.length > 0) {
           const mk = missing.map((j) => keysOf[j]!)
           const made: string[] = await this.#run('tokens', () =>
@@ -314,23 +325,27 @@ export class RedisStore implements Store {
     return this.#cluster ? this.#readCluster(request) : this.#readOne(request)
   }
 
-  #leaseArgs(request: ReadRequest): { key: string; ms: string; owner: string } {
+  #leaseArgs(request: ReadRequest, generation: string): { key: string; ms: string; owner: string } {
     if (request.lease === undefined || request.leaseMs === undefined)
       return { key: this.#k(request.entry), ms: '', owner: '' }
-    return { key: this.#k(request.lease), ms: String(Math.ceil(request.leaseMs)), owner: newToken() }
+    return {
+      key: this.#k(request.lease),
+      ms: String(Math.ceil(request.leaseMs)),
+      owner: `${generation}/${newToken()}`,
+    }
   }
 
   /** Standalone: one script reads the entry, every token it needs, and takes the lease on a miss. */
   async #readOne(request: ReadRequest): Promise<ReadResult> {
     const g = this.#gen()
     const now = Date.now()
-    const lease = this.#leaseArgs(request)
+    const lease = this.#leaseArgs(request, g)
     const n = request.keys.length
     const keys = new Array<string>(n + 2)
     keys[0] = this.prefix + request.entry
     keys[1] = lease.key
     for (let i = 0; i < n; i++) keys[i + 2] = this.prefix + request.keys[i]!
-    const refresh = this.#due(request.entry, request.ttl, now) ? '1' : '0'
+    const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
     const reply: [string[], string, string[], string[], number] = await this.#run('read', () =>
       this.#c[this.#names.READ](
         n + 2,
@@ -371,7 +386,7 @@ export class RedisStore implements Store {
   async #readCluster(request: ReadRequest): Promise<ReadResult> {
     const g = this.#gen()
     const now = Date.now()
-    const lease = this.#leaseArgs(request)
+    const lease = this.#leaseArgs(request, g)
     const entryFull = this.#k(request.entry)
     const entrySlot = keySlot(entryFull)
     const shape = this.#shapes.get(request.entry)
@@ -394,7 +409,7 @@ export class RedisStore implements Store {
     }
     const current = new Map<string, string>()
     const ttl = Math.ceil(request.ttl)
-    const refresh = this.#due(request.entry, request.ttl, now) ? '1' : '0'
+    const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
     const localKeys = local.map((i) => full[i]!)
     const entryCall = this.#run('read', () =>
       this.#c[this.#names.READ](
@@ -447,8 +462,9 @@ export class RedisStore implements Store {
         this.#c[this.#names.RELEASE](1, lease.key, lease.owner).catch(() => {})
         taken = 0
       } else if (!hit && taken === 0) {
-        const ok = await this.#run('read', () => this.#c.set(lease.key, lease.owner, 'PX', lease.ms, 'NX'))
-        taken = ok === 'OK' ? 1 : 2
+        taken = await this.#run('read', () =>
+          this.#c[this.#names.LEASE](1, lease.key, lease.owner, lease.ms, g),
+        )
       }
     }
     const result: { entry?: StoredEntry; current: Map<string, string>; generation: string; lease?: string } =
@@ -477,7 +493,7 @@ export class RedisStore implements Store {
       if (t === null) missing.push(i)
       else out.push([keys[i]!, t])
     })
-    this.#refresh(full, found, ttl)
+    if (this.#sample(ttl)) this.#refresh(full, found, ttl)
     if (missing.length > 0) {
       const mk = missing.map((i) => full[i]!)
       const made: string[] = await this.#run('read', () =>

@@ -36,7 +36,8 @@ return out
  * 9 'a' (every key of the entry is reachable here) or 'c' (Cluster: only KEYS; the others are
  * judged by the hints), 10.. hints: unprefixed key, token the client last saw.
  * Returns { tokens of KEYS[3..], entry or '', extra keys (unprefixed), their tokens, lease }:
- * lease 1 taken, 2 held by someone else, 0 not tried (a fresh valid hit, or no lease asked).
+ * lease 1 taken, 2 held by someone else, 0 not tried (a fresh valid hit, or no lease asked). Lease
+ * owners are `<generation>/<id>`: a lease of another generation (restored with an old RDB) is taken over.
  * TTL refreshes come last (see {@link TOKENS}): at maxmemory a miss fails here, a hit still reads.
  */
 export const READ = `
@@ -116,7 +117,19 @@ else
 end
 local lease = 0
 if ARGV[5] ~= '' and not hit and ARGV[3] ~= '' then
-  if redis.call('SET', KEYS[2], ARGV[6], 'NX', 'PX', ARGV[5]) then lease = 1 else lease = 2 end
+  if redis.call('SET', KEYS[2], ARGV[6], 'NX', 'PX', ARGV[5]) then
+    lease = 1
+  else
+    -- A lease taken under another generation came back with a restored server: its holder will
+    -- never release it here. Owners are '<generation>/<id>'.
+    local holder = redis.call('GET', KEYS[2])
+    if holder and sub(holder, 1, #ARGV[3] + 1) ~= ARGV[3] .. '/' then
+      redis.call('SET', KEYS[2], ARGV[6], 'PX', ARGV[5])
+      lease = 1
+    else
+      lease = 2
+    end
+  end
 end
 for _, k in ipairs(touched) do redis.call('EXPIRE', k, ttl) end
 return { out, raw, xk, xt, lease }
@@ -262,6 +275,20 @@ end
 return out
 `
 
+/**
+ * KEYS[1]: lease. ARGV: owner ('<generation>/<id>'), ms, generation. Takes the lease if free, or
+ * held under another generation (see {@link READ}). Returns 1 when taken, 2 when held.
+ */
+export const LEASE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+local holder = redis.call('GET', KEYS[1])
+if holder and string.sub(holder, 1, #ARGV[3] + 1) ~= ARGV[3] .. '/' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 2
+`
+
 /** KEYS[1]: lease. ARGV: owner. Deletes the lease only if the owner still holds it. */
 export const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -292,6 +319,7 @@ export const SCRIPTS = {
   LIFT,
   FENCE,
   SCHEMES,
+  LEASE,
   RELEASE,
   REGISTER,
   PROBE,
