@@ -5,6 +5,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
+// Servers started here die with the process that started them, even when a test run is killed
+// before its teardown (a timeout, Ctrl-C): no redis-server is left behind on the machine.
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+})
+function track(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 /** A free loopback TCP port. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -81,12 +93,10 @@ export async function startRedis(port?: number, options: RedisServerOptions = {}
       return proc !== undefined && proc.exitCode === null && proc.signalCode === null
     },
     async start() {
-      proc = spawn(
-        bin,
-        ['--port', String(p), '--bind', '127.0.0.1', ...persistence, ...(options.args ?? [])],
-        {
+      proc = track(
+        spawn(bin, ['--port', String(p), '--bind', '127.0.0.1', ...persistence, ...(options.args ?? [])], {
           stdio: 'ignore',
-        },
+        }),
       )
       await waitFor(ping, 'redis-server')
     },
@@ -150,29 +160,31 @@ export async function startCluster(
   const launch = async (port: number) => {
     const nodeDir = join(dir, String(port))
     mkdirSync(nodeDir, { recursive: true })
-    const proc = spawn(
-      bin,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        nodeDir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        'nodes.conf',
-        '--cluster-node-timeout',
-        String(nodeTimeout),
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--cluster-replica-validity-factor',
-        '0',
-      ],
-      { stdio: 'ignore' },
+    const proc = track(
+      spawn(
+        bin,
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          nodeDir,
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          String(nodeTimeout),
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-replica-validity-factor',
+          '0',
+        ],
+        { stdio: 'ignore' },
+      ),
     )
     procs.set(port, proc)
     await waitFor(() => cli(port, 'ping') === 'PONG', 'cluster node')
@@ -336,7 +348,7 @@ export async function startSentinels(
       ].join('\n'),
     )
     const args = sentinelBin.endsWith('redis-sentinel') ? [conf] : [conf, '--sentinel']
-    procs.push(spawn(sentinelBin, args, { stdio: 'ignore' }))
+    procs.push(track(spawn(sentinelBin, args, { stdio: 'ignore' })))
     sentinels.push({ host: '127.0.0.1', port })
     await waitFor(() => cli(port, 'ping') === 'PONG', 'sentinel')
   }
