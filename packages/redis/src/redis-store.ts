@@ -346,7 +346,7 @@ export class RedisStore implements Store {
     keys[1] = lease.key
     for (let i = 0; i < n; i++) keys[i + 2] = this.prefix + request.keys[i]!
     const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
-    const reply: [string[], string, string[], string[], number] = await this.#run('read', () =>
+    const reply: [string[], string, string[] | 0, string[], number] = await this.#run('read', () =>
       this.#c[this.#names.READ](
         n + 2,
         ...keys,
@@ -364,7 +364,7 @@ export class RedisStore implements Store {
     const [out, raw, xk, xt, taken] = reply
     const current = new Map<string, string>()
     for (let i = 0; i < n; i++) current.set(request.keys[i]!, out[i]!)
-    for (let i = 0; i < xk.length; i++) current.set(xk[i]!, xt[i]!)
+    if (Array.isArray(xk)) for (let i = 0; i < xk.length; i++) current.set(xk[i]!, xt[i]!)
     const entry = raw === '' ? undefined : decodeEntry(raw)
     const generation = this.#after(g)
     const result: { entry?: StoredEntry; current: Map<string, string>; generation: string; lease?: string } =

@@ -35,7 +35,7 @@ return out
  * 5 lease ms ('' = no lease), 6 lease owner, 7 '1' to refresh token TTLs, 8 key prefix,
  * 9 'a' (every key of the entry is reachable here) or 'c' (Cluster: only KEYS; the others are
  * judged by the hints), 10.. hints: unprefixed key, token the client last saw.
- * Returns { tokens of KEYS[3..], entry or '', extra keys (unprefixed), their tokens, lease }:
+ * Returns { tokens of KEYS[3..], entry or '', extra keys (unprefixed) or 0, their tokens or 0, lease }:
  * lease 1 taken, 2 held by someone else, 0 not tried (a fresh valid hit, or no lease asked). Lease
  * owners are `<generation>/<id>`: a lease of another generation (restored with an old RDB) is taken over.
  * TTL refreshes come last (see {@link TOKENS}): at maxmemory a miss fails here, a hit still reads.
@@ -45,13 +45,14 @@ local find, sub, byte = string.find, string.sub, string.byte
 local ttl, nonce, prefix = ARGV[1], ARGV[2], ARGV[8]
 local refresh = ARGV[7] == '1'
 local nk = #KEYS
-local touched = {}
+local touched
 local function token(k, i)
   local v = redis.call('GET', k)
   if not v then
     v = nonce .. ':' .. i
     redis.call('SET', k, v, 'EX', ttl)
   elseif refresh and byte(v, 1) ~= 126 then
+    touched = touched or {}
     touched[#touched + 1] = k
   end
   return v
@@ -64,7 +65,7 @@ for i = 3, nk do
   out[i - 2] = v
 end
 local raw = redis.call('GET', KEYS[1])
-local xk, xt = {}, {}
+local xk, xt
 local hit = false
 if raw and byte(raw, 1) == 70 then
   local e = find(raw, '\\n', 2, true)
@@ -103,6 +104,8 @@ if raw and byte(raw, 1) == 70 then
         if all then
           v = token(k, nk + i)
           seen[k] = v
+          xk = xk or {}
+          xt = xt or {}
           xk[#xk + 1] = short
           xt[#xt + 1] = v
         else
@@ -131,8 +134,10 @@ if ARGV[5] ~= '' and not hit and ARGV[3] ~= '' then
     end
   end
 end
-for _, k in ipairs(touched) do redis.call('EXPIRE', k, ttl) end
-return { out, raw, xk, xt, lease }
+if touched then
+  for _, k in ipairs(touched) do redis.call('EXPIRE', k, ttl) end
+end
+return { out, raw, xk or 0, xt or 0, lease }
 `
 
 /**
