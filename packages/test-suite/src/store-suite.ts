@@ -509,8 +509,16 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       if (!store.publish || !store.subscribe) return
       const ks = space()
       const got: string[] = []
-      const off = await store.subscribe(ks.bumps, (m) => got.push(m))
-      await sleep(50)
+      let live = false
+      const off = await store.subscribe(
+        ks.bumps,
+        (m) => got.push(m),
+        (state) => {
+          live = state
+        },
+      )
+      // Messages are best effort: only those sent once the subscription is live are owed.
+      await until(() => live)
       await store.bump({ keys: [ks.row('users', '1'), ks.all], ttl: 60, channel: ks.bumps })
       await store.bump({ keys: [ks.row('users', '2')], ttl: 60, channel: ks.bumps, message: '#me 1\nx' })
       await until(() => got.length >= 2)
