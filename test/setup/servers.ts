@@ -299,10 +299,10 @@ export async function startSentinels(
   const dir = mkdtempSync(join(tmpdir(), 'fk-sentinel-'))
   const name = 'fkmaster'
   mkdirSync(join(dir, 'm'), { recursive: true })
-  const master = await startRedis(undefined, {
-    dir: join(dir, 'm'),
-    args: ['--save', '', '--appendonly', 'no'],
-  })
+  // No diskless-sync delay: a replica that must resync after a failover is back in milliseconds
+  // instead of 5 s (Redis' default waits for more replicas before streaming).
+  const fast = ['--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0']
+  const master = await startRedis(undefined, { dir: join(dir, 'm'), args: fast })
   const replicas: RedisServer[] = []
   for (let i = 0; i < (options.replicas ?? 1); i++) {
     const d = join(dir, `r${i}`)
@@ -312,10 +312,7 @@ export async function startSentinels(
       await startRedis(undefined, {
         dir: d,
         args: [
-          '--save',
-          '',
-          '--appendonly',
-          'no',
+          ...fast,
           '--replicaof',
           '127.0.0.1',
           String(upstreamPort),
@@ -324,9 +321,11 @@ export async function startSentinels(
       }),
     )
   }
+  // Online (initial sync done), not only connected: before that a replica acknowledges nothing (WAIT).
   await waitFor(
-    () => cli(master.port, 'info', 'replication').includes(`connected_slaves:${replicas.length}`),
+    () => (cli(master.port, 'info', 'replication').match(/state=online/g) ?? []).length === replicas.length,
     'replicas',
+    30_000,
   )
   const sentinels: { host: string; port: number }[] = []
   const procs: ChildProcess[] = []
