@@ -105,8 +105,6 @@ export function createClient(
     commandTimeout: timeout,
     maxRetriesPerRequest: 1,
     connectTimeout: Math.max(timeout, 2000),
-    // A server demoted to replica answers READONLY: reconnect (Sentinel finds the new master) and resend.
-    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
   }
   if (target !== undefined && typeof target !== 'string') {
     const proto = target !== null && typeof target === 'object' ? Object.getPrototypeOf(target) : undefined
@@ -146,8 +144,13 @@ export function createClient(
     const options = target as RedisOptions
     checkMasterOptions(options as Record<string, any>, false)
     const sentinel = Array.isArray((options as { sentinels?: unknown }).sentinels)
-    // With Sentinel, follow +switch-master at once: a client left on a demoted master loses its writes.
-    client = new Redis({ ...defaults, ...(sentinel ? { failoverDetector: true } : {}), ...options })
+    // With Sentinel, follow +switch-master at once (a client left on a demoted master loses its
+    // writes), and on READONLY (a demoted master) reconnect, so Sentinel finds the new master, and resend.
+    const follow: RedisOptions = {
+      failoverDetector: true,
+      reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+    }
+    client = new Redis({ ...defaults, ...(sentinel ? follow : {}), ...options })
   }
   client.on('error', () => {})
   return client as unknown as Conn

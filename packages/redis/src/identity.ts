@@ -14,6 +14,8 @@ interface Known {
  */
 export class Identities {
   readonly #known = new WeakMap<object, Known>()
+  /** Connections whose server said it is a replica (for the connection epoch recorded). */
+  readonly #replicas = new WeakMap<object, number>()
   readonly #watched = new WeakSet<object>()
   readonly #epochs = new WeakMap<object, number>()
   readonly #digests = new Map<string, string>()
@@ -50,8 +52,19 @@ export class Identities {
     if (this.#epoch(node) !== epoch || node.status !== 'ready') return
     const id = /run_id:([0-9a-f]+)/.exec(text)?.[1]
     const role = /role:(\w+)/.exec(text)?.[1]
-    if (id !== undefined && role === 'master') this.#known.set(node, { epoch, id: id.slice(0, 16) })
-    else this.#known.delete(node)
+    if (id !== undefined && role === 'master') {
+      this.#known.set(node, { epoch, id: id.slice(0, 16) })
+      this.#replicas.delete(node)
+    } else {
+      this.#known.delete(node)
+      if (role === 'slave') this.#replicas.set(node, epoch)
+    }
+  }
+
+  /** True when this connection's server said it is a replica: nothing may be read from it. */
+  replica(node: Conn): boolean {
+    const epoch = this.#replicas.get(node)
+    return epoch !== undefined && epoch === this.#epoch(node)
   }
 
   /** The run id of the server this connection talks to now, if known and a master. */

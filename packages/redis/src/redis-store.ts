@@ -206,6 +206,14 @@ export class RedisStore implements Store {
     return this.#ids.combine(ids)
   }
 
+  /** Token reads never go to replicas (DESIGN rule 9): a standalone client that reached one fails. */
+  #master(operation: string): void {
+    if (!this.#cluster && this.#ids.replica(this.#c))
+      throw new StoreUnavailableError(
+        `redis ${operation} refused: the server is a replica (its tokens can be older than the last bump); connect to the master`,
+      )
+  }
+
   /** A result read under `before` counts only if the connections did not change meanwhile. */
   #after(before: string): string {
     return before !== '' && this.#gen() === before ? before : ''
@@ -276,6 +284,7 @@ export class RedisStore implements Store {
 
   /** Hot path: one MGET per slot; the get-or-create script only for missing tokens. */
   async tokens(keys: readonly string[], ttl: number): Promise<TokenRead> {
+    this.#master('tokens')
     const g = this.#gen()
     if (keys.length === 0) return { tokens: [], generation: g }
     const full = new Array<string>(keys.length)
@@ -322,6 +331,7 @@ export class RedisStore implements Store {
   // ---------------------------------------------------------------- read
 
   async read(request: ReadRequest): Promise<ReadResult> {
+    this.#master('read')
     return this.#cluster ? this.#readCluster(request) : this.#readOne(request)
   }
 
