@@ -83,7 +83,7 @@ describe.skipIf(!url)('ACL granting keys but not channels', () => {
     const rights =
       '~fk:* &fk:* -@all +ping +info +get +set +mget +expire +unlink +del +zrem +scan +wait ' +
       '+evalsha +eval +publish +subscribe +unsubscribe +spublish +ssubscribe +sunsubscribe ' +
-      '+zadd +zrange +hsetnx +hgetall +incr +cluster|slots +cluster|shards'
+      '+zadd +zrange +hsetnx +hgetall +incr +pttl +cluster|slots +cluster|shards'
     await admin.call('ACL', 'SETUSER', minimal, 'reset', 'on', '>secret', ...rights.split(' '))
     const u = new URL(url!)
     u.username = minimal
@@ -96,7 +96,10 @@ describe.skipIf(!url)('ACL granting keys but not channels', () => {
       const checks = await store.verify()
       expect(checks.filter((c) => !c.ok)).toEqual([])
       expect((await fk.verify()).ok).toBe(true)
-      // Every script and command freshkey sends: reads, writes with schemes, bumps, pub/sub, purge.
+      // Every script and command freshkey sends: reads, writes with schemes, bumps, pub/sub, purge,
+      // and TTL refreshes (a short ttl refreshes on every call).
+      expect((await store.tokens([`{${namespace}:t:posts}:t`], 60)).tokens).toHaveLength(1)
+      await store.read({ entry: `{${namespace}:@0:x}:v`, keys: [`{${namespace}:t:posts}:t`], ttl: 60 })
       const got: string[] = []
       const off = await store.subscribe(`{${namespace}:meta}:bumps`, (m) => got.push(m))
       let v = 1

@@ -70,7 +70,8 @@ export class MemoryStore implements Store {
   #token(key: string, ttl: number): string {
     const slot = this.#get(key)
     if (slot !== undefined && typeof slot.value === 'string') {
-      if (!isFenced(slot.value)) slot.expiresAt = Date.now() + ttl * 1000
+      // A refresh extends, never shortens: a caller with a short ttl must not expire shared tokens.
+      if (!isFenced(slot.value)) slot.expiresAt = Math.max(slot.expiresAt, Date.now() + ttl * 1000)
       return slot.value
     }
     const token = newToken()

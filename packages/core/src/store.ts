@@ -11,7 +11,11 @@
  * it, so no value may be stored under it (see `docs/design.md`, "Commits that do not wait").
  */
 export interface Store {
-  /** Get-or-create the token of each key (missing ones created fresh and random). ttl: seconds. */
+  /**
+   * Get-or-create the token of each key (missing ones created fresh and random). ttl: seconds, for
+   * tokens created or refreshed; a refresh extends a token's life, never shortens it, and never
+   * touches a fenced token (it keeps its own short life).
+   */
   tokens(keys: readonly string[], ttl: number): Promise<TokenRead>
   /** Reads an entry and the current tokens it needs, taking its load lease when asked and it is not a fresh hit. */
   read(request: ReadRequest): Promise<ReadResult>

@@ -242,7 +242,7 @@ export class RedisStore implements Store {
     return true
   }
 
-  /** Refreshes TTLs of unfenced tokens off the hot path, at most every ttl/4 per key. */
+  /** Refreshes TTLs of unfenced tokens off the hot path, at most every ttl/4 per key, never shortening one. */
   #refresh(full: readonly string[], tokens: readonly (string | null)[], ttl: number): void {
     const now = Date.now()
     let due: string[] | undefined
@@ -253,9 +253,11 @@ export class RedisStore implements Store {
       due.push(full[i]!)
     }
     if (!due) return
-    const p = this.#c.pipeline()
-    for (const k of due) p.expire(k, Math.ceil(ttl))
-    p.exec().catch(() => {})
+    const list = due
+    for (const [, idx] of this.#group(list)) {
+      const keys = idx.map((i) => list[i]!)
+      this.#c[this.#names.REFRESH](keys.length, ...keys, Math.ceil(ttl)).catch(() => {})
+    }
   }
 
   /** WAIT for the configured replicas after a write, in the same pipeline; a shortfall fails the call. */

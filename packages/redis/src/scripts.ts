@@ -12,6 +12,7 @@
  * KEYS: token keys. ARGV: ttl seconds, nonce. Get-or-create; a fenced token keeps its own expiry.
  * TTL refreshes come last: at maxmemory Redis refuses a script's first write only if it may grow
  * memory, and lets every later write through, so a leading EXPIRE would wave the SETs past it.
+ * A refresh never shortens a token's life (a caller with a short ttl must not expire shared tokens).
  */
 export const TOKENS = `
 local out, refresh = {}, {}
@@ -25,7 +26,10 @@ for i, k in ipairs(KEYS) do
   end
   out[i] = v
 end
-for _, k in ipairs(refresh) do redis.call('EXPIRE', k, ARGV[1]) end
+local ms = tonumber(ARGV[1]) * 1000
+for _, k in ipairs(refresh) do
+  if redis.call('PTTL', k) < ms then redis.call('EXPIRE', k, ARGV[1]) end
+end
 return out
 `
 
@@ -135,7 +139,10 @@ if ARGV[5] ~= '' and not hit and ARGV[3] ~= '' then
   end
 end
 if touched then
-  for _, k in ipairs(touched) do redis.call('EXPIRE', k, ttl) end
+  local ms = tonumber(ttl) * 1000
+  for _, k in ipairs(touched) do
+    if redis.call('PTTL', k) < ms then redis.call('EXPIRE', k, ttl) end
+  end
 end
 return { out, raw, xk or 0, xt or 0, lease }
 `
@@ -259,6 +266,18 @@ end
 return 0
 `
 
+/** KEYS: token keys. ARGV: ttl seconds. Extends the life of each unfenced token to ttl, never shortens it. */
+export const REFRESH = `
+local ms = tonumber(ARGV[1]) * 1000
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ms then
+    local v = redis.call('GET', k)
+    if v and string.byte(v, 1) ~= 126 then redis.call('EXPIRE', k, ARGV[1]) end
+  end
+end
+return 0
+`
+
 /** KEYS: token keys (found by SCAN). ARGV: 1 fence ms, 2 nonce. Fences those still present; returns how many. */
 export const FENCE = `
 local n = 0
@@ -317,6 +336,7 @@ return v
 /** Every script, by the name the store defines it under (suffixed with a digest of its text). */
 export const SCRIPTS = {
   TOKENS,
+  REFRESH,
   READ,
   WRITE,
   CHECK,

@@ -131,6 +131,16 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(t4).not.toBe(t1)
     })
 
+    it('a read with a short ttl never shortens the life of a token others rely on', async () => {
+      const ks = space()
+      const k = ks.table('users')
+      const [t1] = (await store.tokens([k], 60)).tokens
+      await store.read({ entry: ks.value('e'), keys: [k], ttl: 1 })
+      await store.tokens([k], 1)
+      await sleep(1300)
+      expect((await store.tokens([k], 60)).tokens[0]).toBe(t1)
+    })
+
     // ------------------------------------------------------------ fences
 
     it('fenced bumps write tokens starting with ~ that expire after fenceMs, even when read', async () => {
