@@ -81,7 +81,8 @@ export class MemoryStore implements Store {
   #token(key: string, ttl: number): string {
     const slot = this.#get(key)
     if (slot !== undefined && typeof slot.value === 'string') {
-      if (!isFenced(slot.value)) slot.expiresAt = Date.now() + ttl * 1000
+      // A refresh extends, never shortens: a caller with a short ttl must not expire shared tokens.
+      if (!isFenced(slot.value)) slot.expiresAt = Math.max(slot.expiresAt, Date.now() + ttl * 1000)
       return slot.value
     }
     const token = newToken()
@@ -117,7 +118,8 @@ export class MemoryStore implements Store {
     for (const k of request.keys) current.set(k, this.#token(k, request.ttl))
     for (const c of request.counters ?? []) current.set(c, String(this.#counters.get(c) ?? 0))
     const slot = this.#get(request.entry)
-    const entry = slot && typeof slot.value === 'object' && !(slot.value instanceof Map) ? slot.value : undefined
+    const entry =
+      slot && typeof slot.value === 'object' && !(slot.value instanceof Map) ? slot.value : undefined
     if (entry) {
       for (const k of entry.keys) if (!current.has(k)) current.set(k, this.#token(k, request.ttl))
       for (const c of entry.fences) if (!current.has(c)) current.set(c, String(this.#counters.get(c) ?? 0))
@@ -210,7 +212,7 @@ export class MemoryStore implements Store {
     const schemes: SchemeSet[] = []
     for (const loc of request.schemes ?? []) {
       const current = this.#current(loc.version) ?? '0'
-      if (current !== loc.known) schemes.push(this.#schemeSet(loc))
+      if (current !== loc.known) schemes.push(this.#schemeSet({ hash: loc.hash, version: loc.version }))
     }
     if (request.channel !== undefined)
       this.publish(request.channel, request.message ?? request.keys.join('\n')).catch(() => {})
@@ -246,6 +248,7 @@ export class MemoryStore implements Store {
 
   async fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number> {
     let n = 0
+    const now = Date.now()
     for (const [k, slot] of [...this.#data]) {
       if (typeof slot.value !== 'string' || NOT_A_TOKEN.test(k) || slot.expiresAt <= Date.now()) continue
       if (!prefixes.some((p) => k.startsWith(p))) continue
@@ -276,11 +279,11 @@ export class MemoryStore implements Store {
 
   async deletePrefix(prefix: string): Promise<number> {
     let n = 0
-    for (const k of [...this.#data.keys()]) {
-      if (k.startsWith(prefix)) {
-        this.#data.delete(k)
-        n++
-      }
+    const now = Date.now()
+    for (const [k, slot] of [...this.#data]) {
+      if (!k.startsWith(prefix)) continue
+      this.#data.delete(k)
+      if (slot.expiresAt > now) n++
     }
     return n
   }

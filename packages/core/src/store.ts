@@ -11,7 +11,11 @@
  * it, so no value may be stored under it (see `docs/design.md`, "Commits that do not wait").
  */
 export interface Store {
-  /** Get-or-create the token of each key (missing ones created fresh and random). ttl: seconds. */
+  /**
+   * Get-or-create the token of each key (missing ones created fresh and random). ttl: seconds, for
+   * tokens created or refreshed; a refresh extends a token's life, never shortens it, and never
+   * touches a fenced token (it keeps its own short life).
+   */
   tokens(keys: readonly string[], ttl: number): Promise<TokenRead>
   /** Current values of bump counters (`'0'` when missing; never created). */
   counters(keys: readonly string[]): Promise<string[]>
@@ -64,7 +68,8 @@ export interface Store {
   ): Promise<() => Promise<void>>
   /**
    * The generation the store trusts right now without a round trip (it changes on reconnects to
-   * another server), or undefined when unknown. A commit compares it with its fence's generation.
+   * another server); `''` while it is not known yet (trust nothing). A commit compares it with its
+   * fence's generation. Absent: the store has a single memory that never changes.
    */
   generation?(): string | undefined
   /** Startup checks: reachability, permissions, configuration. Absent: nothing to check. */
@@ -106,7 +111,10 @@ export interface ReadRequest {
   readonly counters?: readonly string[]
   /** ttl: seconds, for tokens created or refreshed. */
   readonly ttl: number
-  /** With `leaseMs`: the lease key, taken (`SET NX PX`) when the entry is missing, stale or invalid. */
+  /**
+   * With `leaseMs`: the lease key, taken (`SET NX PX`) when the entry is missing, stale or invalid
+   * and nobody holds it. Never taken while the generation is `''` (nothing loaded then is stored).
+   */
   readonly lease?: string
   /** leaseMs: milliseconds the lease lasts. */
   readonly leaseMs?: number
@@ -121,6 +129,7 @@ export interface ReadResult {
   /**
    * Identifies the server memory the tokens came from: it changes when a server restarts or a
    * replica is promoted, so values and keys read under another generation are never trusted.
+   * `''` when the store cannot tell (reconnecting): nothing read then is trusted or stored.
    */
   readonly generation: string
   /** The lease owner id when this call took the lease. */
