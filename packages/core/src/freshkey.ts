@@ -326,7 +326,9 @@ export class Freshkey {
     // A key with no dependency at all still changes with `invalidateAll()`.
     if (tokenKeys.length === 0) tokenKeys.push(this.#keys.epoch)
     const read = await this.#guard('tokens', () => this.store.tokens(tokenKeys, this.#tokenTtl))
-    return `${this.#keys.versionPrefix}k:${boundKey(`${body}|${read.tokens.join('.')}|${read.generation}`)}`
+    // Tokens of a server the store cannot name yet are trusted by nobody: a key no one else gets.
+    const generation = read.generation === '' ? `?${randomBytes(9).toString('base64url')}` : read.generation
+    return `${this.#keys.versionPrefix}k:${boundKey(`${body}|${read.tokens.join('.')}|${generation}`)}`
   }
 
   /** A short opaque ETag (quoted) for these parts: changes whenever `keyFor(...parts)` does. */
@@ -396,14 +398,14 @@ export class Freshkey {
   }
 
   /**
-   * Invalidates every value of this namespace (all versions): every token is fenced (then
-   * forgotten), and values are deleted — those with no dependency at all too. Costs a scan of the
-   * store: meant for operators and tests, not for the request path.
+   * Invalidates every value of this namespace (all versions): every token is renewed (commits in
+   * flight keep their fences), and values are deleted — those with no dependency at all too. Costs
+   * a scan of the store: meant for operators and tests, not for the request path.
    */
   async invalidateAll(): Promise<void> {
     this.#near?.clear()
     try {
-      await this.store.fencePrefixes(this.#keys.tokenPrefixes, this.#fenceMs)
+      await this.store.renewPrefixes(this.#keys.tokenPrefixes, this.#tokenTtl)
       await this.store.deletePrefix(this.#keys.valuesPrefix)
     } catch (error) {
       this.#reporter.store('invalidateAll', error)

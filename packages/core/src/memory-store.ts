@@ -246,13 +246,21 @@ export class MemoryStore implements Store {
     for (const k of keys) this.#data.delete(k)
   }
 
-  async fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number> {
+  async renewPrefixes(prefixes: readonly string[], ttl: number): Promise<number> {
     let n = 0
-    const now = Date.now()
+    const renewed = new Map<string, number>()
     for (const [k, slot] of [...this.#data]) {
       if (typeof slot.value !== 'string' || NOT_A_TOKEN.test(k) || slot.expiresAt <= Date.now()) continue
-      if (!prefixes.some((p) => k.startsWith(p))) continue
-      this.#data.set(k, { value: fencedToken(newToken()), expiresAt: Date.now() + fenceMs })
+      if (isFenced(slot.value) || !prefixes.some((p) => k.startsWith(p))) continue
+      const group = groupOf(k)
+      const counter = `{${group}}:n`
+      let seq = renewed.get(group)
+      if (seq === undefined && this.#counters.has(counter)) {
+        seq = this.#counters.get(counter)! + 1
+        this.#counters.set(counter, seq)
+        renewed.set(group, seq)
+      }
+      this.#data.set(k, { value: seq === undefined ? newToken() : `${newToken()}@${seq}`, expiresAt: Date.now() + ttl * 1000 })
       n++
     }
     return n

@@ -35,11 +35,12 @@ export interface Store {
   /** The scheme sets stored for these tables (see {@link SchemeSet}). */
   schemes(locations: readonly SchemeLocation[]): Promise<SchemeSet[]>
   /**
-   * Fences every token under these prefixes (fenced for `fenceMs`, then gone): `invalidateAll`.
-   * Scheme keys (`…}:q`, `…}:qv`) and bump counters (`…}:n`) are not tokens and stay as they are.
-   * Resolves to how many.
+   * `invalidateAll`: replaces every unfenced token under these prefixes with a fresh one,
+   * incrementing the existing bump counter of each group it renews (the counter of group `G` is
+   * `{G}:n`); a fenced token is left to its commit, which lifts it. Scheme keys (`…}:q`,
+   * `…}:qv`) and counters (`…}:n`) are not tokens and stay. ttl: seconds. Resolves to how many.
    */
-  fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number>
+  renewPrefixes(prefixes: readonly string[], ttl: number): Promise<number>
   /** Deletes every key that starts with `prefix`, in batches; resolves to how many were deleted. */
   deletePrefix(prefix: string): Promise<number>
   /** Takes a lease for `ms` milliseconds; resolves to an owner id, or `undefined` when someone else holds it. */

@@ -34,6 +34,7 @@ export class Transaction {
   readonly #host: TransactionHost
   readonly #children = new Set<Transaction>()
   #changes: Change[] = []
+  #late: Change[] = []
   #groups = new Set<string>()
   #state: 'open' | 'committing' | 'committed' | 'rolledBack' = 'open'
 
@@ -65,8 +66,16 @@ export class Transaction {
       throw new TransactionStateError(`cannot ${what} a transaction that is ${this.state}`)
   }
 
-  /** Buffers a change until the outermost commit. Throws for a malformed change. */
+  /**
+   * Buffers a change until the outermost commit. Throws for a malformed change. A change that
+   * arrives while the commit is in flight (after `prepare()`) is bumped once it settled.
+   */
   record(change: Change): void {
+    if (this.#state === 'committing') {
+      this.#host.validate(change)
+      this.#late.push(change)
+      return
+    }
     this.#open('record into')
     this.#host.validate(change)
     this.#changes.push(change)
@@ -157,6 +166,8 @@ export class Transaction {
         this.#state = committed ? 'committed' : 'rolledBack'
         if (!committed) this.#changes = []
         await fence.settle(committed)
+        const late = this.#late.splice(0)
+        if (committed && late.length > 0) await this.#host.bump(late)
       },
     }
   }

@@ -518,7 +518,7 @@ export class ValueCache {
       return { hit: false, ticket: undefined }
     }
     const near = h.near
-    if (near && !tx) {
+    if (near && !tx && !this.frames.getStore()) {
       const slot = near.get(entryKey, Date.now())
       if (slot) {
         h.stats.hits++
@@ -538,13 +538,14 @@ export class ValueCache {
       return { hit: false, ticket: undefined }
     }
     const entry = read.entry
+    const parent = this.frames.getStore()
     if (entry && !(tx && tx.touches(entry.keys)) && valid(entry, read, declared) && entry.freshUntil > Date.now() && !h.bumper.owes(entry.keys)) {
-      return { hit: true, value: this.#hit(entryKey, entry, read, undefined, tx, seq) }
+      return { hit: true, value: this.#hit(entryKey, entry, read, parent, tx, seq) }
     }
     h.stats.misses++
     emit('miss', () => ({ namespace: h.namespace, key: entryKey }))
     if (tx) return { hit: false, ticket: undefined }
-    const frame = this.#newFrame(read, asked, undefined)
+    const frame = this.#newFrame(read, asked, parent)
     for (const k of declared) frame.keys.add(k)
     for (const f of fences) frame.fences.add(f)
     return { hit: false, ticket: { entry: entryKey, frame, generation: read.generation, declared, seq } }

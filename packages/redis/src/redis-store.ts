@@ -54,7 +54,15 @@ export interface RedisStoreOptions {
 type ScriptName = keyof typeof SCRIPTS
 type Names = Record<ScriptName, string>
 
-const SCHEME_SUFFIX = /\}:qv?$/
+/** Scheme keys and bump counters are not tokens: `renewPrefixes` leaves them alone. */
+const NOT_A_TOKEN = /\}:(?:n|q|qv)$/
+
+/** The hash tag of a key (its group), or undefined when it has none. */
+function groupOf(key: string): string | undefined {
+  const open = key.indexOf('{')
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1)
+  return close > open + 1 ? key.slice(open + 1, close) : undefined
+}
 const isFenced = (t: string) => t.charCodeAt(0) === 126
 const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`)
 const HINTS = 100_000
@@ -70,9 +78,10 @@ function definedNames(client: Conn): Names {
   return names
 }
 
+/** Scheme id → description; `@<id>` fields (the counter each scheme was registered under) are the store's own. */
 function schemeMap(flat: readonly string[]): Map<string, string> {
   const m = new Map<string, string>()
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!)
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]!.charCodeAt(0) !== 64) m.set(flat[i]!, flat[i + 1]!)
   return m
 }
 
@@ -330,6 +339,23 @@ export class RedisStore implements Store {
     return { tokens, generation: this.#after(g) }
   }
 
+  /** Bump counters: one MGET per slot; missing ones are '0' and are not created. */
+  async counters(keys: readonly string[]): Promise<string[]> {
+    this.#master('counters')
+    if (keys.length === 0) return []
+    const full = keys.map((k) => this.prefix + k)
+    const out = new Array<string>(keys.length)
+    await Promise.all(
+      [...this.#group(full)].map(async ([, idx]) => {
+        const found: (string | null)[] = await this.#run('counters', () => this.#c.mget(...idx.map((i) => full[i]!)))
+        idx.forEach((i, j) => {
+          out[i] = found[j] ?? '0'
+        })
+      }),
+    )
+    return out
+  }
+
   // ---------------------------------------------------------------- read
 
   async read(request: ReadRequest): Promise<ReadResult> {
@@ -353,14 +379,16 @@ export class RedisStore implements Store {
     const now = Date.now()
     const lease = this.#leaseArgs(request, g)
     const n = request.keys.length
-    const keys = new Array<string>(n + 2)
+    const counters = request.counters ?? []
+    const keys = new Array<string>(n + counters.length + 2)
     keys[0] = this.prefix + request.entry
     keys[1] = lease.key
     for (let i = 0; i < n; i++) keys[i + 2] = this.prefix + request.keys[i]!
+    for (let i = 0; i < counters.length; i++) keys[n + i + 2] = this.prefix + counters[i]!
     const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
     const reply: [string[], string, string[] | 0, string[], number] = await this.#run('read', () =>
       this.#c[this.#names.READ](
-        n + 2,
+        keys.length,
         ...keys,
         Math.ceil(request.ttl),
         nonce(),
@@ -371,11 +399,13 @@ export class RedisStore implements Store {
         refresh,
         this.prefix,
         'a',
+        n,
       ),
     )
     const [out, raw, xk, xt, taken] = reply
     const current = new Map<string, string>()
     for (let i = 0; i < n; i++) current.set(request.keys[i]!, out[i]!)
+    for (let i = 0; i < counters.length; i++) current.set(counters[i]!, String(out[n + i]!))
     if (Array.isArray(xk)) for (let i = 0; i < xk.length; i++) current.set(xk[i]!, xt[i]!)
     const entry = raw === '' ? undefined : decodeEntry(raw)
     const generation = this.#after(g)
@@ -402,16 +432,22 @@ export class RedisStore implements Store {
     const entryFull = this.#k(request.entry)
     const entrySlot = keySlot(entryFull)
     const shape = this.#shapes.get(request.entry)
-    const guess = new Set(request.keys)
+    const tokenSet = new Set(request.keys)
+    const counterSet = new Set(request.counters ?? [])
     if (shape) {
-      for (const k of shape.keys) guess.add(k)
-      for (const k of shape.fences) guess.add(k)
+      for (const k of shape.keys) tokenSet.add(k)
+      for (const k of shape.fences) counterSet.add(k)
     }
-    const list = [...guess]
+    const list = [...tokenSet]
+    const clist = [...counterSet].filter((k) => !tokenSet.has(k))
     const full = list.map((k) => this.prefix + k)
+    const cfull = clist.map((k) => this.prefix + k)
     const groups = this.#group(full)
+    const cgroups = this.#group(cfull)
     const local = groups.get(entrySlot) ?? []
+    const clocal = cgroups.get(entrySlot) ?? []
     groups.delete(entrySlot)
+    cgroups.delete(entrySlot)
     const hints: string[] = []
     for (const [, idx] of groups) {
       for (const i of idx) {
@@ -422,7 +458,7 @@ export class RedisStore implements Store {
     const current = new Map<string, string>()
     const ttl = Math.ceil(request.ttl)
     const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
-    const localKeys = local.map((i) => full[i]!)
+    const localKeys = [...local.map((i) => full[i]!), ...clocal.map((i) => cfull[i]!)]
     const entryCall = this.#run('read', () =>
       this.#c[this.#names.READ](
         localKeys.length + 2,
@@ -438,6 +474,7 @@ export class RedisStore implements Store {
         refresh,
         this.prefix,
         'c',
+        local.length,
         ...hints,
       ),
     ) as Promise<[string[], string, string[], string[], number]>
@@ -447,21 +484,35 @@ export class RedisStore implements Store {
         request.ttl,
       ),
     )
-    const [reply, ...reads] = await Promise.all([entryCall, ...others])
+    const counterReads = [...cgroups.values()].map(async (idx) => {
+      const keys = idx.map((i) => clist[i]!)
+      const values = await this.counters(keys)
+      return keys.map((k, n) => [k, values[n]!] as [string, string])
+    })
+    const [reply, ...reads] = await Promise.all([entryCall, ...others, ...counterReads])
     const [out, raw] = reply
     let taken = reply[4]
     for (let j = 0; j < local.length; j++) current.set(list[local[j]!]!, out[j]!)
+    for (let j = 0; j < clocal.length; j++) current.set(clist[clocal[j]!]!, String(out[local.length + j]!))
     for (const r of reads) for (const [k, t] of r) current.set(k, t)
     const entry = raw === '' ? undefined : decodeEntry(raw)
     if (entry) {
       this.#remember(request.entry, entry.keys, entry.fences)
-      const missing = [...entry.keys, ...entry.fences].filter((k) => !current.has(k))
-      if (missing.length > 0) {
-        const more = await this.#tokensRead([...new Set(missing)], request.ttl)
-        for (const [k, t] of more) current.set(k, t)
-      }
+      const missing = entry.keys.filter((k) => !current.has(k))
+      const missingCounters = entry.fences.filter((k) => !current.has(k))
+      const [more, values] = await Promise.all([
+        missing.length > 0 ? this.#tokensRead([...new Set(missing)], request.ttl) : [],
+        missingCounters.length > 0 ? this.counters(missingCounters) : [],
+      ])
+      for (const [k, t] of more) current.set(k, t)
+      missingCounters.forEach((k, n) => {
+        current.set(k, values[n]!)
+      })
     }
-    for (const [k, t] of current) this.#hint(this.prefix + k, t)
+    for (const k of list) {
+      const t = current.get(k)
+      if (t !== undefined) this.#hint(this.prefix + k, t)
+    }
     const hit =
       entry !== undefined &&
       g !== '' &&
@@ -547,6 +598,19 @@ export class RedisStore implements Store {
       expected.set(request.expect.keys[i]!, request.expect.tokens[i]!)
     const others: string[] = []
     for (const k of new Set(request.keys)) if (!expected.has(k)) others.push(k)
+    // Bump counters read before the load, by group: a discovered key must not be newer.
+    const baseline = new Map<string, { key: string; value: string }>()
+    const ck = request.counters?.keys ?? []
+    ck.forEach((k, i) => {
+      const group = groupOf(k)
+      if (group !== undefined) baseline.set(group, { key: k, value: request.counters!.values[i]! })
+    })
+    const baseOf = (k: string) => baseline.get(groupOf(k) ?? '\u0000')
+    const schemeCounter = (hash: string) => baseOf(hash)
+    if ((request.schemes ?? []).some((sc) => !schemeCounter(sc.hash))) {
+      if (request.lease) await this.release(request.lease.key, request.lease.owner).catch(() => {})
+      return false
+    }
     const head = entryHead(request.freshUntil, request.generation, request.keys, request.fences.length)
     const tail = entryTail(request.fences, request.payload)
     const entryFull = this.#k(request.entry)
@@ -579,7 +643,7 @@ export class RedisStore implements Store {
           const keys = [
             ...part.expect.map((k) => this.#k(k)),
             ...part.others.map((k) => this.#k(k)),
-            ...part.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version)]),
+            ...part.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version), this.#k(schemeCounter(s.hash)!.key)]),
           ]
           const args = [
             Math.ceil(request.tokenTtl),
@@ -588,7 +652,8 @@ export class RedisStore implements Store {
             part.others.length,
             part.schemes.length,
             ...part.expect.map((k) => expected.get(k)!),
-            ...part.schemes.flatMap((s) => [s.id, s.meta]),
+            ...part.others.map((k) => baseOf(k)?.value ?? ''),
+            ...part.schemes.flatMap((s) => [s.id, s.meta, schemeCounter(s.hash)!.value]),
           ]
           const reply: number | string[] = await this.#run('write', () =>
             this.#c[this.#names.CHECK](keys.length, ...keys, ...args),
@@ -624,7 +689,7 @@ export class RedisStore implements Store {
       leaseKey ?? entryFull,
       ...local.expect.map((k) => this.#k(k)),
       ...local.others.map((k) => this.#k(k)),
-      ...local.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version)]),
+      ...local.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version), this.#k(schemeCounter(s.hash)!.key)]),
     ]
     const ok: number = await this.#run('write', () =>
       this.#wrote(
@@ -642,7 +707,8 @@ export class RedisStore implements Store {
           local.others.length,
           local.schemes.length,
           ...local.expect.map((k) => expected.get(k)!),
-          ...local.schemes.flatMap((s) => [s.id, s.meta]),
+          ...local.others.map((k) => baseOf(k)?.value ?? ''),
+          ...local.schemes.flatMap((s) => [s.id, s.meta, schemeCounter(s.hash)!.value]),
           ...refs,
         ),
       ),
@@ -685,12 +751,27 @@ export class RedisStore implements Store {
     const moved: SchemeSet[] = []
     const message = request.channel === undefined ? undefined : (request.message ?? request.keys.join('\n'))
     const publishHere = message !== undefined && !this.#cluster
+    // Bump counters by group; each slot increments those of its groups.
+    const counterOf = new Map<string, string>()
+    for (const c of request.counters ?? []) {
+      const group = groupOf(c)
+      if (group !== undefined) counterOf.set(group, this.#k(c))
+    }
     await Promise.all(
       [...groups].map(async ([slot, idx]) => {
         const n = nonce()
         const locs = schemeGroups.get(slot) ?? []
+        const counters: string[] = []
+        const counterIdx = idx.map((i) => {
+          const c = counterOf.get(groupOf(full[i]!) ?? '\u0000')
+          if (c === undefined) return 0
+          let at = counters.indexOf(c)
+          if (at < 0) at = counters.push(c) - 1
+          return at + 1
+        })
         const keys = [
           ...idx.map((i) => full[i]!),
+          ...counters,
           ...locs.flatMap((l) => [this.#k(locations[l]!.version), this.#k(locations[l]!.hash)]),
         ]
         const args = [
@@ -698,6 +779,8 @@ export class RedisStore implements Store {
           n,
           fenced ? String(Math.max(1, Math.ceil(request.fenceMs!))) : '',
           idx.length,
+          counters.length,
+          ...counterIdx,
           ...locs.map((l) => locations[l]!.known),
         ]
         const pipe = this.#c.pipeline()
@@ -708,10 +791,12 @@ export class RedisStore implements Store {
         const [error, reply] = results[0]!
         if (error) throw unavailable('bump', error)
         this.#checkWait('bump', results[publishHere ? 2 : 1])
+        const [values, movedSets] = reply as [number[], [number, string, string[]][]]
         idx.forEach((i, j) => {
-          tokens[i] = `${fenced ? '~' : ''}${n}:${j + 1}`
+          const c = counterIdx[j]!
+          tokens[i] = `${fenced ? '~' : ''}${n}:${j + 1}${c > 0 ? `@${values[c - 1]}` : ''}`
         })
-        for (const [s, version, flat] of reply as [number, string, string[]][]) {
+        for (const [s, version, flat] of movedSets) {
           const loc = locations[locs[s - 1]!]!
           moved.push({ hash: loc.hash, version: loc.version, current: version, schemes: schemeMap(flat) })
         }
@@ -722,21 +807,38 @@ export class RedisStore implements Store {
     return { tokens, generation: this.#after(g), schemes: moved }
   }
 
-  async lift(keys: readonly string[], fenced: readonly string[], ttl: number): Promise<void> {
+  async lift(keys: readonly string[], fenced: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
     if (keys.length === 0) return
     const full = keys.map((k) => this.prefix + k)
+    const counterOf = new Map<string, string>()
+    for (const c of counters ?? []) {
+      const group = groupOf(c)
+      if (group !== undefined) counterOf.set(group, this.#k(c))
+    }
     await Promise.all(
-      [...this.#group(full)].map(([, idx]) =>
-        this.#run('lift', () =>
+      [...this.#group(full)].map(([, idx]) => {
+        const slotCounters: string[] = []
+        const counterIdx = idx.map((i) => {
+          const c = counterOf.get(groupOf(full[i]!) ?? '\u0000')
+          if (c === undefined) return 0
+          let at = slotCounters.indexOf(c)
+          if (at < 0) at = slotCounters.push(c) - 1
+          return at + 1
+        })
+        return this.#run('lift', () =>
           this.#c[this.#names.LIFT](
-            idx.length,
+            idx.length + slotCounters.length,
             ...idx.map((i) => full[i]!),
+            ...slotCounters,
             Math.ceil(ttl),
             nonce(),
+            idx.length,
+            slotCounters.length,
             ...idx.map((i) => fenced[i]!),
+            ...counterIdx,
           ),
-        ),
-      ),
+        )
+      }),
     )
   }
 
@@ -779,32 +881,44 @@ export class RedisStore implements Store {
     }
   }
 
-  async fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number> {
-    let fenced = 0
+  async renewPrefixes(prefixes: readonly string[], ttl: number): Promise<number> {
+    let renewed = 0
     for (const prefix of prefixes) {
       await this.#scan(prefix, 'string', async (found) => {
-        // Scheme versions (`…}:qv`) are counters, not tokens: they survive invalidateAll.
-        const keys = found.filter((k) => !SCHEME_SUFFIX.test(k))
+        // Scheme versions and bump counters are not tokens: they survive invalidateAll.
+        const keys = found.filter((k) => !NOT_A_TOKEN.test(k))
         const counts = await Promise.all(
           [...this.#group(keys)].map(async ([, idx]) => {
+            const counters: string[] = []
+            const counterIdx = idx.map((i) => {
+              const group = groupOf(keys[i]!)
+              if (group === undefined) return 0
+              const c = `${this.prefix}{${group}}:n`
+              let at = counters.indexOf(c)
+              if (at < 0) at = counters.push(c) - 1
+              return at + 1
+            })
             const pipe = this.#c.pipeline()
-            pipe[this.#names.FENCE](
-              idx.length,
+            pipe[this.#names.RENEW](
+              idx.length + counters.length,
               ...idx.map((i) => keys[i]!),
-              Math.max(1, Math.ceil(fenceMs)),
+              ...counters,
+              Math.ceil(ttl),
               nonce(),
+              idx.length,
+              ...counterIdx,
             )
             this.#waitFor(pipe)
-            const results = await this.#run('fence', () => this.#exec('fence', pipe))
-            if (results[0]![0]) throw unavailable('fence', results[0]![0])
-            this.#checkWait('fence', results[1])
+            const results = await this.#run('renew', () => this.#exec('renew', pipe))
+            if (results[0]![0]) throw unavailable('renew', results[0]![0])
+            this.#checkWait('renew', results[1])
             return Number(results[0]![1])
           }),
         )
-        for (const c of counts) fenced += c
+        for (const c of counts) renewed += c
       })
     }
-    return fenced
+    return renewed
   }
 
   async deletePrefix(prefix: string): Promise<number> {

@@ -2,7 +2,9 @@
 // in KEYS, or (standalone only, mode 'a') read from an entry's header. Fresh tokens are
 // `nonce .. ':' .. index`: the client sends one random nonce per call, and `:` never occurs in a
 // nonce, so tokens are unique without trusting Lua's random generator. A token starting with `~`
-// (byte 126) is fenced. Nothing here publishes: pub/sub is best effort and sent beside the
+// (byte 126) is fenced. A bump increments the bump counter of each table group it touches (never
+// expiring), and the new tokens of that group end with `@<counter>`: a fill refuses a dependency
+// found during its load whose token is newer than the counter it read before the load. Nothing here publishes: pub/sub is best effort and sent beside the
 // scripts, so a missing channel permission never fails a bump.
 //
 // Scripts carry no shebang flags: at `maxmemory` a script fails on its first write and Redis
@@ -34,12 +36,14 @@ return out
 `
 
 /**
- * KEYS[1]: entry, KEYS[2]: its lease, KEYS[3..]: token keys to get-or-create.
+ * KEYS[1]: entry, KEYS[2]: its lease, KEYS[3..2+t]: token keys to get-or-create, then bump
+ * counters to read ('0' when missing, never created).
  * ARGV: 1 ttl seconds, 2 nonce, 3 generation the client trusts ('' = none), 4 now (epoch ms),
  * 5 lease ms ('' = no lease), 6 lease owner, 7 '1' to refresh token TTLs, 8 key prefix,
  * 9 'a' (every key of the entry is reachable here) or 'c' (Cluster: only KEYS; the others are
- * judged by the hints), 10.. hints: unprefixed key, token the client last saw.
- * Returns { tokens of KEYS[3..], entry or '', extra keys (unprefixed) or 0, their tokens or 0, lease }:
+ * judged by the hints), 10 t, 11.. hints: unprefixed key, token the client last saw.
+ * Returns { tokens of the token keys then values of the counters, entry or '', extra keys
+ * (unprefixed: the entry's own keys and fences not asked) or 0, their tokens or counter values or 0, lease }:
  * lease 1 taken, 2 held by someone else, 0 not tried (a fresh valid hit, or no lease asked). Lease
  * owners are `<generation>/<id>`: a lease of another generation (restored with an old RDB) is taken over.
  * TTL refreshes come last (see {@link TOKENS}): at maxmemory a miss fails here, a hit still reads.
@@ -62,9 +66,11 @@ local function token(k, i)
   return v
 end
 local seen, out = {}, {}
+local nt = 2 + tonumber(ARGV[10])
 for i = 3, nk do
   local k = KEYS[i]
-  local v = token(k, i)
+  local v
+  if i <= nt then v = token(k, i) else v = redis.call('GET', k) or '0' end
   seen[k] = v
   out[i - 2] = v
 end
@@ -97,7 +103,7 @@ if raw and byte(raw, 1) == 70 then
   local hints
   if not all then
     hints = {}
-    for h = 10, #ARGV, 2 do hints[ARGV[h]] = ARGV[h + 1] end
+    for h = 11, #ARGV, 2 do hints[ARGV[h]] = ARGV[h + 1] end
   end
   for i = 1, n + n + m do
     if i <= n or i > n + n then
@@ -106,7 +112,8 @@ if raw and byte(raw, 1) == 70 then
       local v = seen[k]
       if v == nil then
         if all then
-          v = token(k, nk + i)
+          -- The entry's own keys are tokens (get-or-create); its fences are bump counters.
+          if i <= n then v = token(k, nk + i) else v = redis.call('GET', k) or '0' end
           seen[k] = v
           xk = xk or {}
           xt = xt or {}
@@ -150,12 +157,15 @@ return { out, raw, xk or 0, xt or 0, lease }
 /**
  * Compare-and-set write of an entry, releasing its lease whether stored or not.
  * KEYS[1]: entry, KEYS[2]: lease, then a expected keys, b other keys (discovered during the
- * load), c pairs (scheme hash, scheme version).
+ * load), c triples (scheme hash, scheme version, the table's bump counter).
  * ARGV: 1 entry ttl ms, 2 token ttl seconds, 3 nonce, 4 lease owner ('' none), 5 entry head,
- * 6 entry tail, 7 a, 8 b, 9 c, then a expected tokens, c pairs (scheme id, description), then one
- * token per entry key in entry order: the token itself, or '#j' for the j-th other key.
- * Refuses (0) when an expected key no longer holds its token or holds a fenced one, or an other
- * key holds a fenced token; missing other keys get fresh tokens. Returns 1 when stored.
+ * 6 entry tail, 7 a, 8 b, 9 c, then a expected tokens, b baseline counters (one per other key,
+ * '' when its table was not fenced), c triples (scheme id, description, baseline counter), then
+ * one token per entry key in entry order: the token itself, or '#j' for the j-th other key.
+ * Refuses (0) when an expected key no longer holds its token or holds a fenced one; an other key
+ * holds a fenced token or one bumped after its baseline counter (missing other keys get fresh
+ * tokens); or a scheme new to its table, or registered after the baseline, finds the table's
+ * counter moved. Returns 1 when stored.
  */
 export const WRITE = `
 local a, b, c = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -173,24 +183,39 @@ local other = {}
 for j = 1, b do
   local k = KEYS[2 + a + j]
   local v = redis.call('GET', k)
-  if not v then
+  if v then
+    local base = ARGV[9 + a + j]
+    local seq = tonumber(string.match(v, '@(%d+)$')) or 0
+    if string.byte(v, 1) == 126 or base == '' or seq > tonumber(base) then
+      release()
+      return 0
+    end
+  else
     v = ARGV[3] .. ':' .. j
     redis.call('SET', k, v, 'EX', ARGV[2])
-  elseif string.byte(v, 1) == 126 then
-    release()
-    return 0
   end
   other[j] = v
 end
-local ks, as = 2 + a + b, 9 + a
+local ks, as = 2 + a + b, 9 + a + b
 for s = 1, c do
-  local h, ver = KEYS[ks + 2 * s - 1], KEYS[ks + 2 * s]
-  if redis.call('HSETNX', h, ARGV[as + 2 * s - 1], ARGV[as + 2 * s]) == 1 then redis.call('INCR', ver) end
+  local h, ctr = KEYS[ks + 3 * s - 2], KEYS[ks + 3 * s]
+  local id, base = ARGV[as + 3 * s - 2], tonumber(ARGV[as + 3 * s])
+  local at = tonumber(redis.call('HGET', h, '@' .. id))
+  if not (at and at <= base) and tonumber(redis.call('GET', ctr) or '0') ~= base then
+    release()
+    return 0
+  end
+end
+for s = 1, c do
+  local h, ver, ctr = KEYS[ks + 3 * s - 2], KEYS[ks + 3 * s - 1], KEYS[ks + 3 * s]
+  local id = ARGV[as + 3 * s - 2]
+  if redis.call('HSETNX', h, id, ARGV[as + 3 * s - 1]) == 1 then redis.call('INCR', ver) end
+  if not redis.call('HGET', h, '@' .. id) then redis.call('HSET', h, '@' .. id, redis.call('GET', ctr) or '0') end
   redis.call('EXPIRE', h, ARGV[2])
   redis.call('EXPIRE', ver, ARGV[2])
 end
 local parts = {}
-for i = as + 2 * c + 1, #ARGV do
+for i = as + 3 * c + 1, #ARGV do
   local t = ARGV[i]
   if string.byte(t, 1) == 35 then t = other[tonumber(string.sub(t, 2))] end
   parts[#parts + 1] = t
@@ -203,9 +228,10 @@ return 1
 
 /**
  * Phase 1 of a Cluster write, on one token slot: the checks of {@link WRITE} for the keys of
- * this slot, and its scheme registrations. KEYS: a expected keys, b other keys, c pairs (scheme
- * hash, scheme version). ARGV: 1 token ttl seconds, 2 nonce, 3 a, 4 b, 5 c, a expected tokens,
- * c pairs (id, description). Returns 0 when refused, else { tokens of the other keys }.
+ * this slot, and its scheme registrations. KEYS: a expected keys, b other keys, c triples (scheme
+ * hash, scheme version, bump counter). ARGV: 1 token ttl seconds, 2 nonce, 3 a, 4 b, 5 c,
+ * a expected tokens, b baseline counters, c triples (id, description, baseline counter).
+ * Returns 0 when refused, else { tokens of the other keys }.
  */
 export const CHECK = `
 local a, b, c = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -217,18 +243,28 @@ local other = {}
 for j = 1, b do
   local k = KEYS[a + j]
   local v = redis.call('GET', k)
-  if not v then
+  if v then
+    local base = ARGV[5 + a + j]
+    local seq = tonumber(string.match(v, '@(%d+)$')) or 0
+    if string.byte(v, 1) == 126 or base == '' or seq > tonumber(base) then return 0 end
+  else
     v = ARGV[2] .. ':' .. j
     redis.call('SET', k, v, 'EX', ARGV[1])
-  elseif string.byte(v, 1) == 126 then
-    return 0
   end
   other[j] = v
 end
-local ks, as = a + b, 5 + a
+local ks, as = a + b, 5 + a + b
 for s = 1, c do
-  local h, ver = KEYS[ks + 2 * s - 1], KEYS[ks + 2 * s]
-  if redis.call('HSETNX', h, ARGV[as + 2 * s - 1], ARGV[as + 2 * s]) == 1 then redis.call('INCR', ver) end
+  local h, ctr = KEYS[ks + 3 * s - 2], KEYS[ks + 3 * s]
+  local id, base = ARGV[as + 3 * s - 2], tonumber(ARGV[as + 3 * s])
+  local at = tonumber(redis.call('HGET', h, '@' .. id))
+  if not (at and at <= base) and tonumber(redis.call('GET', ctr) or '0') ~= base then return 0 end
+end
+for s = 1, c do
+  local h, ver, ctr = KEYS[ks + 3 * s - 2], KEYS[ks + 3 * s - 1], KEYS[ks + 3 * s]
+  local id = ARGV[as + 3 * s - 2]
+  if redis.call('HSETNX', h, id, ARGV[as + 3 * s - 1]) == 1 then redis.call('INCR', ver) end
+  if not redis.call('HGET', h, '@' .. id) then redis.call('HSET', h, '@' .. id, redis.call('GET', ctr) or '0') end
   redis.call('EXPIRE', h, ARGV[1])
   redis.call('EXPIRE', ver, ARGV[1])
 end
@@ -236,34 +272,59 @@ return other
 `
 
 /**
- * KEYS: n token keys, then l pairs (scheme version, scheme hash). ARGV: 1 ttl seconds, 2 nonce,
- * 3 fence ms ('' = plain tokens), 4 n, then l known versions. Sets key i to `nonce:i` (fenced:
- * `~nonce:i`, living fence ms). Returns { pair index, version, hash fields and values } for each
- * scheme set whose version is not the known one.
+ * KEYS: n token keys, then m bump counters, then l pairs (scheme version, scheme hash).
+ * ARGV: 1 ttl seconds, 2 nonce, 3 fence ms ('' = plain tokens), 4 n, 5 m, then n counter
+ * indexes (0: the key's group has none), then l known versions. Increments each counter once;
+ * sets key i to `nonce:i@<its counter>` (fenced: `~nonce:i@<counter>`, living fence ms).
+ * Returns { the counters' new values, { pair index, version, hash fields and values } for each
+ * scheme set whose version is not the known one }.
  */
 export const BUMP = `
-local n = tonumber(ARGV[4])
+local n, m = tonumber(ARGV[4]), tonumber(ARGV[5])
+local vals = {}
+for c = 1, m do vals[c] = redis.call('INCR', KEYS[n + c]) end
+local function tok(i)
+  local c = tonumber(ARGV[5 + i])
+  if c > 0 then return ARGV[2] .. ':' .. i .. '@' .. vals[c] end
+  return ARGV[2] .. ':' .. i
+end
 if ARGV[3] ~= '' then
-  for i = 1, n do redis.call('SET', KEYS[i], '~' .. ARGV[2] .. ':' .. i, 'PX', ARGV[3]) end
+  for i = 1, n do redis.call('SET', KEYS[i], '~' .. tok(i), 'PX', ARGV[3]) end
 else
-  for i = 1, n do redis.call('SET', KEYS[i], ARGV[2] .. ':' .. i, 'EX', ARGV[1]) end
+  for i = 1, n do redis.call('SET', KEYS[i], tok(i), 'EX', ARGV[1]) end
 end
 local moved = {}
-for s = 1, (#KEYS - n) / 2 do
-  local ver = redis.call('GET', KEYS[n + 2 * s - 1]) or '0'
-  if ver ~= ARGV[4 + s] then
-    moved[#moved + 1] = { s, ver, redis.call('HGETALL', KEYS[n + 2 * s]) }
+for s = 1, (#KEYS - n - m) / 2 do
+  local ver = redis.call('GET', KEYS[n + m + 2 * s - 1]) or '0'
+  if ver ~= ARGV[5 + n + s] then
+    moved[#moved + 1] = { s, ver, redis.call('HGETALL', KEYS[n + m + 2 * s]) }
   end
 end
-return moved
+return { vals, moved }
 `
 
-/** KEYS: token keys. ARGV: 1 ttl seconds, 2 nonce, then the fenced token each key must still hold. */
+/**
+ * KEYS: n token keys, then m bump counters. ARGV: 1 ttl seconds, 2 nonce, 3 n, 4 m, then the
+ * fenced token each key must still hold, then n counter indexes (0: none). Replaces each key that
+ * still holds its fenced token with `nonce:i@<counter>`, incrementing each counter with a lifted
+ * key once, like a bump. Returns how many were lifted.
+ */
 export const LIFT = `
-for i, k in ipairs(KEYS) do
-  if redis.call('GET', k) == ARGV[2 + i] then redis.call('SET', k, ARGV[2] .. ':' .. i, 'EX', ARGV[1]) end
+local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
+local vals, lifted = {}, 0
+for i = 1, n do
+  if redis.call('GET', KEYS[i]) == ARGV[4 + i] then
+    local c = tonumber(ARGV[4 + n + i])
+    local t = ARGV[2] .. ':' .. i
+    if c > 0 then
+      vals[c] = vals[c] or redis.call('INCR', KEYS[n + c])
+      t = t .. '@' .. vals[c]
+    end
+    redis.call('SET', KEYS[i], t, 'EX', ARGV[1])
+    lifted = lifted + 1
+  end
 end
-return 0
+return lifted
 `
 
 /** KEYS: token keys. ARGV: ttl seconds. Extends the life of each unfenced token to ttl, never shortens it. */
@@ -278,16 +339,31 @@ end
 return 0
 `
 
-/** KEYS: token keys (found by SCAN). ARGV: 1 fence ms, 2 nonce. Fences those still present; returns how many. */
-export const FENCE = `
-local n = 0
-for i, k in ipairs(KEYS) do
-  if redis.call('GET', k) then
-    redis.call('SET', k, '~' .. ARGV[2] .. ':' .. i, 'PX', ARGV[1])
-    n = n + 1
+/**
+ * `invalidateAll`, one batch: KEYS: n token keys (found by SCAN), then m bump counters (of their
+ * groups). ARGV: 1 ttl seconds, 2 nonce, 3 n, then n counter indexes (0: none). Replaces every
+ * unfenced token still present with a fresh one (a fenced one is left to its commit, which lifts
+ * it), incrementing each existing counter of a renewed key's group once. Returns how many.
+ */
+export const RENEW = `
+local n = tonumber(ARGV[3])
+local vals, renewed = {}, 0
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i])
+  if v and string.byte(v, 1) ~= 126 then
+    local c = tonumber(ARGV[3 + i])
+    local t = ARGV[2] .. ':' .. i
+    if c > 0 then
+      if vals[c] == nil then
+        vals[c] = redis.call('EXISTS', KEYS[n + c]) == 1 and redis.call('INCR', KEYS[n + c]) or false
+      end
+      if vals[c] then t = t .. '@' .. vals[c] end
+    end
+    redis.call('SET', KEYS[i], t, 'EX', ARGV[1])
+    renewed = renewed + 1
   end
 end
-return n
+return renewed
 `
 
 /** KEYS: pairs (scheme version, scheme hash). Returns { version or '0', hash fields and values } per pair. */
@@ -342,7 +418,7 @@ export const SCRIPTS = {
   CHECK,
   BUMP,
   LIFT,
-  FENCE,
+  RENEW,
   SCHEMES,
   LEASE,
   RELEASE,

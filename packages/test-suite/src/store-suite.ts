@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createFreshkey, dep } from '@freshkey/core'
-import { isFenced, Keyspace, type Store, type WriteRequest } from '@freshkey/core/adapter'
+import { isFenced, Keyspace, type Store, tokenSeq, type WriteRequest } from '@freshkey/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 /** How the suite gets stores. */
@@ -200,11 +200,13 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(keys.map((k) => r.current.get(k))).toEqual((await store.tokens(keys, 60)).tokens)
     })
 
-    it('round-trips an entry and reads the tokens of its own keys and fences without being asked', async () => {
+    it('round-trips an entry and reads the tokens of its own keys and the counters of its fences without being asked', async () => {
       const ks = space()
       const keys = [ks.row('users', '1'), ks.row('posts', '9'), ks.tag('home')]
-      const fences = [ks.table('users'), ks.table('posts')]
-      const r0 = await store.read({ entry: ks.value('e'), keys: [...keys, ...fences], ttl: 60 })
+      const fences = [ks.counter('users'), ks.counter('posts')]
+      await store.bump({ keys: [ks.table('posts')], counters: [ks.counter('posts')], ttl: 60 })
+      const r0 = await store.read({ entry: ks.value('e'), keys, counters: fences, ttl: 60 })
+      expect(fences.map((f) => r0.current.get(f))).toEqual(['0', '1'])
       const payload = `line one\nline two ünïcødé ${'x'.repeat(100_000)}`
       const freshUntil = Date.now() + 60_000
       expect(await store.write(writeOf(ks, 'e', r0, keys, { fences, payload, freshUntil }))).toBe(true)
@@ -299,6 +301,30 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(await store.write(writeOf(ks, 'e', r, [k]))).toBe(false)
     })
 
+    /** The bump counters of these tables, read now: the baseline of a load that starts now. */
+    const baseline = async (ks: Keyspace, ...tables: string[]) => {
+      const keys = tables.map((t) => ks.counter(t))
+      return { keys, values: await store.counters(keys) }
+    }
+
+    it('reads bump counters without creating them; every bump increments each counter it is given once', async () => {
+      const ks = space()
+      const c = ks.counter('posts')
+      expect(await store.counters([c, ks.counter('users')])).toEqual(['0', '0'])
+      expect(await store.counters([c])).toEqual(['0'])
+      const b = await store.bump({ keys: [ks.row('posts', '1'), ks.table('posts'), ks.tag('t')], counters: [c], ttl: 60 })
+      expect(await store.counters([c])).toEqual(['1'])
+      // Tokens of the counter's group carry its new value; others none.
+      expect(b.tokens.map(tokenSeq)).toEqual([1, 1, 0])
+      await store.bump({ keys: [ks.row('posts', '2')], counters: [c], ttl: 60, fenceMs: 1000 })
+      expect(await store.counters([c])).toEqual(['2'])
+      expect(tokenSeq((await store.tokens([ks.row('posts', '2')], 60)).tokens[0]!)).toBe(2)
+      // A token created by a read carries none.
+      expect(tokenSeq((await store.tokens([ks.row('posts', '3')], 60)).tokens[0]!)).toBe(0)
+      const r = await store.read({ entry: ks.value('e'), keys: [], counters: [c], ttl: 60 })
+      expect(r.current.get(c)).toBe('2')
+    })
+
     it('reads discovered keys at write time, creating missing ones, and stores their current tokens', async () => {
       const ks = space()
       const declared = ks.row('users', '1')
@@ -306,7 +332,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const fresh = ks.row('tags', '3') // missing until the write
       const [knownToken] = (await store.tokens([known], 60)).tokens
       const r = await store.read({ entry: ks.value('e'), keys: [declared], ttl: 60 })
-      const req = writeOf(ks, 'e', r, [declared])
+      const req = writeOf(ks, 'e', r, [declared], { counters: await baseline(ks, 'posts', 'tags') })
       expect(await store.write({ ...req, keys: [declared, known, fresh] })).toBe(true)
       const now = await store.tokens([declared, known, fresh], 60)
       expect(now.tokens[1]).toBe(knownToken)
@@ -321,8 +347,28 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const found = ks.row('posts', '2')
       const r = await store.read({ entry: ks.value('e'), keys: [declared], ttl: 60 })
       await store.bump({ keys: [found], ttl: 60, fenceMs: 5000 })
-      expect(await store.write({ ...writeOf(ks, 'e', r, [declared]), keys: [declared, found] })).toBe(false)
+      const counters = await baseline(ks, 'posts')
+      expect(await store.write({ ...writeOf(ks, 'e', r, [declared], { counters }), keys: [declared, found] })).toBe(
+        false,
+      )
       expect((await store.read({ entry: ks.value('e'), keys: [], ttl: 60 })).entry).toBeUndefined()
+    })
+
+    it('refuses a discovered key bumped after the load began, accepts one bumped before; refuses one of a table it did not fence', async () => {
+      const ks = space()
+      const c = ks.counter('posts')
+      const found = ks.row('posts', '2')
+      await store.bump({ keys: [found], counters: [c], ttl: 60 })
+      const counters = await baseline(ks, 'posts')
+      const r = await store.read({ entry: ks.value('e'), keys: [], ttl: 60 })
+      const write = (body: string, extra: Partial<WriteRequest>) => store.write({ ...writeOf(ks, body, r, []), keys: [found], ...extra })
+      expect(await write('before', { counters })).toBe(true)
+      // Another row of the table bumped meanwhile: this dependency did not change, still fine.
+      await store.bump({ keys: [ks.row('posts', '9')], counters: [c], ttl: 60 })
+      expect(await write('unrelated', { counters })).toBe(true)
+      await store.bump({ keys: [found], counters: [c], ttl: 60 })
+      expect(await write('after', { counters })).toBe(false)
+      expect(await write('unfenced', { counters: { keys: [], values: [] } })).toBe(false)
     })
 
     it('refuses a write read under another generation, and one read under none', async () => {
@@ -345,12 +391,13 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const rec = (id: string) => ({ ...loc, id, meta: `meta of ${id}` })
       expect(await store.schemes([loc])).toEqual([{ ...loc, current: '0', schemes: new Map() }])
       const r = await store.read({ entry: ks.value('a'), keys: [k], ttl: 60 })
-      expect(await store.write(writeOf(ks, 'a', r, [k], { schemes: [rec('s1')] }))).toBe(true)
-      expect(await store.write(writeOf(ks, 'b', r, [k], { schemes: [rec('s1')] }))).toBe(true)
+      const counters = await baseline(ks, 'posts')
+      expect(await store.write(writeOf(ks, 'a', r, [k], { counters, schemes: [rec('s1')] }))).toBe(true)
+      expect(await store.write(writeOf(ks, 'b', r, [k], { counters, schemes: [rec('s1')] }))).toBe(true)
       let [set] = await store.schemes([loc])
       expect(set!.current).toBe('1')
       expect(set!.schemes).toEqual(new Map([['s1', 'meta of s1']]))
-      expect(await store.write(writeOf(ks, 'c', r, [k], { schemes: [rec('s1'), rec('s2')] }))).toBe(true)
+      expect(await store.write(writeOf(ks, 'c', r, [k], { counters, schemes: [rec('s1'), rec('s2')] }))).toBe(true)
       ;[set] = await store.schemes([loc])
       expect(set!.current).toBe('2')
       expect(set!.schemes.get('s2')).toBe('meta of s2')
@@ -361,11 +408,33 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const k = ks.row('posts', '1')
       const loc = { hash: ks.schemes('posts'), version: ks.schemeVersion('posts') }
       const r = await store.read({ entry: ks.value('a'), keys: [k], ttl: 60 })
+      const counters = await baseline(ks, 'posts')
       await store.bump({ keys: [k], ttl: 60 })
       expect(
-        await store.write(writeOf(ks, 'a', r, [k], { schemes: [{ ...loc, id: 's1', meta: 'm' }] })),
+        await store.write(writeOf(ks, 'a', r, [k], { counters, schemes: [{ ...loc, id: 's1', meta: 'm' }] })),
       ).toBe(false)
       expect((await store.schemes([loc]))[0]!.current).toBe('0')
+    })
+
+    it('a scheme new to its table needs the table unbumped since the load began; one registered before it does not', async () => {
+      const ks = space()
+      const c = ks.counter('posts')
+      const loc = { hash: ks.schemes('posts'), version: ks.schemeVersion('posts') }
+      const r = await store.read({ entry: ks.value('a'), keys: [], ttl: 60 })
+      const write = (body: string, counters: { keys: string[]; values: string[] }, id: string) =>
+        store.write({ ...writeOf(ks, body, r, []), counters, schemes: [{ ...loc, id, meta: 'm' }] })
+      const early = await baseline(ks, 'posts')
+      // A writer that did not know the scheme bumps the table meanwhile.
+      await store.bump({ keys: [ks.table('posts')], counters: [c], ttl: 60 })
+      expect(await write('new', early, 's1')).toBe(false)
+      const now = await baseline(ks, 'posts')
+      expect(await write('new-now', now, 's1')).toBe(true)
+      // Registered before the next load began: later bumps of the table no longer matter.
+      const next = await baseline(ks, 'posts')
+      await store.bump({ keys: [ks.table('posts')], counters: [c], ttl: 60 })
+      expect(await write('known', next, 's1')).toBe(true)
+      // But a load that began before the registration still cannot count on it.
+      expect(await write('stale-baseline', early, 's1')).toBe(false)
     })
 
     it('a bump reports the scheme sets whose version differs from the known one', async () => {
@@ -374,8 +443,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const posts = { hash: ks.schemes('posts'), version: ks.schemeVersion('posts') }
       const users = { hash: ks.schemes('users'), version: ks.schemeVersion('users') }
       const r = await store.read({ entry: ks.value('a'), keys: [k], ttl: 60 })
+      const counters = await baseline(ks, 'posts')
       expect(
-        await store.write(writeOf(ks, 'a', r, [k], { schemes: [{ ...posts, id: 's1', meta: 'm1' }] })),
+        await store.write(writeOf(ks, 'a', r, [k], { counters, schemes: [{ ...posts, id: 's1', meta: 'm1' }] })),
       ).toBe(true)
       const same = await store.bump({ keys: [k], ttl: 60, schemes: [{ ...posts, known: '1' }] })
       expect(same.schemes).toEqual([])
@@ -402,41 +472,51 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await store.tokens([k], 60)).tokens[0]).not.toBe(r.current.get(k))
     })
 
-    it('fences every token under the prefixes, leaves schemes and other namespaces alone, then forgets them', async () => {
+    it('renews every unfenced token under the prefixes (fenced ones stay), leaves schemes, counters and other namespaces alone', async () => {
       const ks = space()
       const other = space()
+      const c = ks.counter('posts')
       const keys = [ks.row('users', '1'), ks.table('posts'), ks.tag('home'), ks.all]
+      await store.bump({ keys: [ks.table('posts')], counters: [c], ttl: 60 })
       const before = await store.tokens(keys, 60)
+      const fenced = await store.bump({ keys: [ks.row('posts', '7')], counters: [c], ttl: 60, fenceMs: 5000 })
       const [otherToken] = (await store.tokens([other.row('users', '1')], 60)).tokens
       const loc = { hash: ks.schemes('posts'), version: ks.schemeVersion('posts') }
       const r = await store.read({ entry: ks.value('e'), keys: [ks.row('posts', '1')], ttl: 60 })
+      const counters = await baseline(ks, 'posts')
       expect(
         await store.write(
-          writeOf(ks, 'e', r, [ks.row('posts', '1')], { schemes: [{ ...loc, id: 's1', meta: 'm' }] }),
+          writeOf(ks, 'e', r, [ks.row('posts', '1')], { counters, schemes: [{ ...loc, id: 's1', meta: 'm' }] }),
         ),
       ).toBe(true)
-      const n = await store.fencePrefixes(ks.tokenPrefixes, 400)
+      const n = await store.renewPrefixes(ks.tokenPrefixes, 60)
       expect(n).toBe(keys.length + 1)
-      const during = await store.tokens(keys, 60)
-      for (const t of during.tokens) expect(isFenced(t)).toBe(true)
-      expect((await store.tokens([other.row('users', '1')], 60)).tokens[0]).toBe(otherToken)
-      const [set] = await store.schemes([loc])
-      expect(set!.current).toBe('1')
-      expect(set!.schemes.get('s1')).toBe('m')
-      await sleep(500)
       const after = await store.tokens(keys, 60)
       for (const [i, t] of after.tokens.entries()) {
         expect(isFenced(t)).toBe(false)
         expect(t).not.toBe(before.tokens[i])
       }
-      // Registration still counts versions after the fence.
-      const r2 = await store.read({ entry: ks.value('f'), keys: [ks.row('posts', '1')], ttl: 60 })
-      expect(
-        await store.write(
-          writeOf(ks, 'f', r2, [ks.row('posts', '1')], { schemes: [{ ...loc, id: 's2', meta: 'm' }] }),
-        ),
-      ).toBe(true)
-      expect((await store.schemes([loc]))[0]!.current).toBe('2')
+      // The fence is its commit's: still there, and still liftable.
+      expect((await store.tokens([ks.row('posts', '7')], 60)).tokens[0]).toBe(fenced.tokens[0])
+      // The renewal counts as a bump of the table: a load that began before it cannot store what it found.
+      expect(Number((await store.counters([c]))[0])).toBeGreaterThan(Number(counters.values[0]))
+      expect(await store.write({ ...writeOf(ks, 'f', r, []), counters, keys: [ks.table('posts')] })).toBe(false)
+      expect((await store.tokens([other.row('users', '1')], 60)).tokens[0]).toBe(otherToken)
+      const [set] = await store.schemes([loc])
+      expect(set!.current).toBe('1')
+      expect(set!.schemes.get('s1')).toBe('m')
+    })
+
+    it('a lift increments the counter of the tokens it lifts, like a bump', async () => {
+      const ks = space()
+      const c = ks.counter('posts')
+      const k = ks.row('posts', '1')
+      const f = await store.bump({ keys: [k], counters: [c], ttl: 60, fenceMs: 5000 })
+      const counters = await baseline(ks, 'posts')
+      await store.lift([k], f.tokens, 60, [c])
+      const [lifted] = (await store.tokens([k], 60)).tokens
+      expect(isFenced(lifted)).toBe(false)
+      expect(tokenSeq(lifted!)).toBeGreaterThan(Number(counters.values[0]))
     })
 
     it('deletes by prefix exactly the keys under it, glob characters included', async () => {
