@@ -17,7 +17,7 @@ describe.skipIf(!redisUrl)('redis token nonces', () => {
       const base = `nonce-${process.pid}-${Date.now()}`
       const many = Array.from({ length: 21 }, (_, i) => `fk:{${base}:t:a}:r:${i}`)
       const first = (await client.eval(TOKENS, many.length, ...many, 60, '45a')) as string[]
-      await client.eval(BUMP, 1, `fk:{${base}:t:b}:t`, 60, '45a2', '', 1)
+      await client.eval(BUMP, 1, `fk:{${base}:t:b}:t`, 60, '45a2', '', 1, 0, 0)
       const [bumped] = (await store.tokens([`{${base}:t:b}:t`], 60)).tokens
       expect(first).not.toContain(bumped)
       expect(new Set([...first, bumped]).size).toBe(22)

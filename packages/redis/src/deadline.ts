@@ -18,6 +18,11 @@ export class Deadlines {
   readonly #pending = new Set<{ deadline: number; reject: (error: unknown) => void }>()
   #timer: NodeJS.Timeout | undefined
 
+  /** timeout: milliseconds one call may take. */
+  get timeout(): number {
+    return this.#timeout
+  }
+
   constructor(timeout: number, watch: boolean) {
     this.#timeout = timeout
     this.#watch = watch

@@ -19,6 +19,7 @@ export class Identities {
   readonly #watched = new WeakSet<object>()
   readonly #epochs = new WeakMap<object, number>()
   readonly #digests = new Map<string, string>()
+  readonly #learning = new WeakMap<object, Promise<void>>()
 
   /** Follows a connection's `ready` events. */
   watch(node: Conn): void {
@@ -35,12 +36,26 @@ export class Identities {
     if (node.status === 'ready') this.learn(node)
   }
 
+  /** Asks again when nobody is asking this connection's server who it is (a lost answer, a late ready). */
+  nudge(node: Conn): Promise<void> | undefined {
+    if (node.status !== 'ready' || this.of(node) !== undefined) return undefined
+    return this.#learning.get(node) ?? this.learn(node)
+  }
+
   #epoch(node: Conn): number {
     return typeof node.connectionEpoch === 'number' ? node.connectionEpoch : (this.#epochs.get(node) ?? -1)
   }
 
   /** Asks the server who it is; resolves when the answer is recorded (or ignored). */
-  async learn(node: Conn): Promise<void> {
+  learn(node: Conn): Promise<void> {
+    const p = this.#learn(node).finally(() => {
+      if (this.#learning.get(node) === p) this.#learning.delete(node)
+    })
+    this.#learning.set(node, p)
+    return p
+  }
+
+  async #learn(node: Conn): Promise<void> {
     const epoch = this.#epoch(node)
     let text: string
     try {

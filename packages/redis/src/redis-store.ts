@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError, StoreUnavailableError } from '@freshkey/core'
 import {
   type BumpRequest,
@@ -223,6 +224,23 @@ export class RedisStore implements Store {
       )
   }
 
+  /**
+   * The generation, waiting (a bounded time) while it is being learned: right after a connect the
+   * server's identity is one INFO away, and a call that went ahead could store nothing.
+   */
+  async #settled(): Promise<string> {
+    let g = this.#gen()
+    if (g !== '') return g
+    const deadline = Date.now() + this.#deadlines.timeout
+    while (g === '' && Date.now() < deadline) {
+      const nodes = this.#cluster ? this.#c.nodes('master') : [this.#c]
+      const asking = nodes.map((n) => this.#ids.nudge(n)).filter((p) => p !== undefined)
+      await (asking.length > 0 ? Promise.race([Promise.all(asking), sleep(50)]) : sleep(5))
+      g = this.#gen()
+    }
+    return g
+  }
+
   /** A result read under `before` counts only if the connections did not change meanwhile. */
   #after(before: string): string {
     return before !== '' && this.#gen() === before ? before : ''
@@ -296,7 +314,7 @@ export class RedisStore implements Store {
   /** Hot path: one MGET per slot; the get-or-create script only for missing tokens. */
   async tokens(keys: readonly string[], ttl: number): Promise<TokenRead> {
     this.#master('tokens')
-    const g = this.#gen()
+    const g = await this.#settled()
     if (keys.length === 0) return { tokens: [], generation: g }
     const full = new Array<string>(keys.length)
     for (let i = 0; i < keys.length; i++) full[i] = this.prefix + keys[i]!
@@ -375,7 +393,7 @@ export class RedisStore implements Store {
 
   /** Standalone: one script reads the entry, every token it needs, and takes the lease on a miss. */
   async #readOne(request: ReadRequest): Promise<ReadResult> {
-    const g = this.#gen()
+    const g = await this.#settled()
     const now = Date.now()
     const lease = this.#leaseArgs(request, g)
     const n = request.keys.length
@@ -426,7 +444,7 @@ export class RedisStore implements Store {
    * saw last, and a wrong guess costs one more round trip to take the lease.
    */
   async #readCluster(request: ReadRequest): Promise<ReadResult> {
-    const g = this.#gen()
+    const g = await this.#settled()
     const now = Date.now()
     const lease = this.#leaseArgs(request, g)
     const entryFull = this.#k(request.entry)
@@ -731,7 +749,7 @@ export class RedisStore implements Store {
   // ---------------------------------------------------------------- bump, lift, delete, fence
 
   async bump(request: BumpRequest): Promise<BumpResult> {
-    const g = this.#gen()
+    const g = await this.#settled()
     const full = request.keys.map((k) => this.prefix + k)
     const tokens: string[] = new Array(full.length)
     const fenced = request.fenceMs !== undefined
