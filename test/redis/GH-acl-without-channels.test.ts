@@ -83,7 +83,7 @@ describe.skipIf(!url)('ACL granting keys but not channels', () => {
     const rights =
       '~fk:* &fk:* -@all +ping +info +get +set +mget +expire +unlink +del +zrem +scan +wait ' +
       '+evalsha +eval +publish +subscribe +unsubscribe +spublish +ssubscribe +sunsubscribe ' +
-      '+zadd +zrange +hsetnx +hgetall +incr +pttl +cluster|slots +cluster|shards'
+      '+zadd +zrange +hsetnx +hget +hset +hgetall +exists +incr +pttl +cluster|slots +cluster|shards'
     await admin.call('ACL', 'SETUSER', minimal, 'reset', 'on', '>secret', ...rights.split(' '))
     const u = new URL(url!)
     u.username = minimal
@@ -121,6 +121,10 @@ describe.skipIf(!url)('ACL granting keys but not channels', () => {
           expect: {
             keys: [`{${namespace}:t:posts}:t`],
             tokens: [r.current.get(`{${namespace}:t:posts}:t`)!],
+          },
+          counters: {
+            keys: [`{${namespace}:t:posts}:n`],
+            values: await store.counters([`{${namespace}:t:posts}:n`]),
           },
           keys: [`{${namespace}:t:posts}:t`],
           fences: [],

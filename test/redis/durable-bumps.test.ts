@@ -60,7 +60,7 @@ describe.skipIf(!enabled)('durable bumps (replicas: n)', () => {
       await expect(store.bump({ keys: ['{d:t:b}:t'], ttl: 60 })).rejects.toThrow(/reached 0 of 1 replicas/)
       await expect(store.delete(['{d:t:b}:t'])).rejects.toBeInstanceOf(StoreUnavailableError)
       await store.tokens(['{d:t:c}:t'], 60)
-      await expect(store.fencePrefixes(['{d:t:'], 1000)).rejects.toBeInstanceOf(StoreUnavailableError)
+      await expect(store.renewPrefixes(['{d:t:'], 60)).rejects.toBeInstanceOf(StoreUnavailableError)
       const check = (await store.verify()).find((c) => c.name === 'replicas')
       expect(check).toMatchObject({ ok: false, severity: 'error' })
       // Without replicas: the same bump succeeds (not durable, by choice).

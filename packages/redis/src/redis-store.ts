@@ -115,6 +115,8 @@ export class RedisStore implements Store {
   /** When this process last refreshed the TTL of each token key (tokens) or entry's tokens (read). */
   readonly #refreshed = new Map<string, number>()
   #calls = 0
+  /** Whether a generation was ever known (after that, an outage is not waited out). */
+  #seen = false
   /** Cluster: the last token this process saw for each key, to judge entries on their own slot. */
   readonly #hints = new Map<string, string>()
   /** Cluster: the keys and fences each entry had when last seen, read beside it next time. */
@@ -140,9 +142,8 @@ export class RedisStore implements Store {
     this.#owned = options.owned ?? false
     this.#batch = options.batchSize ?? 500
     this.#replicaTimeout = Math.max(1, Math.floor(options.replicaTimeout ?? Math.min(500, timeout / 2)))
-    const selfTimed = this.#owned && !this.#cluster
-    const ownTimeout = typeof c.options.commandTimeout === 'number' && !this.#cluster
-    this.#deadlines = new Deadlines(timeout, !(selfTimed || ownTimeout))
+    // ioredis times a command only once it is sent: a call queued while reconnecting needs our watchdog.
+    this.#deadlines = new Deadlines(timeout, true)
     this.#names = definedNames(c)
     if (this.#cluster && c.options.enableAutoPipelining) {
       // ioredis would route an auto-pipelined script by its key count: send the scripts on their own.
@@ -230,14 +231,21 @@ export class RedisStore implements Store {
    */
   async #settled(): Promise<string> {
     let g = this.#gen()
-    if (g !== '') return g
+    if (g !== '') {
+      this.#seen = true
+      return g
+    }
+    const nodes = this.#cluster ? this.#c.nodes('master') : [this.#c]
+    // During an outage a call fails fast as before: only a first connect, or an identity being
+    // asked right now, is worth waiting for.
+    if (this.#seen && nodes.every((n) => n.status !== 'ready')) return g
     const deadline = Date.now() + this.#deadlines.timeout
     while (g === '' && Date.now() < deadline) {
-      const nodes = this.#cluster ? this.#c.nodes('master') : [this.#c]
       const asking = nodes.map((n) => this.#ids.nudge(n)).filter((p) => p !== undefined)
       await (asking.length > 0 ? Promise.race([Promise.all(asking), sleep(50)]) : sleep(5))
       g = this.#gen()
     }
+    if (g !== '') this.#seen = true
     return g
   }
 
