@@ -1,49 +1,41 @@
-import type { EntityResolver } from '@freshkey/core'
-import type { EntityMetadata, ObjectLiteral } from 'typeorm'
-import type { TypeORMAdapter } from './adapter.ts'
+import type { EntityResolver } from '@freshkey/core/adapter'
+import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm'
+import type { TypeORMBinding } from './binding.ts'
 import { isEntitySchema } from './internals.ts'
 import { pkOf } from './row-image.ts'
 
 /** Metadata of an entity class, EntitySchema or entity name; undefined for anything else. */
-export function metadataOfTarget(adapter: TypeORMAdapter, target: unknown): EntityMetadata | undefined {
-  const ds = adapter.dataSource
+export function metadataOfTarget(ds: DataSource, target: unknown): EntityMetadata | undefined {
   if (!ds.isInitialized) return undefined
-  let key: unknown
-  if (typeof target === 'function' || typeof target === 'string') key = target
-  else if (isEntitySchema(target)) key = target.options.target ?? target.options.name
-  else return undefined
+  const key = isEntitySchema(target) ? (target.options.target ?? target.options.name) : target
+  if (typeof key !== 'function' && typeof key !== 'string') return undefined
   try {
-    return ds.hasMetadata(key as string) ? ds.getMetadata(key as string) : undefined
+    return ds.hasMetadata(key) ? ds.getMetadata(key) : undefined
   } catch {
     return undefined
   }
 }
 
-/** Metadata of an entity instance: by its class, or by the tag a plain-object entity got when loaded or saved. */
-export function metadataOfEntity(adapter: TypeORMAdapter, entity: object): EntityMetadata | undefined {
-  const ctor = (entity as { constructor?: unknown }).constructor
-  if (typeof ctor === 'function' && ctor !== Object) {
-    const md = metadataOfTarget(adapter, ctor)
-    if (md) return md.findInheritanceMetadata(entity as ObjectLiteral)
-  }
-  return adapter.plainMetadata(entity)
-}
-
 /**
- * How `fk.keyFor(entity)` and `dep.scope(EntityClass, ...)` understand TypeORM: an entity becomes
- * its own row (relations it carries do not), a class/schema/name its table.
+ * How `fk.keyFor(entity)` and `dep.scope(EntityClass, ...)` understand TypeORM: an entity is its
+ * own row (relations it carries are not), a class / schema / name its table.
  */
-export function createEntityResolver(adapter: TypeORMAdapter): EntityResolver {
+export function createEntityResolver(binding: TypeORMBinding): EntityResolver {
+  const ds = binding.dataSource
   return {
     identify(entity) {
-      adapter.ensureMetadata()
-      const md = metadataOfEntity(adapter, entity)
+      binding.scan()
+      const ctor = (entity as { constructor?: unknown }).constructor
+      const md =
+        typeof ctor === 'function' && ctor !== Object
+          ? metadataOfTarget(ds, ctor)?.findInheritanceMetadata(entity as ObjectLiteral)
+          : binding.plainMetadata(entity)
       const pk = md ? pkOf(md, entity as ObjectLiteral) : undefined
       return md && pk !== undefined ? { table: md.tableName, pk } : undefined
     },
     tableOf(target) {
-      adapter.ensureMetadata()
-      return metadataOfTarget(adapter, target)?.tableName
+      binding.scan()
+      return metadataOfTarget(ds, target)?.tableName
     },
   }
 }

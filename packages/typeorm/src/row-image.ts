@@ -2,7 +2,7 @@ import type { PrimaryKey, PrimaryKeyValue, RowImage } from '@freshkey/core'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 
-function keyValue(value: unknown): PrimaryKeyValue | undefined {
+export function keyValue(value: unknown): PrimaryKeyValue | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
   if (typeof value === 'string') return value === '' ? undefined : value
   if (typeof value === 'bigint') return value
@@ -71,10 +71,8 @@ export function writtenPaths(metadata: EntityMetadata, values: ObjectLiteral | u
   return [...new Set(paths)]
 }
 
-/** Primary keys equal, by canonical string form. */
-export function samePk(a: PrimaryKey, b: PrimaryKey): boolean {
-  if (typeof a !== 'object' || typeof b !== 'object')
-    return typeof a !== 'object' && typeof b !== 'object' && String(a) === String(b)
-  const ka = Object.keys(a)
-  return ka.length === Object.keys(b).length && ka.every((k) => String(a[k]) === String(b[k]))
+/** The key fields of a row as an image: what a delete knows for certain about the row it removed. */
+export function keyImage(metadata: EntityMetadata, pk: PrimaryKey): RowImage {
+  if (typeof pk === 'object') return pk
+  return { [metadata.primaryColumns[0]!.propertyPath]: pk }
 }

@@ -1,5 +1,6 @@
-import { canonicalPk, type RowImage } from '@freshkey/core'
+import type { WriteFact } from '@freshkey/core/adapter'
 import type {
+  EntityMetadata,
   EntitySubscriberInterface,
   InsertEvent,
   LoadEvent,
@@ -13,127 +14,131 @@ import type {
   TransactionStartEvent,
   UpdateEvent,
 } from 'typeorm'
-import type { TypeORMAdapter } from './adapter.ts'
-import { readBeforeImages } from './before-images.ts'
-import { writeContext } from './context.ts'
-import {
-  insertChanges,
-  recoverChanges,
-  removeChanges,
-  softRemoveChanges,
-  updateChanges,
-} from './entity-changes.ts'
-import { pkOf } from './row-image.ts'
+import type { TypeORMBinding } from './binding.ts'
+import { writeContext } from './internals.ts'
+import { imageOf, keyImage, pkOf, pkOfId } from './row-image.ts'
 
-/** Events of a write query builder are recorded by its hook, which knows the WHERE; skip them here. */
-const fromQueryBuilder = () => writeContext.getStore()?.queryBuilder === true
+// Entity events of TypeORM's persistence (save / remove / softRemove / recover) carry the rows;
+// transaction events drive the binding's frames. No event reads anything from the database.
 
-/** The subscriber instance placed in `dataSource.subscribers`. */
-export interface FreshkeySubscriber extends EntitySubscriberInterface<ObjectLiteral> {
-  readonly adapter: TypeORMAdapter
+export type FreshkeySubscriber = EntitySubscriberInterface<ObjectLiteral> & {
+  readonly binding: TypeORMBinding
 }
 
-export function createSubscriber(adapter: TypeORMAdapter): FreshkeySubscriber {
-  const befores = new WeakMap<object, RowImage>()
+const bulk = (table: string, verb: 'insert' | 'update' | 'delete'): WriteFact => ({
+  table,
+  kind: 'bulk',
+  verb,
+})
 
-  const guard = <E>(run: (event: E) => Promise<void> | void) => {
-    return (event: E): Promise<void> | void => {
-      if (adapter.disposed) return
-      try {
-        const result = run(event)
-        if (result) return result.catch((error) => adapter.report(error))
-      } catch (error) {
-        adapter.report(error)
-      }
+/** Tables TypeORM writes beside the entity without events: closure tables, nested-set neighbours. */
+function tree(md: EntityMetadata, verb: 'insert' | 'update' | 'delete'): WriteFact[] {
+  if (md.treeType === 'closure-table' && md.closureJunctionTable)
+    return [bulk(md.closureJunctionTable.tableName, verb)]
+  if (md.treeType === 'nested-set') return [bulk(md.tableName, 'update')]
+  return []
+}
+
+function changedPaths(e: UpdateEvent<ObjectLiteral>): string[] {
+  const md = e.metadata
+  const paths = e.updatedColumns.map((c) => c.propertyPath)
+  for (const r of e.updatedRelations) paths.push(r.propertyPath, ...r.joinColumns.map((c) => c.propertyPath))
+  for (const c of [md.updateDateColumn, md.versionColumn]) if (c) paths.push(c.propertyPath)
+  return [...new Set(paths)]
+}
+
+function inserted(
+  md: EntityMetadata,
+  pk: ReturnType<typeof pkOf>,
+  entity: ObjectLiteral | undefined,
+): WriteFact {
+  const after = imageOf(md, entity)
+  return pk === undefined
+    ? bulk(md.tableName, 'insert')
+    : { table: md.tableName, kind: 'insert', pk, ...(after ? { after } : {}) }
+}
+
+/** A soft-deleted row leaves every default query: for caches it is a delete (and a recovered one an insert). */
+function removed(
+  md: EntityMetadata,
+  e: RemoveEvent<ObjectLiteral> | SoftRemoveEvent<ObjectLiteral>,
+): WriteFact {
+  const pk = pkOfId(md, e.entityId) ?? pkOf(md, e.databaseEntity) ?? pkOf(md, e.entity)
+  return pk === undefined
+    ? bulk(md.tableName, 'delete')
+    : { table: md.tableName, kind: 'delete', pk, before: keyImage(md, pk) }
+}
+
+function updated(e: UpdateEvent<ObjectLiteral>): WriteFact {
+  const md = e.metadata
+  const changed = changedPaths(e)
+  const pk = pkOf(md, e.databaseEntity) ?? pkOf(md, e.entity as ObjectLiteral)
+  const newPk = pkOf(md, e.entity as ObjectLiteral)
+  if (pk === undefined) return { table: md.tableName, kind: 'bulk', verb: 'update', changed }
+  const after = imageOf(md, e.entity as ObjectLiteral)
+  return {
+    table: md.tableName,
+    kind: 'update',
+    pk,
+    ...(newPk !== undefined ? { newPk } : {}),
+    ...(after ? { after } : {}),
+    changed,
+  }
+}
+
+export function createSubscriber(binding: TypeORMBinding): FreshkeySubscriber {
+  // Events of a write query builder are recorded by its hook, which knows the WHERE.
+  const record = (runner: QueryRunner, facts: WriteFact[]) => {
+    if (binding.disposed || writeContext.getStore()?.queryBuilder) return
+    try {
+      return binding.record(runner, facts, runner.isTransactionActive)
+    } catch (error) {
+      binding.report('event', error)
     }
   }
-
-  const readBefore = async (
-    runner: QueryRunner,
-    key: object,
-    event: { metadata: UpdateEvent<ObjectLiteral>['metadata'] },
-    source: ObjectLiteral | undefined,
-    fields: string[],
-  ) => {
-    const pk = pkOf(event.metadata, source)
-    if (pk === undefined) return
-    const images = await readBeforeImages(runner, event.metadata, [pk], fields)
-    const image = images.get(canonicalPk(pk))
-    if (image) befores.set(key, image)
+  const frame = (e: { queryRunner: QueryRunner }) => {
+    binding.seen.add(e.queryRunner)
+    return !binding.disposed
   }
-
-  const takeBefore = (key: object | undefined): RowImage | undefined => {
-    if (!key) return undefined
-    const image = befores.get(key)
-    befores.delete(key)
-    return image
-  }
-
   return {
-    adapter,
-    afterTransactionStart: guard((e: TransactionStartEvent) => adapter.started(e.queryRunner)),
-    afterTransactionCommit: guard((e: TransactionCommitEvent) => adapter.committed(e.queryRunner)),
-    afterTransactionRollback: guard((e: TransactionRollbackEvent) => adapter.rolledBack(e.queryRunner)),
-
-    beforeUpdate: guard((e: UpdateEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder() || !e.entity || !e.databaseEntity) return
-      const fields = adapter.beforeFields(e.metadata.tableName)
-      if (fields.length === 0) return
-      const changed = [...e.updatedColumns, ...e.updatedRelations.flatMap((r) => r.joinColumns)].map(
-        (c) => c.propertyPath,
-      )
-      if (!changed.some((f) => fields.includes(f)) && !e.updatedColumns.some((c) => c.isPrimary)) return
-      return readBefore(e.queryRunner, e.entity, e, e.databaseEntity, fields)
-    }),
-    beforeRemove: guard((e: RemoveEvent<ObjectLiteral>) => {
-      const key = e.entity ?? e.databaseEntity
-      if (fromQueryBuilder() || !key) return
-      const fields = adapter.beforeFields(e.metadata.tableName)
-      if (fields.length > 0) return readBefore(e.queryRunner, key, e, e.databaseEntity ?? e.entity, fields)
-    }),
-    beforeSoftRemove: guard((e: SoftRemoveEvent<ObjectLiteral>) => {
-      const key = e.entity ?? e.databaseEntity
-      if (fromQueryBuilder() || !key) return
-      const fields = adapter.beforeFields(e.metadata.tableName)
-      if (fields.length > 0) return readBefore(e.queryRunner, key, e, e.databaseEntity ?? e.entity, fields)
-    }),
-
-    afterInsert: guard((e: InsertEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      adapter.tagPlain(e.entity, e.metadata)
-      return adapter.record(e.queryRunner, insertChanges(e))
-    }),
-    afterUpdate: guard((e: UpdateEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      adapter.tagPlain(e.entity, e.metadata)
-      return adapter.record(
-        e.queryRunner,
-        updateChanges(adapter, e, takeBefore(e.entity as object | undefined)),
-      )
-    }),
-    afterRemove: guard((e: RemoveEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      return adapter.record(
-        e.queryRunner,
-        removeChanges(adapter, e, takeBefore(e.entity ?? e.databaseEntity)),
-      )
-    }),
-    afterSoftRemove: guard((e: SoftRemoveEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      return adapter.record(e.queryRunner, softRemoveChanges(e, takeBefore(e.entity ?? e.databaseEntity)))
-    }),
-    afterRecover: guard((e: RecoverEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      return adapter.record(e.queryRunner, recoverChanges(e))
-    }),
+    binding,
+    afterTransactionStart: (e: TransactionStartEvent) => {
+      if (frame(e)) binding.frames.begin(e.queryRunner)
+    },
+    // TypeORM awaits what this returns before COMMIT: the fence starts here and is awaited after it.
+    beforeTransactionCommit: (e: TransactionCommitEvent) => {
+      if (frame(e)) binding.frames.beforeCommit(e.queryRunner)
+    },
+    afterTransactionCommit: (e: TransactionCommitEvent) =>
+      frame(e) ? binding.frames.afterCommit(e.queryRunner) : undefined,
+    afterTransactionRollback: (e: TransactionRollbackEvent) => {
+      if (frame(e)) binding.frames.afterRollback(e.queryRunner)
+    },
+    afterInsert: (e: InsertEvent<ObjectLiteral>) => {
+      binding.tagPlain(e.entity, e.metadata)
+      return record(e.queryRunner, [
+        inserted(e.metadata, pkOfId(e.metadata, e.entityId) ?? pkOf(e.metadata, e.entity), e.entity),
+        ...tree(e.metadata, 'insert'),
+      ])
+    },
+    afterUpdate: (e: UpdateEvent<ObjectLiteral>) => {
+      binding.tagPlain(e.entity, e.metadata)
+      return record(e.queryRunner, [updated(e), ...tree(e.metadata, 'update')])
+    },
+    afterRemove: (e: RemoveEvent<ObjectLiteral>) =>
+      record(e.queryRunner, [removed(e.metadata, e), ...tree(e.metadata, 'delete')]),
+    afterSoftRemove: (e: SoftRemoveEvent<ObjectLiteral>) => record(e.queryRunner, [removed(e.metadata, e)]),
+    afterRecover: (e: RecoverEvent<ObjectLiteral>) => {
+      const md = e.metadata
+      const pk = pkOfId(md, e.entityId) ?? pkOf(md, e.entity) ?? pkOf(md, e.databaseEntity)
+      return record(e.queryRunner, [inserted(md, pk, e.entity ?? e.databaseEntity)])
+    },
   }
 }
 
-/** Tags plain-object entities as they load, so `keyFor` can name their table (EntitySchema without a class). */
-export function plainLoadListener(
-  adapter: TypeORMAdapter,
-): (entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>) => void {
-  return (entity, event) => {
-    if (event) adapter.tagPlain(entity, event.metadata)
+/** Tags plain-object entities as they load, so `keyFor` knows their table (only set when such entities exist). */
+export function plainLoadListener(binding: TypeORMBinding) {
+  return (entity: ObjectLiteral, e?: LoadEvent<ObjectLiteral>) => {
+    if (e && typeof e.metadata.target !== 'function') binding.tagPlain(entity, e.metadata)
   }
 }
