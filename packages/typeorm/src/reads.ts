@@ -223,8 +223,29 @@ function joinReader(
   if (!reader) return undefined
   const table = child.tableName
   const childRows = (raw: readonly Row[]) => keysIn(raw, reader, true) ?? []
-  if (relation.isManyToOne || relation.isOneToOneOwner)
-    return (raw, out) => void out.push({ table, rows: childRows(raw) })
+  if (relation.isManyToOne || relation.isOneToOneOwner) {
+    // The keys the parents point at, found or not (a LEFT JOIN drops a soft-deleted row).
+    const cols = relation.joinColumns
+    const names = cols.map((c) => columnAlias(qb, parent.name, c))
+    const byKey =
+      cols.length === child.primaryColumns.length && cols.every((c) => c.referencedColumn?.isPrimary)
+    const asked = (row: Row): PrimaryKey | undefined => {
+      const values = cols.map((c, i) => keyValue(hydrate(qb.connection, c, row[names[i]!])))
+      if (values.some((v) => v === undefined)) return undefined
+      return cols.length === 1
+        ? values[0]
+        : Object.fromEntries(cols.map((c, i) => [c.referencedColumn!.propertyPath, values[i]]))
+    }
+    const readable = byKey && names.every((n) => n !== undefined)
+    return (raw, out) => {
+      const rows = childRows(raw)
+      if (readable)
+        for (const row of raw)
+          if ((names as string[]).every((n) => n in row))
+            rows.push(...[asked(row)].filter((k) => k !== undefined))
+      out.push({ table, rows })
+    }
+  }
   if (relation.isManyToMany) {
     const junction = relation.junctionEntityMetadata
     const cols = relation.isOwning ? junction?.ownerColumns : junction?.inverseColumns
@@ -305,10 +326,13 @@ export function shapeOf(binding: TypeORMBinding, qb: QueryBuilderLike, outer?: Q
     const parent = join.parentAlias
       ? em.aliases.find((a) => a.name === join.parentAlias && a.hasMetadata)
       : undefined
+    // The condition TypeORM adds itself for soft deletes is no filter to us: a soft delete is a delete.
+    const softDelete = join.alias.metadata.deleteDateColumn
+    const plain =
+      !join.condition ||
+      (softDelete && join.condition === `${join.alias.name}.${softDelete.propertyName} IS NULL`)
     const read =
-      relation && parent && join.isSelected && !join.condition
-        ? joinReader(qb, join, relation, parent)
-        : undefined
+      relation && parent && join.isSelected && plain ? joinReader(qb, join, relation, parent) : undefined
     if (add(join.alias.metadata, !read) && read) readers.push(read)
     else if (junction) whole.add(junction)
   }

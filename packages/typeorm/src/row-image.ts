@@ -50,7 +50,7 @@ export function imageOf(metadata: EntityMetadata, source: ObjectLiteral | undefi
   if (!source || typeof source !== 'object') return undefined
   const image: Record<string, unknown> = {}
   for (const column of metadata.columns) {
-    if (column.isVirtual) continue
+    if (column.isVirtualProperty) continue
     const value = columnValue(column, source)
     if (value !== undefined && typeof value !== 'function') image[column.propertyPath] = value
   }
