@@ -90,8 +90,11 @@ describe.each(combos)('TypeORM query result cache on %s with %s store', (db, sto
     const s = fk.store as unknown as Record<string, unknown>
     for (const name of ['read', 'write', 'tokens', 'bump', 'lift', 'register', 'delete', 'schemes']) {
       const orig = s[name] as (...a: unknown[]) => unknown
-      if (typeof orig === 'function')
-        s[name] = (...a: unknown[]) => (calls.push(name), orig.apply(fk.store, a))
+      if (typeof orig !== 'function') continue
+      s[name] = (...a: unknown[]) => {
+        calls.push(name)
+        return orig.apply(fk.store, a)
+      }
     }
     const find = () => ds.getRepository(Article).find({ where: { category: 'news' }, cache: true })
     await find() // the first fill also registers the cache version: not counted
