@@ -39,7 +39,10 @@ test('the installed adapter resolves TypeORM 0.3 as its peer and binds to it', a
   await notes.insert({ id: 1, title: 'a' })
   let loads = 0
   const title = () =>
-    fk.wrap('note:1', () => (loads++, notes.findOneByOrFail({ id: 1 }).then((n) => n.title)))
+    fk.wrap('note:1', () => {
+      loads++
+      return notes.findOneByOrFail({ id: 1 }).then((n) => n.title)
+    })
   await fk.idle()
   expect(await title()).toBe('a')
   expect(await title()).toBe('a')
