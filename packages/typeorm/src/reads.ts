@@ -234,15 +234,19 @@ function joinReader(
       if (values.some((v) => v === undefined)) return undefined
       return cols.length === 1
         ? values[0]
-        : Object.fromEntries(cols.map((c, i) => [c.referencedColumn!.propertyPath, values[i]]))
+        : (Object.fromEntries(
+            cols.map((c, i) => [c.referencedColumn!.propertyPath, values[i]]),
+          ) as PrimaryKey)
     }
     const readable = byKey && names.every((n) => n !== undefined)
     return (raw, out) => {
       const rows = childRows(raw)
       if (readable)
         for (const row of raw)
-          if ((names as string[]).every((n) => n in row))
-            rows.push(...[asked(row)].filter((k) => k !== undefined))
+          if ((names as string[]).every((n) => n in row)) {
+            const k = asked(row)
+            if (k !== undefined) rows.push(k)
+          }
       out.push({ table, rows })
     }
   }
