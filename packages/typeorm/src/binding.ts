@@ -4,10 +4,8 @@ import {
   AdapterSetupError,
   Binding,
   type BindingOptions,
-  type ForeignKeyFact,
   SchemaGraph,
   sqlTablesRead,
-  type Transaction,
 } from '@freshkey/core/adapter'
 import type {
   DataSource,
@@ -19,34 +17,42 @@ import type {
 } from 'typeorm'
 import { createEntityResolver, metadataOfTarget } from './entity-resolver.ts'
 import { installHooks, keepSubscriber } from './hooks.ts'
-import { dataSourceOf, runnerOf, sharedRunner, transactionContext } from './internals.ts'
+import { runnerOf, transactionContext } from './internals.ts'
 import { readContext } from './reads.ts'
 import { createSubscriber, type FreshkeySubscriber, plainLoadListener } from './subscriber.ts'
 
-/** Options of {@link freshkeyTypeORM}: the kit's `rawSql` policy (`'parse'` default) and `onError`. */
+/** Options of {@link freshkeyTypeORM}: the kit's raw-SQL policy (`rawSql`, default `'parse'`) and `onError`. */
 export type FreshkeyTypeORMOptions = BindingOptions
 
 /**
  * freshkey bound to one TypeORM data source: the subscriber and hooks report every write, the
  * transaction frames (one stack per query runner) bump once per outermost commit, fenced in
- * parallel with it, and reads inside `fk.wrap` / `fk.cached` / the query result cache record what
- * they read. Made by {@link freshkeyTypeORM}.
+ * parallel with it, and reads inside `fk.wrap`, `fk.cached` and the query result cache record
+ * what they read. Made by {@link freshkeyTypeORM}.
  */
 export class TypeORMBinding extends Binding<QueryRunner> {
   readonly dataSource: DataSource
+  /** Query runners whose transaction events reached the subscriber (for `verify()`). */
+  readonly seen = new WeakSet<QueryRunner>()
   readonly #subscriber: FreshkeySubscriber
   readonly #plain = new WeakMap<object, EntityMetadata>()
   #scanned: readonly EntityMetadata[] | undefined
   #views = new Map<string, readonly string[]>()
-  #resolving = false
-  /** Query runners whose transaction events reached the subscriber (for `verify()`). */
-  readonly seen = new WeakSet<QueryRunner>()
 
+  /** @internal Use {@link freshkeyTypeORM}. */
   constructor(dataSource: DataSource, fk: Freshkey, options: FreshkeyTypeORMOptions) {
     super(fk, dataSource, 'typeorm', options)
     this.dataSource = dataSource
     this.#subscriber = createSubscriber(this)
-    this.transactionSource(() => this.#currentTransaction())
+    keepSubscriber(dataSource, this.#subscriber, true)
+    this.onDispose(() => keepSubscriber(dataSource, this.#subscriber, false))
+    this.transactionSource(() => {
+      // The runner of the enclosing `transaction(fn)`, of the query being read, or SQLite's one shared
+      // connection while it is in a transaction (every read there sees its uncommitted writes).
+      const runner = runnerOf(dataSource, transactionContext.getStore() ?? readContext.getStore()?.runner)
+      const inside = runner?.isTransactionActive && runner.connection === dataSource
+      return inside ? this.frames.recording(runner, true) : undefined
+    })
   }
 
   /** True while the subscriber sits in `dataSource.subscribers` (TypeORM delivers events only to those). */
@@ -58,36 +64,53 @@ export class TypeORMBinding extends Binding<QueryRunner> {
   scan(): void {
     const metadatas = this.dataSource.entityMetadatas
     if (this.disposed || this.#scanned === metadatas || metadatas.length === 0) return
+    const first = this.#scanned === undefined
     this.#scanned = metadatas
-    const foreignKeys: ForeignKeyFact[] = []
     for (const md of metadatas) {
       const lists = typeof md.target === 'function' ? scopesOf(md.target) : undefined
       if (lists) this.fk.defineScope(md.tableName, lists)
-      for (const f of md.foreignKeys) {
-        if (!f.referencedEntityMetadata) continue
-        foreignKeys.push({
-          table: md.tableName,
-          columns: f.columns.map((c) => c.propertyPath),
-          references: f.referencedEntityMetadata.tableName,
-          referencedColumns: f.referencedColumns.map((c) => c.propertyPath),
-          ...(f.onDelete ? { onDelete: f.onDelete } : {}),
-          ...(f.onUpdate ? { onUpdate: f.onUpdate } : {}),
-        })
-      }
     }
-    const tables = metadatas.map((md) => ({
-      name: md.tableName,
-      primaryKey: md.primaryColumns.map((c) => c.propertyPath),
-    }))
-    this.setGraph(new SchemaGraph({ tables, foreignKeys }))
-    this.#views = viewTables(this.dataSource, metadatas)
+    const names = (cols: readonly { propertyPath: string }[]) => cols.map((c) => c.propertyPath)
+    this.setGraph(
+      new SchemaGraph({
+        tables: metadatas.map((md) => ({ name: md.tableName, primaryKey: names(md.primaryColumns) })),
+        foreignKeys: metadatas.flatMap((md) =>
+          md.foreignKeys
+            .filter((f) => f.referencedEntityMetadata)
+            .map((f) => ({
+              table: md.tableName,
+              columns: names(f.columns),
+              references: f.referencedEntityMetadata.tableName,
+              referencedColumns: names(f.referencedColumns),
+              ...(f.onDelete && { onDelete: f.onDelete }),
+              ...(f.onUpdate && { onUpdate: f.onUpdate }),
+            })),
+        ),
+      }),
+    )
+    const known = this.graph.tables
+    const views = (md: EntityMetadata, depth: number): string[] => {
+      let sql = ''
+      try {
+        sql =
+          typeof md.expression === 'string'
+            ? md.expression
+            : (md.expression?.(this.dataSource).getQuery() ?? '')
+      } catch {}
+      return (sql ? sqlTablesRead(sql, known) : [...known]).flatMap((t) => {
+        const inner = metadatas.find((m) => m.tableName === t)
+        return inner?.tableType === 'view' && depth < 8 ? views(inner, depth + 1) : [t]
+      })
+    }
+    this.#views = new Map(
+      metadatas
+        .filter((md) => md.tableType === 'view')
+        .map((md) => [md.tableName, [...new Set(views(md, 0))]]),
+    )
     const plain = metadatas.some((md) => typeof md.target !== 'function' && md.tableType !== 'junction')
     this.#subscriber.afterLoad = plain ? plainLoadListener(this) : undefined
     // The resolver arrives with the metadata, so scopes declared on classes before initialize() resolve now.
-    if (!this.#resolving) {
-      this.#resolving = true
-      this.resolver(createEntityResolver(this))
-    }
+    if (first) this.resolver(createEntityResolver(this))
   }
 
   /** The tables a view reads (a table reads itself). */
@@ -101,10 +124,9 @@ export class TypeORMBinding extends Binding<QueryRunner> {
    */
   async verify(): Promise<void> {
     this.live()
-    if (!this.active)
-      throw new AdapterInactiveError('typeorm', 'the freshkey subscriber is not in dataSource.subscribers')
-    if (!this.dataSource.isInitialized)
-      throw new AdapterInactiveError('typeorm', 'initialize() the data source before verify()')
+    const inactive = (why: string) => new AdapterInactiveError('typeorm', why)
+    if (!this.active) throw inactive('the freshkey subscriber is not in dataSource.subscribers')
+    if (!this.dataSource.isInitialized) throw inactive('initialize() the data source before verify()')
     const runner = this.dataSource.createQueryRunner()
     // A shared connection (SQLite drivers) inside someone's transaction: do not nest a probe into it.
     if (runner.isTransactionActive) return
@@ -114,11 +136,7 @@ export class TypeORMBinding extends Binding<QueryRunner> {
     } finally {
       await runner.release()
     }
-    if (!this.seen.has(runner))
-      throw new AdapterInactiveError(
-        'typeorm',
-        'a probe transaction did not reach the freshkey subscriber: TypeORM is not delivering its events',
-      )
+    if (!this.seen.has(runner)) throw inactive('a probe transaction did not reach the freshkey subscriber')
   }
 
   /** Runs `fn` as code inside the transaction of a query runner driven by hand (`startTransaction()` ...). */
@@ -137,7 +155,6 @@ export class TypeORMBinding extends Binding<QueryRunner> {
   ): Promise<void> {
     this.live()
     this.scan()
-    const runner = via && 'isTransactionActive' in via ? via : (via as EntityManager | undefined)?.queryRunner
     const facts = targets.map((target) => {
       const table =
         typeof target === 'string' && this.graph.tables.has(target)
@@ -146,8 +163,8 @@ export class TypeORMBinding extends Binding<QueryRunner> {
       if (typeof table !== 'string') throw new TypeError('changed(): unknown entity target')
       return { table, kind: 'bulk' as const }
     })
-    const used = runnerOf(this.dataSource, runner)
-    await this.record(used, facts, used?.isTransactionActive === true)
+    const runner = runnerOf(this.dataSource, via && 'isTransactionActive' in via ? via : via?.queryRunner)
+    await this.record(runner, facts, runner?.isTransactionActive === true)
   }
 
   /** The database table of an entity class, EntitySchema or entity name. */
@@ -155,60 +172,16 @@ export class TypeORMBinding extends Binding<QueryRunner> {
     return metadataOfTarget(this.dataSource, target)?.tableName
   }
 
-  /** Remembers the metadata of an entity that is a plain object (an EntitySchema without a class). */
-  tagPlain(entity: unknown, metadata: EntityMetadata): void {
-    if (typeof entity === 'object' && entity !== null && typeof metadata.target !== 'function')
-      this.#plain.set(entity, metadata)
+  /** @internal Remembers the metadata of a plain-object entity (an EntitySchema without a class). */
+  tagPlain(entity: unknown, md: EntityMetadata): void {
+    if (typeof entity === 'object' && entity !== null && typeof md.target !== 'function')
+      this.#plain.set(entity, md)
   }
 
+  /** @internal */
   plainMetadata(entity: object): EntityMetadata | undefined {
     return this.#plain.get(entity)
   }
-
-  /**
-   * The transaction of the calling code: the runner of the enclosing `transaction(fn)`, of the
-   * query being read, or the one shared connection of SQLite drivers while it is in a transaction
-   * (every read there sees its uncommitted writes).
-   */
-  #currentTransaction(): Transaction | undefined {
-    const runner =
-      transactionContext.getStore() ?? readContext.getStore()?.runner ?? sharedRunner(this.dataSource)
-    if (!runner?.isTransactionActive || dataSourceOf(runner as never) !== this.dataSource) return undefined
-    return this.frames.recording(runner, true)
-  }
-
-  override dispose(): void {
-    if (this.disposed) return
-    super.dispose()
-    keepSubscriber(this.dataSource, this.#subscriber, false)
-  }
-
-  /** @internal Places the subscriber (kept across `initialize()`). */
-  attach(): void {
-    keepSubscriber(this.dataSource, this.#subscriber, true)
-  }
-}
-
-function viewTables(ds: DataSource, metadatas: readonly EntityMetadata[]): Map<string, readonly string[]> {
-  const known = new Set(metadatas.filter((md) => md.tableType !== 'view').map((md) => md.tableName))
-  const byName = new Map(metadatas.map((md) => [md.tableName, md]))
-  const views = new Map<string, readonly string[]>()
-  const expand = (md: EntityMetadata, depth: number): string[] => {
-    const expr = md.expression
-    let sql = ''
-    try {
-      sql = typeof expr === 'string' ? expr : expr ? expr(ds).getQuery() : ''
-    } catch {}
-    const all = new Set([...known, ...byName.keys()])
-    const found = sql ? sqlTablesRead(sql, all) : [...known]
-    return found.flatMap((t) => {
-      const inner = byName.get(t)
-      return inner?.tableType === 'view' && depth < 8 ? expand(inner, depth + 1) : [t]
-    })
-  }
-  for (const md of metadatas)
-    if (md.tableType === 'view') views.set(md.tableName, [...new Set(expand(md, 0))])
-  return views
 }
 
 /**
@@ -223,27 +196,23 @@ export function freshkeyTypeORM(
   fk: Freshkey,
   options: FreshkeyTypeORMOptions = {},
 ): TypeORMBinding {
-  const type = String(dataSource?.options?.type)
-  if (type === 'mongodb') throw new AdapterSetupError('typeorm', 'the "mongodb" driver is not supported')
+  if (String(dataSource?.options?.type) === 'mongodb')
+    throw new AdapterSetupError('typeorm', 'the "mongodb" driver is not supported')
   return Binding.for(fk, dataSource, () => {
     installHooks(dataSource)
     const binding = new TypeORMBinding(dataSource, fk, options)
-    binding.attach()
     binding.scan()
-    if (!binding.active) {
-      binding.dispose()
-      throw new AdapterInactiveError(
-        'typeorm',
-        'could not place the freshkey subscriber in dataSource.subscribers',
-      )
-    }
-    return binding
+    if (binding.active) return binding
+    binding.dispose()
+    throw new AdapterInactiveError(
+      'typeorm',
+      'could not place the freshkey subscriber in dataSource.subscribers',
+    )
   })
 }
 
-/** The live bindings of a data source (hooks patched once per TypeORM copy serve every one). */
-export function bindingsOf(dataSource: DataSource | undefined): TypeORMBinding[] {
-  if (!dataSource) return []
+/** The live bindings of a data source (the hooks, patched once per TypeORM copy, serve all of them). */
+export function bindingsOf(dataSource: DataSource): TypeORMBinding[] {
   const list = Binding.on(dataSource) as TypeORMBinding[]
   for (const b of list) b.scan()
   return list

@@ -6,14 +6,9 @@ import { pkOf } from './row-image.ts'
 
 /** Metadata of an entity class, EntitySchema or entity name; undefined for anything else. */
 export function metadataOfTarget(ds: DataSource, target: unknown): EntityMetadata | undefined {
-  if (!ds.isInitialized) return undefined
   const key = isEntitySchema(target) ? (target.options.target ?? target.options.name) : target
-  if (typeof key !== 'function' && typeof key !== 'string') return undefined
-  try {
-    return ds.hasMetadata(key) ? ds.getMetadata(key) : undefined
-  } catch {
-    return undefined
-  }
+  const ok = ds.isInitialized && (typeof key === 'function' || typeof key === 'string')
+  return ok && ds.hasMetadata(key as string) ? ds.getMetadata(key as string) : undefined
 }
 
 /**

@@ -1,149 +1,179 @@
 import type { PrimaryKey, PrimaryKeyValue } from '@freshkey/core'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
-import { isFindOperator } from './internals.ts'
+import { isFindOperator, type Method, patch, type QueryBuilderLike } from './internals.ts'
 import { pkOf } from './row-image.ts'
 
-/** A conjunction of equalities by property path: a value, an "any of" array (`IN`), `null` (`IS NULL`). */
-export type Conjunction = Readonly<Record<string, unknown>>
-/** A disjunction of conjunctions (`[{}]`: every row), or undefined when the filter is not understood. */
-export type Filter = readonly Conjunction[] | undefined
+// The WHERE of a query builder as equalities by property path (a value, an "any of" array, `null`
+// for IS NULL), a disjunction of conjunctions; undefined when not understood. Tracked as the
+// builder is built (`where*()`, `setFindOptions()`); trusted only while the builder holds as many
+// WHERE parts as when it was taken, so a method not tracked (`whereExists`, ...) makes it unknown.
+
+export type Filter = readonly Readonly<Record<string, unknown>>[] | undefined
+/** What a plain `null` means: IS NULL, nothing (TypeORM drops it), or not understood. */
+type Nulls = 'null' | 'skip' | 'unknown'
 
 const MAX = 1000
 const UNKNOWN = Symbol('unknown')
 const SKIP = Symbol('skip')
-export const EVERY: Filter = Object.freeze([Object.freeze({})])
+const HINT = Symbol('freshkey.where')
+const EVERY: Filter = [{}]
 
-function scalar(v: unknown): boolean {
-  return (
-    (typeof v === 'string' && v !== '') ||
-    (typeof v === 'number' && Number.isFinite(v)) ||
-    typeof v === 'boolean' ||
-    typeof v === 'bigint' ||
-    (v instanceof Date && !Number.isNaN(v.getTime()))
-  )
-}
+const scalar = (v: unknown) =>
+  (typeof v === 'string' && v !== '') ||
+  (typeof v === 'number' && Number.isFinite(v)) ||
+  typeof v === 'boolean' ||
+  typeof v === 'bigint' ||
+  (v instanceof Date && !Number.isNaN(v.getTime()))
 
-/** What a plain `null` in a where means: `IS NULL`, nothing (TypeORM drops it), or not understood. */
-export type Nulls = 'null' | 'skip' | 'unknown'
-
-/** The equality a where value states: a value, a list, null; SKIP when it filters nothing; UNKNOWN otherwise. */
-function equality(value: unknown, nulls: Nulls): unknown {
-  if (value === undefined) return SKIP
-  if (value === null) return nulls === 'null' ? null : nulls === 'skip' ? SKIP : UNKNOWN
-  if (scalar(value)) return value
-  if (!isFindOperator(value)) return UNKNOWN
-  const inner = value.value
-  if (value.type === 'equal') return scalar(inner) ? inner : UNKNOWN
-  if (value.type === 'isNull') return null
-  if (value.type === 'in' && Array.isArray(inner) && inner.length <= MAX && inner.every(scalar)) return inner
-  return UNKNOWN
-}
-
-function plain(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
+function equality(v: unknown, nulls: Nulls): unknown {
+  if (v === undefined) return SKIP
+  if (v === null) return nulls === 'null' ? null : nulls === 'skip' ? SKIP : UNKNOWN
+  if (scalar(v)) return v
+  if (!isFindOperator(v)) return UNKNOWN
+  if (v.type === 'equal') return scalar(v.value) ? v.value : UNKNOWN
+  if (v.type === 'isNull') return null
+  const ok = v.type === 'in' && Array.isArray(v.value) && v.value.length <= MAX && v.value.every(scalar)
+  return ok ? v.value : UNKNOWN
 }
 
 function conjunction(
   md: EntityMetadata,
-  where: unknown,
+  w: unknown,
   nulls: Nulls,
-  prefix = '',
-  out: Record<string, unknown> = {},
+  prefix: string,
+  out: Record<string, unknown>,
 ) {
-  if (!plain(where)) return undefined
-  for (const key of Object.keys(where)) {
+  const proto = typeof w === 'object' && w !== null ? Object.getPrototypeOf(w) : undefined
+  if (proto !== Object.prototype && proto !== null) return undefined
+  for (const [key, value] of Object.entries(w as object)) {
     const path = prefix ? `${prefix}.${key}` : key
     const column = md.findColumnWithPropertyPathStrict(path)
     if (column && !column.isVirtualProperty) {
-      const v = equality(where[key], nulls)
+      const v = equality(value, nulls)
       if (v === UNKNOWN) return undefined
       if (v !== SKIP) out[path] = v
-    } else if (md.findEmbeddedWithPropertyPath(path)) {
-      if (where[key] !== undefined && !conjunction(md, where[key], nulls, path, out)) return undefined
-    } else if (where[key] !== undefined) return undefined // relation filters and anything else: not equalities here
+    } else if (value === undefined) continue
+    // Embeddeds nest; relation filters and anything else are not equalities on this table.
+    else if (!md.findEmbeddedWithPropertyPath(path) || !conjunction(md, value, nulls, path, out))
+      return undefined
   }
   return out
 }
 
-/**
- * A find-options or query-builder object where (`{ category: 'x', id: In([1, 2]) }`, OR-arrays,
- * embeddeds) as equalities on this entity's columns; undefined for operators other than `Equal`,
- * `In`, `IsNull`, for relation filters, strings, `Brackets` and functions.
- */
+/** A find-options or object where (OR-arrays, embeddeds, `Equal`, `In`, `IsNull`) as a filter. */
 export function translate(md: EntityMetadata, where: unknown, nulls: Nulls): Filter {
   const list = Array.isArray(where) ? where : [where]
-  if (list.length === 0) return EVERY
-  const out: Conjunction[] = []
-  for (const w of list) {
-    const c = conjunction(md, w, nulls)
-    if (!c) return undefined
-    out.push(c)
-  }
-  return out
+  const out = list.map((w) => conjunction(md, w, nulls, '', {}))
+  return list.length === 0 ? EVERY : out.every((c) => c !== undefined) ? out : undefined
 }
 
-/** `a AND b` of two filters. */
-export function and(a: Filter, b: Filter): Filter {
-  if (!a || !b) return undefined
-  const out: Conjunction[] = []
-  for (const x of a)
-    for (const y of b) {
-      const merged: Record<string, unknown> = { ...x }
-      for (const [k, v] of Object.entries(y)) merged[k] = k in merged ? intersect(merged[k], v) : v
-      out.push(merged)
-    }
-  return out.length <= MAX ? out : undefined
+function and(a: Filter, b: Filter): Filter {
+  if (!a || !b || a.length * b.length > MAX) return undefined
+  return a.flatMap((x) =>
+    b.map((y) => {
+      const m: Record<string, unknown> = { ...x }
+      for (const [k, v] of Object.entries(y)) {
+        const keep = (Array.isArray(v) ? v : [v]).map(String)
+        m[k] = k in m ? [m[k]].flat().filter((e) => keep.includes(String(e))) : v
+      }
+      return m
+    }),
+  )
 }
+const or = (a: Filter, b: Filter): Filter => (a && b && a.length + b.length <= MAX ? [...a, ...b] : undefined)
 
-function intersect(a: unknown, b: unknown): unknown {
-  const as = Array.isArray(a) ? a : [a]
-  const bs = Array.isArray(b) ? b : [b]
-  return as.filter((x) => bs.some((y) => String(y) === String(x)))
-}
-
-/** `a OR b`. */
-export function or(a: Filter, b: Filter): Filter {
-  return a && b && a.length + b.length <= MAX ? [...a, ...b] : undefined
-}
-
-/** The key of each row a filter admits, when every conjunction pins every key column; else undefined. */
+/** The key of every row a filter admits when each conjunction pins every key column; else undefined. */
 export function keysOf(md: EntityMetadata, filter: Filter): PrimaryKey[] | undefined {
-  const columns = md.primaryColumns
-  if (!filter || columns.length === 0) return undefined
+  const cols = md.primaryColumns
+  if (!filter || cols.length === 0) return undefined
   const rows: PrimaryKey[] = []
   for (const conj of filter) {
     let combos: Record<string, PrimaryKeyValue>[] = [{}]
-    for (const c of columns) {
-      const v = conj[c.propertyPath]
-      const values = (Array.isArray(v) ? v : [v]).filter(
-        (x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'bigint',
-      )
-      if (v === undefined || v === null || values.length !== (Array.isArray(v) ? v.length : 1))
+    for (const c of cols) {
+      const values = [conj[c.propertyPath]].flat()
+      if (values.length === 0 || !values.every((v) => ['string', 'number', 'bigint'].includes(typeof v)))
         return undefined
-      combos = combos.flatMap((p) => values.map((x) => ({ ...p, [c.propertyPath]: x as PrimaryKeyValue })))
+      combos = combos.flatMap((p) => values.map((v) => ({ ...p, [c.propertyPath]: v as PrimaryKeyValue })))
       if (combos.length > MAX) return undefined
     }
-    for (const k of combos) rows.push(columns.length === 1 ? k[columns[0]!.propertyPath]! : k)
+    rows.push(...combos.map((k) => (cols.length === 1 ? k[cols[0]!.propertyPath]! : k)))
   }
   return rows
 }
 
-/** `whereInIds(ids)` as a filter: bare values for a single key, id maps otherwise. */
-export function idsFilter(md: EntityMetadata, ids: unknown): Filter {
-  const list = Array.isArray(ids) ? ids : [ids]
+function ids(md: EntityMetadata, value: unknown): Filter {
+  const list = [value].flat()
   if (list.length > MAX || md.primaryColumns.length === 0) return undefined
-  const out: Conjunction[] = []
-  for (const id of list) {
-    const pk =
-      typeof id === 'object' && id !== null
-        ? pkOf(md, id as ObjectLiteral)
-        : md.primaryColumns.length === 1 && scalar(id)
-          ? id
-          : undefined
-    if (pk === undefined) return undefined
-    out.push(typeof pk === 'object' ? pk : { [md.primaryColumns[0]!.propertyPath]: pk })
+  const single = md.primaryColumns.length === 1
+  const pks = list.map((id) =>
+    typeof id === 'object' ? pkOf(md, id as ObjectLiteral) : single && scalar(id) ? id : undefined,
+  )
+  if (pks.some((pk) => pk === undefined)) return undefined
+  return pks.map((pk) =>
+    typeof pk === 'object' ? (pk as Record<string, unknown>) : { [md.primaryColumns[0]!.propertyPath]: pk },
+  )
+}
+
+/** The filter of a builder's WHERE: `[{}]` without one, undefined when it is not understood. */
+export function filterOf(qb: QueryBuilderLike): Filter {
+  const count = qb.expressionMap.wheres.length
+  const hint = (qb as { [HINT]?: { filter: Filter; count: number } })[HINT]
+  return count === 0 ? EVERY : hint?.count === count ? hint.filter : undefined
+}
+
+function track(
+  proto: object,
+  name: string,
+  of: (md: EntityMetadata, arg: unknown, qb: QueryBuilderLike) => Filter,
+  join?: typeof and,
+) {
+  patch(
+    proto,
+    name,
+    (orig) =>
+      function (this: QueryBuilderLike, ...args: unknown[]) {
+        const before = this.expressionMap.wheres.length > 0 ? filterOf(this) : undefined
+        const fresh = !join || this.expressionMap.wheres.length === 0
+        const result = orig.apply(this, args)
+        const alias = this.expressionMap.mainAlias
+        const next = alias?.hasMetadata ? of(alias.metadata, args[0], this) : undefined
+        ;(this as { [HINT]?: unknown })[HINT] = {
+          filter: fresh ? next : join!(before, next),
+          count: this.expressionMap.wheres.length,
+        }
+        return result
+      },
+  )
+}
+
+/** Tracks the WHERE of a builder prototype (once per TypeORM copy); `select` adds find options. */
+export function trackWheres(proto: object, select: boolean): void {
+  const object = (md: EntityMetadata, w: unknown) =>
+    typeof w === 'object' && w !== null ? translate(md, w, 'unknown') : undefined
+  for (const [prefix, join] of [['where'], ['andWhere', and], ['orWhere', or]] as const) {
+    track(proto, prefix, object, join)
+    track(proto, `${prefix}InIds`, ids, join)
   }
-  return out
+  if (!select) return
+  track(
+    proto,
+    'setFindOptions',
+    (md, options, qb) => {
+      const where = (options as { where?: unknown } | undefined)?.where
+      const nulls = (qb.connection.options as { invalidWhereValuesBehavior?: { null?: string } })
+        .invalidWhereValuesBehavior?.null
+      return where === undefined ? EVERY : translate(md, where, nulls === 'sql-null' ? 'null' : 'skip')
+    },
+    and,
+  )
+  patch(
+    proto,
+    'clone',
+    (orig: Method) =>
+      function (this: Record<symbol, unknown>) {
+        const copy = orig.call(this)
+        if (this[HINT]) copy[HINT] = this[HINT]
+        return copy
+      },
+  )
 }

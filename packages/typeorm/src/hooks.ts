@@ -1,14 +1,7 @@
+import { AdapterSetupError } from '@freshkey/core/adapter'
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm'
 import { bindingsOf } from './binding.ts'
-import {
-  dataSourceOf,
-  isEntitySchema,
-  ownerOf,
-  patch,
-  runnerOf,
-  transactionContext,
-  writeContext,
-} from './internals.ts'
+import { isEntitySchema, patch, runnerOf, transactionContext, writeContext } from './internals.ts'
 import { installReadHooks, rawRead } from './reads.ts'
 import { installWriteHooks } from './writes.ts'
 
@@ -22,30 +15,29 @@ const managers = new WeakSet<object>()
 
 /** Puts a subscriber into `dataSource.subscribers` and keeps it there across initialize(), or takes it out. */
 export function keepSubscriber(ds: DataSource, subscriber: EntitySubscriberInterface, keep: boolean): void {
-  const set = kept.get(ds)
-  if (keep) {
-    set?.add(subscriber)
-    if (!ds.subscribers.includes(subscriber)) ds.subscribers.push(subscriber)
-    return
-  }
-  set?.delete(subscriber)
   const i = ds.subscribers.indexOf(subscriber)
-  if (i >= 0) ds.subscribers.splice(i, 1)
+  if (keep) kept.get(ds)?.add(subscriber)
+  else kept.get(ds)?.delete(subscriber)
+  if (keep && i < 0) ds.subscribers.push(subscriber)
+  if (!keep && i >= 0) ds.subscribers.splice(i, 1)
 }
 
 export function installHooks(ds: DataSource): void {
-  installDataSource(ds)
-  installManager(ds)
+  if (!kept.has(ds)) installDataSource(ds)
+  let owner: object | null = Object.getPrototypeOf(ds.manager)
+  while (owner && !Object.hasOwn(owner, 'save')) owner = Object.getPrototypeOf(owner)
+  if (!owner)
+    throw new AdapterSetupError('typeorm', 'EntityManager.save not found (unsupported TypeORM version)')
+  if (!managers.has(owner)) installManager(owner)
   const select = ds.createQueryBuilder()
   installReadHooks(Object.getPrototypeOf(select))
   installWriteHooks(select)
 }
 
 function installDataSource(ds: DataSource): void {
-  if (kept.has(ds)) return
   const keep = new Set<EntitySubscriberInterface>()
   kept.set(ds, keep)
-  let list: EntitySubscriberInterface[] = ds.subscribers
+  let list = ds.subscribers
   Object.defineProperty(ds, 'subscribers', {
     configurable: true,
     enumerable: true,
@@ -55,14 +47,10 @@ function installDataSource(ds: DataSource): void {
       for (const s of keep) if (!list.includes(s)) list.push(s)
     },
   })
-  const query = ds.query
-  const self = ds as unknown as {
-    query: (sql: unknown, parameters?: unknown[], runner?: QueryRunner) => Promise<unknown>
-  }
-  self.query = async function (this: DataSource, sql, parameters, runner) {
+  const { query, initialize } = ds
+  ds.query = async function (this: DataSource, sql: string, parameters?: unknown[], runner?: QueryRunner) {
     const bindings = bindingsOf(ds)
-    if (bindings.length === 0 || typeof sql !== 'string')
-      return query.call(this, sql as string, parameters, runner)
+    if (bindings.length === 0 || typeof sql !== 'string') return query.call(this, sql, parameters, runner)
     const read = await rawRead(bindings, sql)
     const result = await query.call(this, sql, parameters, runner)
     read?.()
@@ -71,8 +59,7 @@ function installDataSource(ds: DataSource): void {
       bindings.map((b) => b.raw(used, sql, parameters ?? [], used?.isTransactionActive === true)),
     )
     return result
-  }
-  const initialize = ds.initialize
+  } as DataSource['query']
   ds.initialize = async function (this: DataSource) {
     const result = await initialize.call(this)
     bindingsOf(ds)
@@ -80,19 +67,17 @@ function installDataSource(ds: DataSource): void {
   }
 }
 
-/** The options argument of save/remove/softRemove/recover, normalized like TypeORM does. */
+/** save/remove/softRemove/recover's options argument, read like TypeORM does: after the target when given. */
 function listenersOn(args: unknown[]): boolean {
   const [first] = args
-  const hasTarget =
+  const targeted =
     args.length > 1 && (typeof first === 'function' || typeof first === 'string' || isEntitySchema(first))
-  const options = (hasTarget ? args[2] : args[1]) as { listeners?: boolean } | undefined
-  return options?.listeners !== false
+  return (args[targeted ? 2 : 1] as { listeners?: boolean } | undefined)?.listeners !== false
 }
 
-function installManager(ds: DataSource): void {
-  const owner = ownerOf(Object.getPrototypeOf(ds.manager), 'save')
-  if (!owner || managers.has(owner)) return
+function installManager(owner: object): void {
   managers.add(owner)
+  const watched = (em: EntityManager) => bindingsOf(em.connection).length > 0
   // Persistence reports its rows through entity events; its own builders are left alone.
   for (const name of ['save', 'remove', 'softRemove', 'recover'])
     patch(
@@ -100,7 +85,7 @@ function installManager(ds: DataSource): void {
       name,
       (orig) =>
         function (this: EntityManager, ...args: unknown[]) {
-          if (bindingsOf(dataSourceOf(this)).length === 0) return orig.apply(this, args)
+          if (!watched(this)) return orig.apply(this, args)
           return writeContext.run({ persistence: listenersOn(args) }, () => orig.apply(this, args))
         },
     )
@@ -110,8 +95,8 @@ function installManager(ds: DataSource): void {
     (orig) =>
       function (this: EntityManager, ...args: unknown[]) {
         const at = typeof args[0] === 'function' ? 0 : 1
-        const fn = args[at]
-        if (typeof fn === 'function' && bindingsOf(dataSourceOf(this)).length > 0)
+        const fn = args[at] as (m: EntityManager) => unknown
+        if (typeof fn === 'function' && watched(this))
           args[at] = (m: EntityManager) =>
             m.queryRunner ? transactionContext.run(m.queryRunner, () => fn(m)) : fn(m)
         return orig.apply(this, args)
@@ -124,14 +109,13 @@ function installManager(ds: DataSource): void {
     (orig) =>
       async function (this: EntityManager, ...args: unknown[]) {
         const result = await orig.apply(this, args)
-        const bindings = bindingsOf(dataSourceOf(this))
-        if (bindings.length > 0) {
-          const table = dataSourceOf(this).getMetadata(args[0] as string).tableName
-          const cascade = (args[1] as { cascade?: boolean } | undefined)?.cascade === true
-          const used = runnerOf(dataSourceOf(this), this.queryRunner)
-          const facts = [{ table, kind: 'bulk' as const, verb: 'truncate' as const, cascade }]
-          await Promise.all(bindings.map((b) => b.record(used, facts, used?.isTransactionActive === true)))
-        }
+        const bindings = bindingsOf(this.connection)
+        if (bindings.length === 0) return result
+        const table = this.connection.getMetadata(args[0] as string).tableName
+        const cascade = (args[1] as { cascade?: boolean } | undefined)?.cascade === true
+        const runner = runnerOf(this.connection, this.queryRunner)
+        const facts = [{ table, kind: 'bulk' as const, verb: 'truncate' as const, cascade }]
+        await Promise.all(bindings.map((b) => b.record(runner, facts, runner?.isTransactionActive === true)))
         return result
       },
   )

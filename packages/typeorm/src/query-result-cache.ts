@@ -13,17 +13,15 @@ export interface FreshkeyQueryResultCacheOptions {
 }
 
 const TICKET = Symbol('freshkey.ticket')
-interface Miss extends QueryResultCacheOptions {
-  readonly [TICKET]: FillTicket
-}
+type Miss = QueryResultCacheOptions & { readonly [TICKET]: FillTicket }
 
 /**
- * TypeORM's `QueryResultCache` on freshkey: a cached query depends on exactly what it read — the
- * rows it returned, its filter (find options become scope conditions), its joined relations — so
- * `find({ cache: true })` misses when a member changes or a row enters its filter, and keeps hitting
- * when other rows change. A hit costs one store round trip, a miss one more to fill. TypeORM builds
- * entities from the cached raw rows, so hits are real entities. Nothing is stored from inside a
- * transaction. Install freshkey on the data source with `freshkeyTypeORM` too.
+ * TypeORM's `QueryResultCache` on freshkey: a cached query depends on exactly what it read (the
+ * rows it returned, its filter, its joined relations), so `find({ cache: true })` misses when a
+ * member changes or a row enters its filter and keeps hitting when other rows change. A hit costs
+ * one store round trip, a miss one more to fill; TypeORM builds entities from the cached raw rows,
+ * so hits are real entities. Nothing is stored from inside a transaction. Needs `freshkeyTypeORM`
+ * on the same data source.
  */
 export class FreshkeyQueryResultCache implements QueryResultCache {
   readonly [FRESHKEY_CACHE] = true
@@ -39,28 +37,31 @@ export class FreshkeyQueryResultCache implements QueryResultCache {
   async disconnect(): Promise<void> {}
   async synchronize(): Promise<void> {}
 
-  /** The tables of the query being run (from its builder), else parsed from its SQL. */
-  #tables(options: QueryResultCacheOptions): readonly string[] | undefined {
+  /** The query being run (from its builder), else its SQL parsed: tables and, given raw rows, the records. */
+  #reads(options: QueryResultCacheOptions) {
     const ctx = readContext.getStore()
-    if (ctx?.qb) return shapeIn(ctx).tables
+    if (ctx?.qb) return shapeIn(ctx)
     const [binding] = bindingsOf(this.#dataSource)
-    return binding && options.query
-      ? parsedTables(binding, options.query.replace(/ -- PARAMETERS: .*$/s, ''))
-      : undefined
+    const tables =
+      binding && options.query
+        ? parsedTables(binding, options.query.replace(/ -- PARAMETERS: .*$/s, ''))
+        : undefined
+    return tables && { tables, records: () => tables.map((table) => ({ table, whole: true })) }
   }
 
   async getFromCache(
     options: QueryResultCacheOptions,
-    queryRunner?: QueryRunner,
+    runner?: QueryRunner,
   ): Promise<QueryResultCacheOptions | undefined> {
     const key = options.identifier ?? options.query
-    const tables = key ? this.#tables(options) : undefined
-    if (!key || !tables) return undefined
-    const found = await this.#cache.lookup(key, tables)
+    const reads = key ? this.#reads(options) : undefined
+    if (!key || !reads) return undefined
+    const found = await this.#cache.lookup(key, reads.tables)
     if (found.hit) return { ...options, time: Date.now(), result: found.value }
-    if (!found.ticket || queryRunner?.isTransactionActive) return undefined
-    const miss: Miss = { ...options, [TICKET]: found.ticket }
-    return miss
+    // TypeORM stores from inside transactions too: a miss there gets no ticket (DESIGN rule 4).
+    return found.ticket && !runner?.isTransactionActive
+      ? ({ ...options, [TICKET]: found.ticket } as Miss)
+      : undefined
   }
 
   isExpired(saved: QueryResultCacheOptions): boolean {
@@ -69,18 +70,14 @@ export class FreshkeyQueryResultCache implements QueryResultCache {
 
   async storeInCache(
     options: QueryResultCacheOptions,
-    saved: QueryResultCacheOptions | undefined,
-    queryRunner?: QueryRunner,
+    saved?: QueryResultCacheOptions,
+    runner?: QueryRunner,
   ): Promise<void> {
     const ticket = (saved as Partial<Miss> | undefined)?.[TICKET]
-    // TypeORM stores inside transactions too: never fill from one (DESIGN rule 4).
-    if (!ticket || queryRunner?.isTransactionActive || typeof options.result !== 'string') return
-    const ctx = readContext.getStore()
+    if (!ticket || runner?.isTransactionActive || typeof options.result !== 'string') return
     let records: ReadRecord[]
     try {
-      records = ctx?.qb
-        ? shapeIn(ctx).records(JSON.parse(options.result))
-        : (this.#tables(options) ?? []).map((table) => ({ table, whole: true }))
+      records = this.#reads(options)?.records(JSON.parse(options.result)) ?? []
     } catch {
       return
     }

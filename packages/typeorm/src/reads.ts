@@ -1,35 +1,23 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { PrimaryKey, PrimaryKeyValue } from '@freshkey/core'
+import type { PrimaryKey } from '@freshkey/core'
 import { type ReadFrame, type ReadRecord, sqlTablesRead } from '@freshkey/core/adapter'
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm'
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 import { bindingsOf, type TypeORMBinding } from './binding.ts'
-import { type Filter, keysOf } from './filters.ts'
-import {
-  type AliasLike,
-  dataSourceOf,
-  type ExpressionMap,
-  type JoinLike,
-  type Method,
-  patch,
-  type QueryBuilderLike,
-} from './internals.ts'
+import { type Filter, filterOf, keysOf, trackWheres } from './filters.ts'
+import { type AliasLike, type JoinLike, type Method, patch, type QueryBuilderLike } from './internals.ts'
 import { keyValue } from './row-image.ts'
-import { filterOf, trackWheres } from './where-hints.ts'
 
-// Reads: every SELECT a query builder sends goes through `loadRawResults` (entities, raw, counts,
-// pagination, relation loaders, TypeORM's result cache). Inside a read frame each one fences its
-// tables first and then reports what it returned: the rows (primary keys from the raw columns),
-// the filter (equalities from find options / object wheres), the order fields; joined relations
-// become lookups (to-one) or filters on the child's foreign key (to-many). What is not understood
-// makes the read depend on its whole tables.
+// Every SELECT a query builder sends goes through `loadRawResults` (entities, raw rows, counts,
+// pages, relation loaders, TypeORM's result cache). Inside a read frame each one fences its tables
+// first, then reports what it returned: the rows (keys read from the raw columns), the filter (see
+// filters.ts), the order fields; joined relations become lookups (to-one) or filters on the
+// children's foreign key (to-many). What is not understood depends on its whole tables.
 
 /** What one query reads: its tables (fenced before it runs) and, from its raw rows, the records. */
 export interface Shape {
   readonly tables: readonly string[]
   records(raw: readonly ObjectLiteral[]): ReadRecord[]
 }
-
 interface ReadContext {
   readonly runner: QueryRunner
   readonly binding: TypeORMBinding
@@ -38,175 +26,120 @@ interface ReadContext {
   readonly outer?: QueryBuilderLike
   shape?: Shape
 }
+type Row = ObjectLiteral
+type Reader = (raw: readonly Row[], out: ReadRecord[]) => void
+type Column = EntityMetadata['columns'][number]
 
 /** The query being read, for the transaction source and the query result cache. */
 export const readContext = new AsyncLocalStorage<ReadContext>()
 export const FRESHKEY_CACHE = Symbol.for('freshkey.typeorm.resultCache')
-
-type Row = ObjectLiteral
-type Reader = (raw: readonly Row[], out: ReadRecord[]) => void
-
-const SUBQUERY = /\bselect\b/i
 const PARSED = new Map<string, readonly string[]>()
 
-/** Tables a SQL text reads, among the known ones (every known one when it names none). LRU by text. */
+/** Tables a SQL text reads among the known ones (all of them when it names none); LRU by text. */
 export function parsedTables(binding: TypeORMBinding, sql: string): readonly string[] {
-  let tables = PARSED.get(sql)
-  if (tables) {
-    PARSED.delete(sql)
-  } else {
-    const known = binding.graph.tables
-    const found = sqlTablesRead(sql, known).filter((t) => known.has(t))
-    tables = (found.length > 0 ? found : [...known]).flatMap((t) => binding.tablesOf(t))
-    if (PARSED.size >= 1000) PARSED.delete(PARSED.keys().next().value as string)
-  }
+  const known = binding.graph.tables
+  const tables = PARSED.get(sql) ?? [...new Set(sqlTablesRead(sql, known).filter((t) => known.has(t)))]
+  PARSED.delete(sql)
+  if (PARSED.size >= 1000) PARSED.delete(PARSED.keys().next().value!)
   PARSED.set(sql, tables)
-  return tables
+  return (tables.length > 0 ? tables : [...known]).flatMap((t) => binding.tablesOf(t))
 }
 
-function hydrate(ds: QueryBuilderLike['connection'], column: ColumnMetadata, value: unknown): unknown {
+function hydrate(qb: QueryBuilderLike, column: Column, value: unknown): unknown {
   if (value === null || value === undefined) return undefined
-  let v = ds.driver.prepareHydratedValue(value, column)
+  const v = qb.connection.driver.prepareHydratedValue(value, column)
   const t = column.transformer
-  if (t) v = Array.isArray(t) ? t.reduceRight((x, tr) => tr.from(x), v) : t.from(v)
-  return v
+  return t ? [t].flat().reduceRight((x, tr) => tr.from(x), v) : v
 }
 
-function columnAlias(qb: QueryBuilderLike, alias: string, column: ColumnMetadata): string | undefined {
-  const name = `${alias}_${column.databaseName}`
+/** The raw column of `alias.column`; undefined where the driver hashes a long alias. */
+function columnAlias(qb: QueryBuilderLike, alias: string, column: Column): string | undefined {
   const max = (qb.connection.driver as { maxAliasLength?: number }).maxAliasLength
+  const name = `${alias}_${column.databaseName}`
   return max && name.length > max ? undefined : name
 }
 
-/** Reads the key of `md` from raw rows under `alias`; undefined when a column name is hashed by the driver. */
-function keyReader(qb: QueryBuilderLike, alias: string, md: EntityMetadata) {
-  const cols = md.primaryColumns
-  const names = cols.map((c) => columnAlias(qb, alias, c))
-  if (cols.length === 0 || names.some((n) => n === undefined)) return undefined
-  const ds = qb.connection
-  return {
-    present: (row: Row) => names.every((n) => n! in row),
-    key(row: Row): PrimaryKey | undefined {
-      if (cols.length === 1) return keyValue(hydrate(ds, cols[0]!, row[names[0]!]))
-      const pk: Record<string, PrimaryKeyValue> = {}
-      for (let i = 0; i < cols.length; i++) {
-        const v = keyValue(hydrate(ds, cols[i]!, row[names[i]!]))
-        if (v === undefined) return undefined
-        pk[cols[i]!.propertyPath] = v
-      }
-      return pk
-    },
-  }
-}
-
-/** Distinct keys of the rows (null rows of a LEFT JOIN skipped); undefined when a returned row has no readable key. */
-function keysIn(
-  raw: readonly Row[],
-  reader: NonNullable<ReturnType<typeof keyReader>>,
-  nullable: boolean,
-): PrimaryKey[] | undefined {
-  const out: PrimaryKey[] = []
-  const seen = new Set<unknown>()
-  for (const row of raw) {
-    const k = reader.key(row)
-    if (k === undefined) {
-      if (nullable) continue
-      return undefined
-    }
-    const id = typeof k === 'object' ? JSON.stringify(k) : k
-    if (!seen.has(id)) {
-      seen.add(id)
-      out.push(k)
-    }
-  }
-  return out
-}
-
-/** Values a foreign key of the children follows, from the parents' raw columns, as a filter on the children. */
-function parentFilter(
+/**
+ * Reads a key from raw rows: the values of `cols` under `alias`, named by `paths` in a composite
+ * key. The key of an entity by default; a foreign key read as the key it points at.
+ */
+function keyReader(
   qb: QueryBuilderLike,
-  parent: string,
-  pairs: readonly (readonly [string, ColumnMetadata])[],
+  alias: string,
+  cols: readonly Column[],
+  paths = cols.map((c) => c.propertyPath),
 ) {
-  const names = pairs.map(([, ref]) => columnAlias(qb, parent, ref))
-  if (pairs.length === 0 || names.some((n) => n === undefined)) return undefined
-  return (raw: readonly Row[]): Filter => {
-    const ds = qb.connection
-    if (pairs.length === 1) {
-      const values = new Set<unknown>()
-      for (const row of raw) {
-        const v = hydrate(ds, pairs[0]![1], row[names[0]!])
-        if (v !== undefined) values.add(v)
-      }
-      return [{ [pairs[0]![0]]: [...values] }]
-    }
-    const out: Record<string, unknown>[] = []
-    for (const row of raw) {
-      const conj: Record<string, unknown> = {}
-      pairs.forEach(([path, ref], i) => {
-        conj[path] = hydrate(ds, ref, row[names[i]!]) ?? null
-      })
-      out.push(conj)
-    }
-    return out
+  const names = cols.map((c) => columnAlias(qb, alias, c))
+  if (cols.length === 0 || names.includes(undefined)) return undefined
+  const present = (row: Row) => names.every((n) => n! in row)
+  const key = (row: Row): PrimaryKey | undefined => {
+    const values = cols.map((c, i) => keyValue(hydrate(qb, c, row[names[i]!])))
+    if (values.includes(undefined)) return undefined
+    return cols.length === 1 ? values[0] : Object.fromEntries(paths.map((p, i) => [p, values[i]!]))
   }
+  /** Distinct keys of the rows (rows without one skipped when `nullable`, a LEFT JOIN's); undefined otherwise. */
+  const all = (raw: readonly Row[], nullable: boolean): PrimaryKey[] | undefined => {
+    const seen = new Map<unknown, PrimaryKey>()
+    for (const row of raw) {
+      const k = present(row) ? key(row) : undefined
+      if (k === undefined && !nullable) return undefined
+      if (k !== undefined) seen.set(typeof k === 'object' ? JSON.stringify(k) : k, k)
+    }
+    return [...seen.values()]
+  }
+  return { present, all }
 }
 
-const limited = (em: ExpressionMap & Record<string, unknown>) =>
-  Boolean(em.take || em.limit || em.skip || em.offset)
+/** The values the children's foreign key follows, from the parents' raw columns, as a filter on the children. */
+function parentFilter(qb: QueryBuilderLike, parent: string, fk: readonly Column[]) {
+  const names = fk.map((c) => columnAlias(qb, parent, c.referencedColumn!))
+  if (fk.length === 0 || names.includes(undefined)) return undefined
+  return (raw: readonly Row[]): Filter => {
+    const conj = (row: Row) =>
+      Object.fromEntries(
+        fk.map((c, i) => [c.propertyPath, hydrate(qb, c.referencedColumn!, row[names[i]!]) ?? null]),
+      )
+    if (fk.length > 1) return raw.map(conj)
+    const values = new Set(raw.map((row) => conj(row)[fk[0]!.propertyPath]).filter((v) => v !== null))
+    return [{ [fk[0]!.propertyPath]: [...values] }]
+  }
+}
 
 /**
- * Fields whose change may reorder this alias's rows into or out of the result: the order fields
- * when the result is complete or totally ordered (by its key); any field (`'*'`) for a page cut
- * from an order that leaves ties, or from no order at all.
+ * Fields whose change may move rows of `alias` into or out of the result: its order fields, or any
+ * field (`'*'`) for a page cut (`take`/`skip`) from an order that leaves ties or from none.
  */
-function orderWatch(em: ExpressionMap, alias: string, md: EntityMetadata, main: boolean): string[] | '*' {
+function orderWatch(qb: QueryBuilderLike, alias: string, md: EntityMetadata, main: boolean): string[] | '*' {
+  const em = qb.expressionMap
   const out: string[] = []
   for (const key of Object.keys(em.allOrderBys)) {
     const dot = key.indexOf('.')
-    if (dot < 0) return '*'
-    const owner = key.slice(0, dot)
-    if (owner === alias) {
-      const path = key.slice(dot + 1)
-      if (!md.findColumnWithPropertyPath(path)) return '*'
-      out.push(path)
-    } else if (!em.aliases.some((a) => a.name === owner)) return '*'
+    const owner = key.slice(0, Math.max(dot, 0))
+    if (dot > 0 && owner === alias && md.findColumnWithPropertyPath(key.slice(dot + 1)))
+      out.push(key.slice(dot + 1))
+    else if (dot <= 0 || owner === alias || !em.aliases.some((a) => a.name === owner)) return '*'
   }
-  if (main && limited(em as never) && !md.primaryColumns.every((c) => out.includes(c.propertyPath)))
-    return '*'
-  return out
-}
-
-function isCount(em: ExpressionMap): boolean {
-  const s = em.selects
-  return s.length === 1 && s[0]!.aliasName === 'cnt' && /^COUNT\(/i.test(s[0]!.selection)
-}
-
-function relationOf(join: JoinLike): JoinLike['relation'] {
-  try {
-    return join.relation
-  } catch {
-    return undefined
-  }
+  const page = em.take || em.skip || em.limit || em.offset
+  return main && page && !md.primaryColumns.every((c) => out.includes(c.propertyPath)) ? '*' : out
 }
 
 function mainReader(
   qb: QueryBuilderLike,
   alias: AliasLike,
   filter: Filter,
-  outer: QueryBuilderLike | undefined,
+  outer?: QueryBuilderLike,
 ): Reader {
   const md = alias.metadata
-  const em = (outer ?? qb).expressionMap
-  const reader = keyReader(qb, outer ? `ids_${alias.name}` : alias.name, md)
+  const reader = keyReader(qb, outer ? `ids_${alias.name}` : alias.name, md.primaryColumns)
   const asked = keysOf(md, filter)
-  const watch = orderWatch(em, alias.name, md, true)
-  const count = isCount(qb.expressionMap)
+  const watch = orderWatch(outer ?? qb, alias.name, md, true)
+  const s = qb.expressionMap.selects
+  const count = s.length === 1 && s[0]!.aliasName === 'cnt' && /^COUNT\(/i.test(s[0]!.selection)
   const table = md.tableName
   return (raw, out) => {
-    const rows =
-      reader && (raw.length === 0 || reader.present(raw[0]!)) ? keysIn(raw, reader, false) : undefined
-    if (asked) out.push({ table, rows: rows ? [...asked, ...rows] : asked })
+    const rows = reader && (raw.length === 0 || reader.present(raw[0]!)) ? reader.all(raw, false) : undefined
+    // A lookup by key depends on the keys asked, found or not; a result without its keys (a count) on its filter.
+    if (asked) out.push({ table, rows: [...asked, ...(rows ?? [])] })
     else if (rows) out.push({ table, rows, where: filter!, watch })
     else out.push({ table, where: filter!, watch: count ? [] : '*', enumerates: false })
   }
@@ -216,83 +149,59 @@ function joinReader(
   qb: QueryBuilderLike,
   join: JoinLike,
   relation: NonNullable<JoinLike['relation']>,
-  parent: AliasLike,
-): Reader | undefined {
+  parent: string,
+) {
   const child = join.alias.metadata
-  const reader = keyReader(qb, join.alias.name, child)
+  const reader = keyReader(qb, join.alias.name, child.primaryColumns)
   if (!reader) return undefined
   const table = child.tableName
-  const childRows = (raw: readonly Row[]) => keysIn(raw, reader, true) ?? []
   if (relation.isManyToOne || relation.isOneToOneOwner) {
     // The keys the parents point at, found or not (a LEFT JOIN drops a soft-deleted row).
     const cols = relation.joinColumns
-    const names = cols.map((c) => columnAlias(qb, parent.name, c))
     const byKey =
       cols.length === child.primaryColumns.length && cols.every((c) => c.referencedColumn?.isPrimary)
-    const asked = (row: Row): PrimaryKey | undefined => {
-      const values = cols.map((c, i) => keyValue(hydrate(qb.connection, c, row[names[i]!])))
-      if (values.some((v) => v === undefined)) return undefined
-      return cols.length === 1
-        ? values[0]
-        : (Object.fromEntries(
-            cols.map((c, i) => [c.referencedColumn!.propertyPath, values[i]]),
-          ) as PrimaryKey)
-    }
-    const readable = byKey && names.every((n) => n !== undefined)
-    return (raw, out) => {
-      const rows = childRows(raw)
-      if (readable)
-        for (const row of raw)
-          if ((names as string[]).every((n) => n in row)) {
-            const k = asked(row)
-            if (k !== undefined) rows.push(k)
-          }
-      out.push({ table, rows })
-    }
+    const asked = byKey
+      ? keyReader(
+          qb,
+          parent,
+          cols,
+          cols.map((c) => c.referencedColumn!.propertyPath),
+        )
+      : undefined
+    return (raw: readonly Row[], out: ReadRecord[]) =>
+      void out.push({ table, rows: [...reader.all(raw, true)!, ...(asked?.all(raw, true) ?? [])] })
   }
-  if (relation.isManyToMany) {
-    const junction = relation.junctionEntityMetadata
-    const cols = relation.isOwning ? junction?.ownerColumns : junction?.inverseColumns
-    const of =
-      cols &&
-      parentFilter(
-        qb,
-        parent.name,
-        cols.map((c) => [c.propertyPath, c.referencedColumn!] as const),
-      )
-    if (!junction || !of) return undefined
-    return (raw, out) => {
-      out.push(
-        { table: junction.tableName, where: of(raw)!, watch: [], enumerates: false },
-        { table, rows: childRows(raw) },
-      )
-    }
-  }
-  const inverse = relation.inverseRelation
-  const of =
-    inverse &&
-    parentFilter(
-      qb,
-      parent.name,
-      inverse.joinColumns.map((c) => [c.propertyPath, c.referencedColumn!] as const),
-    )
+  const junction = relation.isManyToMany ? relation.junctionEntityMetadata : undefined
+  const fk = junction
+    ? relation.isOwning
+      ? junction.ownerColumns
+      : junction.inverseColumns
+    : relation.inverseRelation?.joinColumns
+  const of = fk && parentFilter(qb, parent, fk)
   if (!of) return undefined
-  const watch = orderWatch(qb.expressionMap, join.alias.name, child, false)
-  return (raw, out) => void out.push({ table, rows: childRows(raw), where: of(raw)!, watch })
+  const watch = orderWatch(qb, join.alias.name, child, false)
+  return (raw: readonly Row[], out: ReadRecord[]) => {
+    if (!junction) return void out.push({ table, rows: reader.all(raw, true)!, where: of(raw)!, watch })
+    out.push(
+      { table: junction.tableName, where: of(raw)!, watch: [], enumerates: false },
+      { table, rows: reader.all(raw, true)! },
+    )
+  }
 }
 
 /** The shape of a select query builder's query; `outer` for the pagination query of a `getMany()` with joins. */
 export function shapeOf(binding: TypeORMBinding, qb: QueryBuilderLike, outer?: QueryBuilderLike): Shape {
   const em = qb.expressionMap
   const main = em.mainAlias
-  if (outer && main && !main.hasMetadata && main.name === 'distinctAlias') {
+  if (outer && main?.name === 'distinctAlias' && !main.hasMetadata) {
+    // `SELECT DISTINCT ids FROM (the query) LIMIT n`: the page's rows, by the outer query's filter.
     const base = shapeOf(binding, outer)
     const alias = outer.expressionMap.mainAlias!
     const filter = filterOf(outer)
-    const read = filter && alias.hasMetadata ? mainReader(qb, alias, filter, outer) : undefined
+    const read = filter && mainReader(qb, alias, filter, outer)
     return {
       tables: base.tables,
-      records: (raw) => {
+      records(raw) {
         const whole = base.records([]).filter((r) => r.whole)
         if (read && !whole.some((r) => r.table === alias.metadata.tableName)) read(raw, whole)
         return whole
@@ -303,67 +212,58 @@ export function shapeOf(binding: TypeORMBinding, qb: QueryBuilderLike, outer?: Q
   const whole = new Set<string>()
   const readers: Reader[] = []
   let parse = Boolean(em.groupBys?.length || em.havings?.length || em.commonTableExpressions?.length)
-  if (em.selects.some((s) => typeof s.selection === 'string' && SUBQUERY.test(s.selection))) parse = true
-  let everything = parse
-  const add = (md: EntityMetadata, alone: boolean) => {
-    const deps = binding.tablesOf(md.tableName)
-    for (const t of deps) tables.add(t)
+  parse ||= em.selects.some((s) => typeof s.selection === 'string' && /\bselect\b/i.test(s.selection))
+  let everything = parse || !main?.hasMetadata
+  const add = (md: EntityMetadata, read: Reader | undefined) => {
     const view = md.tableType === 'view'
-    if (view || alone) for (const t of deps) whole.add(t)
-    return !view && !alone
+    for (const t of binding.tablesOf(md.tableName)) {
+      tables.add(t)
+      if (view || !read) whole.add(t)
+    }
+    if (read && !view) readers.push(read)
   }
-  if (!main?.hasMetadata) parse = everything = true
-  else {
+  if (main?.hasMetadata) {
     const filter = filterOf(qb)
-    if (!filter) parse = true
-    if (add(main.metadata, !filter)) readers.push(mainReader(qb, main, filter, undefined))
+    parse ||= !filter
+    add(main.metadata, filter && mainReader(qb, main, filter))
   }
   for (const join of em.joinAttributes) {
     if (!join.alias.hasMetadata) {
-      parse = everything = true
+      everything = true
       continue
     }
-    const relation = relationOf(join)
+    let relation: JoinLike['relation']
+    try {
+      relation = join.relation
+    } catch {}
     const junction = relation?.isManyToMany ? relation.junctionEntityMetadata?.tableName : undefined
     if (junction) tables.add(junction)
-    if (join.direction !== 'LEFT') everything = true
-    const parent = join.parentAlias
-      ? em.aliases.find((a) => a.name === join.parentAlias && a.hasMetadata)
-      : undefined
-    // The condition TypeORM adds itself for soft deletes is no filter to us: a soft delete is a delete.
-    const softDelete = join.alias.metadata.deleteDateColumn
+    // An INNER JOIN filters the parents by the children; the condition TypeORM adds for soft deletes is no filter (a soft delete is a delete).
+    everything ||= join.direction !== 'LEFT'
+    const gone = join.alias.metadata.deleteDateColumn
     const plain =
-      !join.condition ||
-      (softDelete && join.condition === `${join.alias.name}.${softDelete.propertyName} IS NULL`)
+      !join.condition || (gone && join.condition === `${join.alias.name}.${gone.propertyName} IS NULL`)
+    const parent = em.aliases.find((a) => a.name === join.parentAlias && a.hasMetadata)
     const read =
-      relation && parent && join.isSelected && plain ? joinReader(qb, join, relation, parent) : undefined
-    if (add(join.alias.metadata, !read) && read) readers.push(read)
-    else if (junction) whole.add(junction)
+      relation && parent && join.isSelected && plain ? joinReader(qb, join, relation, parent.name) : undefined
+    add(join.alias.metadata, read)
+    if (!read && junction) whole.add(junction)
   }
-  if (parse)
-    for (const t of parsedTables(binding, qb.getQuery())) {
-      tables.add(t)
-      whole.add(t)
-    }
+  if (parse || everything) for (const t of parsedTables(binding, qb.getQuery())) tables.add(t) && whole.add(t)
   if (everything) for (const t of tables) whole.add(t)
-  const list = [...tables]
   return {
-    tables: list,
+    tables: [...tables],
     records(raw) {
       const out: ReadRecord[] = [...whole].map((table) => ({ table, whole: true }))
       const own: ReadRecord[] = []
       for (const read of readers) read(raw, own)
-      for (const r of own) if (!whole.has(r.table)) out.push(r)
-      return out
+      return [...out, ...own.filter((r) => !whole.has(r.table))]
     },
   }
 }
 
 /** The shape of the query in a read context, computed once. */
-export function shapeIn(ctx: ReadContext): Shape {
-  ctx.shape ??= shapeOf(ctx.binding, ctx.qb!, ctx.outer)
-  return ctx.shape
-}
+export const shapeIn = (ctx: ReadContext): Shape => (ctx.shape ??= shapeOf(ctx.binding, ctx.qb!, ctx.outer))
 
 function framesOf(bindings: readonly TypeORMBinding[]): ReadFrame[] | undefined {
   const frames = bindings.map((b) => b.frame()).filter((f) => f !== undefined)
@@ -371,56 +271,50 @@ function framesOf(bindings: readonly TypeORMBinding[]): ReadFrame[] | undefined 
 }
 
 async function fence(frames: readonly ReadFrame[], tables: readonly string[]): Promise<void> {
-  const waits: Promise<void>[] = []
-  for (const f of frames) {
-    const p = f.beforeQuery(tables)
-    if (p) waits.push(p)
-  }
+  const waits = frames.map((f) => f.beforeQuery(tables)).filter((p) => p !== undefined)
   if (waits.length > 0) await Promise.all(waits)
+}
+
+function safely(ctx: ReadContext, frames: readonly ReadFrame[], fn: () => void): void {
+  try {
+    fn()
+  } catch (error) {
+    ctx.binding.report('read', error)
+    for (const f of frames) f.unsafe = true
+  }
 }
 
 async function tracked(ctx: ReadContext, frames: readonly ReadFrame[], load: Method): Promise<Row[]> {
   let shape: Shape | undefined
-  try {
+  safely(ctx, frames, () => {
     shape = shapeIn(ctx)
-    await fence(frames, shape.tables)
-  } catch (error) {
-    ctx.binding.report('read', error)
-    for (const f of frames) f.unsafe = true
-    shape = undefined
-  }
-  const raw: Row[] = await readContext.run(ctx, () => load.call(ctx.qb!, ctx.runner))
-  if (shape) {
-    try {
-      const records = shape.records(raw)
-      for (const f of frames) for (const r of records) f.read(r)
-    } catch (error) {
-      ctx.binding.report('read', error)
-      for (const f of frames) f.unsafe = true
-    }
-  }
+  })
+  if (shape) await fence(frames, shape.tables)
+  const raw: Row[] = await readContext.run(ctx, () => load.call(ctx.qb, ctx.runner))
+  if (shape) safely(ctx, frames, () => readAll(frames, shape!.records(raw)))
   return raw
 }
 
 /** A raw `query()` inside a read frame depends on the whole tables it names. Returns what to call after it ran. */
-export async function rawRead(
-  bindings: readonly TypeORMBinding[],
-  sql: string,
-): Promise<(() => void) | undefined> {
+export async function rawRead(bindings: readonly TypeORMBinding[], sql: string) {
   const frames = framesOf(bindings)
   if (!frames) return undefined
   const tables = parsedTables(bindings[0]!, sql)
   await fence(frames, tables)
-  return () => {
-    for (const f of frames) for (const table of tables) f.read({ table, whole: true })
-  }
+  return () =>
+    readAll(
+      frames,
+      tables.map((table) => ({ table, whole: true })),
+    )
+}
+
+function readAll(frames: readonly ReadFrame[], records: readonly ReadRecord[]): void {
+  for (const f of frames) for (const r of records) f.read(r)
 }
 
 const patched = new WeakSet<object>()
-const cachedBy = (qb: QueryBuilderLike) =>
-  (dataSourceOf(qb).queryResultCache as { [FRESHKEY_CACHE]?: boolean } | undefined)?.[FRESHKEY_CACHE] === true
-const watched = (qb: QueryBuilderLike, bindings: readonly TypeORMBinding[]) =>
-  bindings.length > 0 && (cachedBy(qb) || framesOf(bindings) !== undefined)
+const cached = (qb: QueryBuilderLike) =>
+  (qb.connection.queryResultCache as { [FRESHKEY_CACHE]?: boolean } | undefined)?.[FRESHKEY_CACHE] === true
 
 /** Patches the select query builder of one TypeORM copy (once). */
 export function installReadHooks(proto: object): void {
@@ -432,8 +326,8 @@ export function installReadHooks(proto: object): void {
     'executeEntitiesAndRawResults',
     (orig) =>
       function (this: QueryBuilderLike, runner: QueryRunner) {
-        const bindings = bindingsOf(dataSourceOf(this))
-        if (!watched(this, bindings)) return orig.call(this, runner)
+        const bindings = bindingsOf(this.connection)
+        if (bindings.length === 0 || (!cached(this) && !framesOf(bindings))) return orig.call(this, runner)
         return readContext.run({ runner, binding: bindings[0]!, outer: this }, () => orig.call(this, runner))
       },
   )
@@ -442,17 +336,11 @@ export function installReadHooks(proto: object): void {
     'loadRawResults',
     (load) =>
       function (this: QueryBuilderLike, runner: QueryRunner) {
-        const bindings = bindingsOf(dataSourceOf(this))
-        if (bindings.length === 0) return load.call(this, runner)
-        const frames = framesOf(bindings)
-        if (!frames && !cachedBy(this)) return load.call(this, runner)
-        const parent = readContext.getStore()
-        const ctx: ReadContext = {
-          runner,
-          binding: bindings[0]!,
-          qb: this,
-          ...(parent?.outer ? { outer: parent.outer } : {}),
-        }
+        const bindings = bindingsOf(this.connection)
+        const frames = bindings.length > 0 ? framesOf(bindings) : undefined
+        if (!frames && !(bindings.length > 0 && cached(this))) return load.call(this, runner)
+        const outer = readContext.getStore()?.outer
+        const ctx: ReadContext = { runner, binding: bindings[0]!, qb: this, ...(outer && { outer }) }
         return frames ? tracked(ctx, frames, load) : readContext.run(ctx, () => load.call(this, runner))
       },
   )
@@ -462,7 +350,7 @@ export function installReadHooks(proto: object): void {
     'stream',
     (orig) =>
       function (this: QueryBuilderLike, ...args: unknown[]) {
-        for (const f of framesOf(bindingsOf(dataSourceOf(this))) ?? []) f.unsafe = true
+        for (const f of framesOf(bindingsOf(this.connection)) ?? []) f.unsafe = true
         return orig.apply(this, args)
       },
   )

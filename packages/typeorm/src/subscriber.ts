@@ -1,3 +1,4 @@
+import type { PrimaryKey } from '@freshkey/core'
 import type { WriteFact } from '@freshkey/core/adapter'
 import type {
   EntityMetadata,
@@ -6,12 +7,8 @@ import type {
   LoadEvent,
   ObjectLiteral,
   QueryRunner,
-  RecoverEvent,
   RemoveEvent,
   SoftRemoveEvent,
-  TransactionCommitEvent,
-  TransactionRollbackEvent,
-  TransactionStartEvent,
   UpdateEvent,
 } from 'typeorm'
 import type { TypeORMBinding } from './binding.ts'
@@ -24,45 +21,27 @@ import { imageOf, keyImage, pkOf, pkOfId } from './row-image.ts'
 export type FreshkeySubscriber = EntitySubscriberInterface<ObjectLiteral> & {
   readonly binding: TypeORMBinding
 }
+type Verb = 'insert' | 'update' | 'delete'
 
-const bulk = (table: string, verb: 'insert' | 'update' | 'delete'): WriteFact => ({
-  table,
-  kind: 'bulk',
-  verb,
-})
+const bulk = (table: string, verb: Verb): WriteFact => ({ table, kind: 'bulk', verb })
 
 /** Tables TypeORM writes beside the entity without events: closure tables, nested-set neighbours. */
-function tree(md: EntityMetadata, verb: 'insert' | 'update' | 'delete'): WriteFact[] {
+function tree(md: EntityMetadata, verb: Verb): WriteFact[] {
   if (md.treeType === 'closure-table' && md.closureJunctionTable)
     return [bulk(md.closureJunctionTable.tableName, verb)]
-  if (md.treeType === 'nested-set') return [bulk(md.tableName, 'update')]
-  return []
+  return md.treeType === 'nested-set' ? [bulk(md.tableName, 'update')] : []
 }
 
-function changedPaths(e: UpdateEvent<ObjectLiteral>): string[] {
-  const md = e.metadata
-  const paths = e.updatedColumns.map((c) => c.propertyPath)
-  for (const r of e.updatedRelations) paths.push(r.propertyPath, ...r.joinColumns.map((c) => c.propertyPath))
-  for (const c of [md.updateDateColumn, md.versionColumn]) if (c) paths.push(c.propertyPath)
-  return [...new Set(paths)]
-}
-
-function inserted(
-  md: EntityMetadata,
-  pk: ReturnType<typeof pkOf>,
-  entity: ObjectLiteral | undefined,
-): WriteFact {
+function inserted(md: EntityMetadata, pk: PrimaryKey | undefined, entity: unknown): WriteFact {
   const after = imageOf(md, entity)
   return pk === undefined
     ? bulk(md.tableName, 'insert')
-    : { table: md.tableName, kind: 'insert', pk, ...(after ? { after } : {}) }
+    : { table: md.tableName, kind: 'insert', pk, ...(after && { after }) }
 }
 
 /** A soft-deleted row leaves every default query: for caches it is a delete (and a recovered one an insert). */
-function removed(
-  md: EntityMetadata,
-  e: RemoveEvent<ObjectLiteral> | SoftRemoveEvent<ObjectLiteral>,
-): WriteFact {
+function removed(e: RemoveEvent<ObjectLiteral> | SoftRemoveEvent<ObjectLiteral>): WriteFact {
+  const md = e.metadata
   const pk = pkOfId(md, e.entityId) ?? pkOf(md, e.databaseEntity) ?? pkOf(md, e.entity)
   return pk === undefined
     ? bulk(md.tableName, 'delete')
@@ -71,74 +50,70 @@ function removed(
 
 function updated(e: UpdateEvent<ObjectLiteral>): WriteFact {
   const md = e.metadata
-  const changed = changedPaths(e)
-  const pk = pkOf(md, e.databaseEntity) ?? pkOf(md, e.entity as ObjectLiteral)
-  const newPk = pkOf(md, e.entity as ObjectLiteral)
+  const changed = [...e.updatedColumns.map((c) => c.propertyPath)]
+  for (const r of e.updatedRelations)
+    changed.push(r.propertyPath, ...r.joinColumns.map((c) => c.propertyPath))
+  for (const c of [md.updateDateColumn, md.versionColumn]) if (c) changed.push(c.propertyPath)
+  // databaseEntity names the row the UPDATE targeted; its other values were loaded earlier and are not trusted.
+  const pk = pkOf(md, e.databaseEntity) ?? pkOf(md, e.entity)
+  const newPk = pkOf(md, e.entity)
+  const after = imageOf(md, e.entity)
   if (pk === undefined) return { table: md.tableName, kind: 'bulk', verb: 'update', changed }
-  const after = imageOf(md, e.entity as ObjectLiteral)
   return {
     table: md.tableName,
     kind: 'update',
     pk,
-    ...(newPk !== undefined ? { newPk } : {}),
-    ...(after ? { after } : {}),
+    ...(newPk !== undefined && { newPk }),
+    ...(after && { after }),
     changed,
   }
 }
 
 export function createSubscriber(binding: TypeORMBinding): FreshkeySubscriber {
   // Events of a write query builder are recorded by its hook, which knows the WHERE.
-  const record = (runner: QueryRunner, facts: WriteFact[]) => {
+  const record = (runner: QueryRunner, facts: () => WriteFact[]) => {
     if (binding.disposed || writeContext.getStore()?.queryBuilder) return
     try {
-      return binding.record(runner, facts, runner.isTransactionActive)
+      return binding.record(runner, facts(), runner.isTransactionActive)
     } catch (error) {
       binding.report('event', error)
     }
   }
-  const frame = (e: { queryRunner: QueryRunner }) => {
-    binding.seen.add(e.queryRunner)
+  const seen = (runner: QueryRunner) => {
+    binding.seen.add(runner)
     return !binding.disposed
   }
   return {
     binding,
-    afterTransactionStart: (e: TransactionStartEvent) => {
-      if (frame(e)) binding.frames.begin(e.queryRunner)
-    },
+    afterTransactionStart: ({ queryRunner: r }) => void (seen(r) && binding.frames.begin(r)),
     // TypeORM awaits what this returns before COMMIT: the fence starts here and is awaited after it.
-    beforeTransactionCommit: (e: TransactionCommitEvent) => {
-      if (frame(e)) binding.frames.beforeCommit(e.queryRunner)
-    },
-    afterTransactionCommit: (e: TransactionCommitEvent) =>
-      frame(e) ? binding.frames.afterCommit(e.queryRunner) : undefined,
-    afterTransactionRollback: (e: TransactionRollbackEvent) => {
-      if (frame(e)) binding.frames.afterRollback(e.queryRunner)
-    },
+    beforeTransactionCommit: ({ queryRunner: r }) => void (seen(r) && binding.frames.beforeCommit(r)),
+    afterTransactionCommit: ({ queryRunner: r }) => (seen(r) ? binding.frames.afterCommit(r) : undefined),
+    afterTransactionRollback: ({ queryRunner: r }) => void (seen(r) && binding.frames.afterRollback(r)),
     afterInsert: (e: InsertEvent<ObjectLiteral>) => {
       binding.tagPlain(e.entity, e.metadata)
-      return record(e.queryRunner, [
-        inserted(e.metadata, pkOfId(e.metadata, e.entityId) ?? pkOf(e.metadata, e.entity), e.entity),
+      const pk = () => pkOfId(e.metadata, e.entityId) ?? pkOf(e.metadata, e.entity)
+      return record(e.queryRunner, () => [
+        inserted(e.metadata, pk(), e.entity),
         ...tree(e.metadata, 'insert'),
       ])
     },
-    afterUpdate: (e: UpdateEvent<ObjectLiteral>) => {
+    afterUpdate: (e) => {
       binding.tagPlain(e.entity, e.metadata)
-      return record(e.queryRunner, [updated(e), ...tree(e.metadata, 'update')])
+      return record(e.queryRunner, () => [updated(e), ...tree(e.metadata, 'update')])
     },
-    afterRemove: (e: RemoveEvent<ObjectLiteral>) =>
-      record(e.queryRunner, [removed(e.metadata, e), ...tree(e.metadata, 'delete')]),
-    afterSoftRemove: (e: SoftRemoveEvent<ObjectLiteral>) => record(e.queryRunner, [removed(e.metadata, e)]),
-    afterRecover: (e: RecoverEvent<ObjectLiteral>) => {
-      const md = e.metadata
-      const pk = pkOfId(md, e.entityId) ?? pkOf(md, e.entity) ?? pkOf(md, e.databaseEntity)
-      return record(e.queryRunner, [inserted(md, pk, e.entity ?? e.databaseEntity)])
+    afterRemove: (e) => record(e.queryRunner, () => [removed(e), ...tree(e.metadata, 'delete')]),
+    afterSoftRemove: (e) => record(e.queryRunner, () => [removed(e)]),
+    afterRecover: (e) => {
+      const pk = () =>
+        pkOfId(e.metadata, e.entityId) ?? pkOf(e.metadata, e.entity) ?? pkOf(e.metadata, e.databaseEntity)
+      return record(e.queryRunner, () => [inserted(e.metadata, pk(), e.entity ?? e.databaseEntity)])
     },
   }
 }
 
-/** Tags plain-object entities as they load, so `keyFor` knows their table (only set when such entities exist). */
-export function plainLoadListener(binding: TypeORMBinding) {
-  return (entity: ObjectLiteral, e?: LoadEvent<ObjectLiteral>) => {
+/** Tags plain-object entities as they load, so `keyFor` knows their table (set only when such entities exist). */
+export const plainLoadListener =
+  (binding: TypeORMBinding) => (entity: ObjectLiteral, e?: LoadEvent<ObjectLiteral>) => {
     if (e && typeof e.metadata.target !== 'function') binding.tagPlain(entity, e.metadata)
   }
-}
