@@ -81,15 +81,13 @@ describe.each(combos.filter(([db]) => db === 'postgres'))(
       })
       ds = opened.ds
       binding = freshkeyTypeORM(ds, fk)
-      await ds
-        .getRepository(RcPost)
-        .insert(
-          Array.from({ length: POSTS }, (_, i) => ({
-            id: i + 1,
-            version: 0,
-            category: `c${i % CATEGORIES}`,
-          })),
-        )
+      await ds.getRepository(RcPost).insert(
+        Array.from({ length: POSTS }, (_, i) => ({
+          id: i + 1,
+          version: 0,
+          category: `c${i % CATEGORIES}`,
+        })),
+      )
       close = async () => {
         binding.dispose()
         await opened.close()
