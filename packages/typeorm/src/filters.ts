@@ -1,6 +1,6 @@
 import type { PrimaryKey, PrimaryKeyValue } from '@freshkey/core'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
-import { isFindOperator, type Method, patch, type QueryBuilderLike } from './internals.ts'
+import { around, isFindOperator, type QB } from './internals.ts'
 import { pkOf } from './row-image.ts'
 
 // The WHERE of a query builder as equalities by property path (a value, an "any of" array, `null`
@@ -115,7 +115,7 @@ function ids(md: EntityMetadata, value: unknown): Filter {
 }
 
 /** The filter of a builder's WHERE: `[{}]` without one, undefined when it is not understood. */
-export function filterOf(qb: QueryBuilderLike): Filter {
+export function filterOf(qb: QB): Filter {
   const count = qb.expressionMap.wheres.length
   const hint = (qb as { [HINT]?: { filter: Filter; count: number } })[HINT]
   return count === 0 ? EVERY : hint?.count === count ? hint.filter : undefined
@@ -124,26 +124,20 @@ export function filterOf(qb: QueryBuilderLike): Filter {
 function track(
   proto: object,
   name: string,
-  of: (md: EntityMetadata, arg: unknown, qb: QueryBuilderLike) => Filter,
+  of: (md: EntityMetadata, arg: unknown, qb: QB) => Filter,
   join?: typeof and,
 ) {
-  patch(
-    proto,
-    name,
-    (orig) =>
-      function (this: QueryBuilderLike, ...args: unknown[]) {
-        const before = this.expressionMap.wheres.length > 0 ? filterOf(this) : undefined
-        const fresh = !join || this.expressionMap.wheres.length === 0
-        const result = orig.apply(this, args)
-        const alias = this.expressionMap.mainAlias
-        const next = alias?.hasMetadata ? of(alias.metadata, args[0], this) : undefined
-        ;(this as { [HINT]?: unknown })[HINT] = {
-          filter: fresh ? next : join!(before, next),
-          count: this.expressionMap.wheres.length,
-        }
-        return result
-      },
-  )
+  around(proto, name, function (this: QB, orig, args) {
+    const wheres = this.expressionMap.wheres
+    const before = wheres.length > 0 ? filterOf(this) : undefined
+    const fresh = !join || wheres.length === 0
+    const result = orig.apply(this, args)
+    const alias = this.expressionMap.mainAlias
+    const next = alias?.hasMetadata ? of(alias.metadata, args[0], this) : undefined
+    const filter = fresh ? next : join!(before, next)
+    ;(this as { [HINT]?: unknown })[HINT] = { filter, count: this.expressionMap.wheres.length }
+    return result
+  })
 }
 
 /** Tracks the WHERE of a builder prototype (once per TypeORM copy); `select` adds find options. */
@@ -166,14 +160,9 @@ export function trackWheres(proto: object, select: boolean): void {
     },
     and,
   )
-  patch(
-    proto,
-    'clone',
-    (orig: Method) =>
-      function (this: Record<symbol, unknown>) {
-        const copy = orig.call(this)
-        if (this[HINT]) copy[HINT] = this[HINT]
-        return copy
-      },
-  )
+  around(proto, 'clone', function (this: Record<symbol, unknown>, orig, args) {
+    const copy = orig.apply(this, args)
+    if (this[HINT]) copy[HINT] = this[HINT]
+    return copy
+  })
 }

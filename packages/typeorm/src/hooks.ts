@@ -1,7 +1,7 @@
 import { AdapterSetupError } from '@freshkey/core/adapter'
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm'
 import { bindingsOf } from './binding.ts'
-import { isEntitySchema, patch, runnerOf, transactionContext, writeContext } from './internals.ts'
+import { around, isEntitySchema, runnerOf, transactionContext, writeContext } from './internals.ts'
 import { installReadHooks, rawRead } from './reads.ts'
 import { installWriteHooks } from './writes.ts'
 
@@ -80,43 +80,29 @@ function installManager(owner: object): void {
   const watched = (em: EntityManager) => bindingsOf(em.connection).length > 0
   // Persistence reports its rows through entity events; its own builders are left alone.
   for (const name of ['save', 'remove', 'softRemove', 'recover'])
-    patch(
-      owner,
-      name,
-      (orig) =>
-        function (this: EntityManager, ...args: unknown[]) {
-          if (!watched(this)) return orig.apply(this, args)
-          return writeContext.run({ persistence: listenersOn(args) }, () => orig.apply(this, args))
-        },
-    )
-  patch(
-    owner,
-    'transaction',
-    (orig) =>
-      function (this: EntityManager, ...args: unknown[]) {
-        const at = typeof args[0] === 'function' ? 0 : 1
-        const fn = args[at] as (m: EntityManager) => unknown
-        if (typeof fn === 'function' && watched(this))
-          args[at] = (m: EntityManager) =>
-            m.queryRunner ? transactionContext.run(m.queryRunner, () => fn(m)) : fn(m)
-        return orig.apply(this, args)
-      },
-  )
+    around(owner, name, function (this: EntityManager, orig, args) {
+      if (!watched(this)) return orig.apply(this, args)
+      return writeContext.run({ persistence: listenersOn(args) }, () => orig.apply(this, args))
+    })
+  around(owner, 'transaction', function (this: EntityManager, orig, args) {
+    const at = typeof args[0] === 'function' ? 0 : 1
+    const fn = args[at] as (m: EntityManager) => unknown
+    if (typeof fn === 'function' && watched(this))
+      args[at] = (m: EntityManager) =>
+        m.queryRunner ? transactionContext.run(m.queryRunner, () => fn(m)) : fn(m)
+    return orig.apply(this, args)
+  })
   // clear() truncates without events.
-  patch(
-    owner,
-    'clear',
-    (orig) =>
-      async function (this: EntityManager, ...args: unknown[]) {
-        const result = await orig.apply(this, args)
-        const bindings = bindingsOf(this.connection)
-        if (bindings.length === 0) return result
-        const table = this.connection.getMetadata(args[0] as string).tableName
-        const cascade = (args[1] as { cascade?: boolean } | undefined)?.cascade === true
-        const runner = runnerOf(this.connection, this.queryRunner)
-        const facts = [{ table, kind: 'bulk' as const, verb: 'truncate' as const, cascade }]
-        await Promise.all(bindings.map((b) => b.record(runner, facts, runner?.isTransactionActive === true)))
-        return result
-      },
-  )
+  around(owner, 'clear', async function (this: EntityManager, orig, args) {
+    const result = await orig.apply(this, args)
+    const bindings = bindingsOf(this.connection)
+    if (bindings.length === 0) return result
+    const table = this.connection.getMetadata(args[0]).tableName
+    const runner = runnerOf(this.connection, this.queryRunner)
+    const facts = [
+      { table, kind: 'bulk' as const, verb: 'truncate' as const, cascade: args[1]?.cascade === true },
+    ]
+    await Promise.all(bindings.map((b) => b.record(runner, facts, runner?.isTransactionActive === true)))
+    return result
+  })
 }

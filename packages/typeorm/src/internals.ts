@@ -18,33 +18,21 @@ export interface JoinLike {
   readonly parentAlias?: string
   readonly relation?: EntityMetadata['relations'][number]
 }
-/** A query builder (`connection` is the data source in 0.3 and 1.x). */
+/** A query builder (`connection` is the data source in 0.3 and 1.x); `expressionMap` fields as read. */
 export interface QueryBuilderLike {
   readonly connection: DataSource
   readonly queryRunner?: QueryRunner
-  readonly expressionMap: {
+  readonly expressionMap: Record<string, any> & {
     mainAlias?: AliasLike
     aliases: AliasLike[]
     joinAttributes: JoinLike[]
     wheres: unknown[]
     selects: { selection: string; aliasName?: string }[]
-    allOrderBys: Record<string, unknown>
-    queryType: string
-    valuesSet?: ObjectLiteral | ObjectLiteral[]
-    onUpdate?: { conflict?: string | string[] }
-    insertFromSelect?: unknown
-    callListeners: boolean
-    groupBys?: unknown[]
-    havings?: unknown[]
-    commonTableExpressions?: unknown[]
-    take?: number
-    skip?: number
-    limit?: number
-    offset?: number
   }
   getQuery(): string
   getValueSets?(): ObjectLiteral[]
 }
+export type QB = QueryBuilderLike
 export type Method = (this: any, ...args: any[]) => any
 
 /** The query runner whose transaction the calling code runs in (`transaction(fn)`, `runInTransaction`). */
@@ -67,8 +55,16 @@ export function runnerOf(ds: DataSource, runner?: QueryRunner): QueryRunner | un
   return typeof shared === 'object' ? shared : undefined
 }
 
-/** Replaces `proto[name]` with `make(original)`. */
-export function patch(proto: object, name: string, make: (orig: Method) => Method): void {
+/** Wraps `proto[name]`: `fn` runs instead, with the original and the arguments. */
+export function around(
+  proto: object,
+  name: string,
+  fn: (this: any, orig: Method, args: any[]) => unknown,
+): void {
   const holder = proto as Record<string, unknown>
-  if (typeof holder[name] === 'function') holder[name] = make(holder[name] as Method)
+  const orig = holder[name] as Method
+  if (typeof orig === 'function')
+    holder[name] = function (this: unknown, ...args: unknown[]) {
+      return fn.call(this, orig, args)
+    }
 }

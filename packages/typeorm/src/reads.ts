@@ -4,7 +4,7 @@ import { type ReadFrame, type ReadRecord, sqlTablesRead } from '@freshkey/core/a
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm'
 import { bindingsOf, type TypeORMBinding } from './binding.ts'
 import { type Filter, filterOf, keysOf, trackWheres } from './filters.ts'
-import { type AliasLike, type JoinLike, type Method, patch, type QueryBuilderLike } from './internals.ts'
+import { type AliasLike, around, type JoinLike, type Method, type QB } from './internals.ts'
 import { keyValue } from './row-image.ts'
 
 // Every SELECT a query builder sends goes through `loadRawResults` (entities, raw rows, counts,
@@ -21,9 +21,9 @@ export interface Shape {
 interface ReadContext {
   readonly runner: QueryRunner
   readonly binding: TypeORMBinding
-  readonly qb?: QueryBuilderLike
+  readonly qb?: QB
   /** The builder whose `getMany()` runs this query (its pagination query has no metadata of its own). */
-  readonly outer?: QueryBuilderLike
+  readonly outer?: QB
   shape?: Shape
 }
 type Row = ObjectLiteral
@@ -45,7 +45,7 @@ export function parsedTables(binding: TypeORMBinding, sql: string): readonly str
   return (tables.length > 0 ? tables : [...known]).flatMap((t) => binding.tablesOf(t))
 }
 
-function hydrate(qb: QueryBuilderLike, column: Column, value: unknown): unknown {
+function hydrate(qb: QB, column: Column, value: unknown): unknown {
   if (value === null || value === undefined) return undefined
   const v = qb.connection.driver.prepareHydratedValue(value, column)
   const t = column.transformer
@@ -53,7 +53,7 @@ function hydrate(qb: QueryBuilderLike, column: Column, value: unknown): unknown 
 }
 
 /** The raw column of `alias.column`; undefined where the driver hashes a long alias. */
-function columnAlias(qb: QueryBuilderLike, alias: string, column: Column): string | undefined {
+function columnAlias(qb: QB, alias: string, column: Column): string | undefined {
   const max = (qb.connection.driver as { maxAliasLength?: number }).maxAliasLength
   const name = `${alias}_${column.databaseName}`
   return max && name.length > max ? undefined : name
@@ -63,12 +63,7 @@ function columnAlias(qb: QueryBuilderLike, alias: string, column: Column): strin
  * Reads a key from raw rows: the values of `cols` under `alias`, named by `paths` in a composite
  * key. The key of an entity by default; a foreign key read as the key it points at.
  */
-function keyReader(
-  qb: QueryBuilderLike,
-  alias: string,
-  cols: readonly Column[],
-  paths = cols.map((c) => c.propertyPath),
-) {
+function keyReader(qb: QB, alias: string, cols: readonly Column[], paths = cols.map((c) => c.propertyPath)) {
   const names = cols.map((c) => columnAlias(qb, alias, c))
   if (cols.length === 0 || names.includes(undefined)) return undefined
   const present = (row: Row) => names.every((n) => n! in row)
@@ -91,7 +86,7 @@ function keyReader(
 }
 
 /** The values the children's foreign key follows, from the parents' raw columns, as a filter on the children. */
-function parentFilter(qb: QueryBuilderLike, parent: string, fk: readonly Column[]) {
+function parentFilter(qb: QB, parent: string, fk: readonly Column[]) {
   const names = fk.map((c) => columnAlias(qb, parent, c.referencedColumn!))
   if (fk.length === 0 || names.includes(undefined)) return undefined
   return (raw: readonly Row[]): Filter => {
@@ -109,7 +104,7 @@ function parentFilter(qb: QueryBuilderLike, parent: string, fk: readonly Column[
  * Fields whose change may move rows of `alias` into or out of the result: its order fields, or any
  * field (`'*'`) for a page cut (`take`/`skip`) from an order that leaves ties or from none.
  */
-function orderWatch(qb: QueryBuilderLike, alias: string, md: EntityMetadata, main: boolean): string[] | '*' {
+function orderWatch(qb: QB, alias: string, md: EntityMetadata, main: boolean): string[] | '*' {
   const em = qb.expressionMap
   const out: string[] = []
   for (const key of Object.keys(em.allOrderBys)) {
@@ -123,12 +118,7 @@ function orderWatch(qb: QueryBuilderLike, alias: string, md: EntityMetadata, mai
   return main && page && !md.primaryColumns.every((c) => out.includes(c.propertyPath)) ? '*' : out
 }
 
-function mainReader(
-  qb: QueryBuilderLike,
-  alias: AliasLike,
-  filter: Filter,
-  outer?: QueryBuilderLike,
-): Reader {
+function mainReader(qb: QB, alias: AliasLike, filter: Filter, outer?: QB): Reader {
   const md = alias.metadata
   const reader = keyReader(qb, outer ? `ids_${alias.name}` : alias.name, md.primaryColumns)
   const asked = keysOf(md, filter)
@@ -145,12 +135,7 @@ function mainReader(
   }
 }
 
-function joinReader(
-  qb: QueryBuilderLike,
-  join: JoinLike,
-  relation: NonNullable<JoinLike['relation']>,
-  parent: string,
-) {
+function joinReader(qb: QB, join: JoinLike, relation: NonNullable<JoinLike['relation']>, parent: string) {
   const child = join.alias.metadata
   const reader = keyReader(qb, join.alias.name, child.primaryColumns)
   if (!reader) return undefined
@@ -158,25 +143,16 @@ function joinReader(
   if (relation.isManyToOne || relation.isOneToOneOwner) {
     // The keys the parents point at, found or not (a LEFT JOIN drops a soft-deleted row).
     const cols = relation.joinColumns
+    const refs = cols.map((c) => c.referencedColumn!.propertyPath)
     const byKey =
       cols.length === child.primaryColumns.length && cols.every((c) => c.referencedColumn?.isPrimary)
-    const asked = byKey
-      ? keyReader(
-          qb,
-          parent,
-          cols,
-          cols.map((c) => c.referencedColumn!.propertyPath),
-        )
-      : undefined
+    const asked = byKey ? keyReader(qb, parent, cols, refs) : undefined
     return (raw: readonly Row[], out: ReadRecord[]) =>
       void out.push({ table, rows: [...reader.all(raw, true)!, ...(asked?.all(raw, true) ?? [])] })
   }
   const junction = relation.isManyToMany ? relation.junctionEntityMetadata : undefined
-  const fk = junction
-    ? relation.isOwning
-      ? junction.ownerColumns
-      : junction.inverseColumns
-    : relation.inverseRelation?.joinColumns
+  const side = relation.isOwning ? 'ownerColumns' : 'inverseColumns'
+  const fk = junction ? junction[side] : relation.inverseRelation?.joinColumns
   const of = fk && parentFilter(qb, parent, fk)
   if (!of) return undefined
   const watch = orderWatch(qb, join.alias.name, child, false)
@@ -190,7 +166,7 @@ function joinReader(
 }
 
 /** The shape of a select query builder's query; `outer` for the pagination query of a `getMany()` with joins. */
-export function shapeOf(binding: TypeORMBinding, qb: QueryBuilderLike, outer?: QueryBuilderLike): Shape {
+export function shapeOf(binding: TypeORMBinding, qb: QB, outer?: QB): Shape {
   const em = qb.expressionMap
   const main = em.mainAlias
   if (outer && main?.name === 'distinctAlias' && !main.hasMetadata) {
@@ -275,9 +251,14 @@ async function fence(frames: readonly ReadFrame[], tables: readonly string[]): P
   if (waits.length > 0) await Promise.all(waits)
 }
 
-function safely(ctx: ReadContext, frames: readonly ReadFrame[], fn: () => void): void {
+const readAll = (frames: readonly ReadFrame[], records: readonly ReadRecord[]) => {
+  for (const f of frames) for (const r of records) f.read(r)
+}
+
+/** Runs `fn`; a failure is reported and leaves the frames unsafe (the value is served, never stored). */
+function attempt<T>(ctx: ReadContext, frames: readonly ReadFrame[], fn: () => T): T | undefined {
   try {
-    fn()
+    return fn()
   } catch (error) {
     ctx.binding.report('read', error)
     for (const f of frames) f.unsafe = true
@@ -285,13 +266,10 @@ function safely(ctx: ReadContext, frames: readonly ReadFrame[], fn: () => void):
 }
 
 async function tracked(ctx: ReadContext, frames: readonly ReadFrame[], load: Method): Promise<Row[]> {
-  let shape: Shape | undefined
-  safely(ctx, frames, () => {
-    shape = shapeIn(ctx)
-  })
+  const shape = attempt(ctx, frames, () => shapeIn(ctx))
   if (shape) await fence(frames, shape.tables)
   const raw: Row[] = await readContext.run(ctx, () => load.call(ctx.qb, ctx.runner))
-  if (shape) safely(ctx, frames, () => readAll(frames, shape!.records(raw)))
+  if (shape) attempt(ctx, frames, () => readAll(frames, shape.records(raw)))
   return raw
 }
 
@@ -300,20 +278,13 @@ export async function rawRead(bindings: readonly TypeORMBinding[], sql: string) 
   const frames = framesOf(bindings)
   if (!frames) return undefined
   const tables = parsedTables(bindings[0]!, sql)
+  const records = tables.map((table) => ({ table, whole: true }))
   await fence(frames, tables)
-  return () =>
-    readAll(
-      frames,
-      tables.map((table) => ({ table, whole: true })),
-    )
-}
-
-function readAll(frames: readonly ReadFrame[], records: readonly ReadRecord[]): void {
-  for (const f of frames) for (const r of records) f.read(r)
+  return () => readAll(frames, records)
 }
 
 const patched = new WeakSet<object>()
-const cached = (qb: QueryBuilderLike) =>
+const cached = (qb: QB) =>
   (qb.connection.queryResultCache as { [FRESHKEY_CACHE]?: boolean } | undefined)?.[FRESHKEY_CACHE] === true
 
 /** Patches the select query builder of one TypeORM copy (once). */
@@ -321,37 +292,22 @@ export function installReadHooks(proto: object): void {
   if (patched.has(proto)) return
   patched.add(proto)
   trackWheres(proto, true)
-  patch(
-    proto,
-    'executeEntitiesAndRawResults',
-    (orig) =>
-      function (this: QueryBuilderLike, runner: QueryRunner) {
-        const bindings = bindingsOf(this.connection)
-        if (bindings.length === 0 || (!cached(this) && !framesOf(bindings))) return orig.call(this, runner)
-        return readContext.run({ runner, binding: bindings[0]!, outer: this }, () => orig.call(this, runner))
-      },
-  )
-  patch(
-    proto,
-    'loadRawResults',
-    (load) =>
-      function (this: QueryBuilderLike, runner: QueryRunner) {
-        const bindings = bindingsOf(this.connection)
-        const frames = bindings.length > 0 ? framesOf(bindings) : undefined
-        if (!frames && !(bindings.length > 0 && cached(this))) return load.call(this, runner)
-        const outer = readContext.getStore()?.outer
-        const ctx: ReadContext = { runner, binding: bindings[0]!, qb: this, ...(outer && { outer }) }
-        return frames ? tracked(ctx, frames, load) : readContext.run(ctx, () => load.call(this, runner))
-      },
-  )
+  around(proto, 'executeEntitiesAndRawResults', function (this: QB, orig, [runner]) {
+    const bindings = bindingsOf(this.connection)
+    if (bindings.length === 0 || (!cached(this) && !framesOf(bindings))) return orig.call(this, runner)
+    return readContext.run({ runner, binding: bindings[0]!, outer: this }, () => orig.call(this, runner))
+  })
+  around(proto, 'loadRawResults', function (this: QB, load, [runner]) {
+    const bindings = bindingsOf(this.connection)
+    const frames = framesOf(bindings)
+    if (!frames && !(bindings.length > 0 && cached(this))) return load.call(this, runner)
+    const outer = readContext.getStore()?.outer
+    const ctx: ReadContext = { runner, binding: bindings[0]!, qb: this, ...(outer && { outer }) }
+    return frames ? tracked(ctx, frames, load) : readContext.run(ctx, () => load.call(this, runner))
+  })
   // A stream's rows are never seen: what a loader streams is served, never stored.
-  patch(
-    proto,
-    'stream',
-    (orig) =>
-      function (this: QueryBuilderLike, ...args: unknown[]) {
-        for (const f of framesOf(bindingsOf(this.connection)) ?? []) f.unsafe = true
-        return orig.apply(this, args)
-      },
-  )
+  around(proto, 'stream', function (this: QB, orig, args) {
+    for (const f of framesOf(bindingsOf(this.connection)) ?? []) f.unsafe = true
+    return orig.apply(this, args)
+  })
 }

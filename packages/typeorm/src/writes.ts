@@ -3,7 +3,7 @@ import { AdapterSetupError, type WriteFact } from '@freshkey/core/adapter'
 import type { EntityMetadata } from 'typeorm'
 import { bindingsOf, type TypeORMBinding } from './binding.ts'
 import { filterOf, keysOf, trackWheres } from './filters.ts'
-import { type Method, patch, type QueryBuilderLike, runnerOf, writeContext } from './internals.ts'
+import { around, type Method, type QB, runnerOf, writeContext } from './internals.ts'
 import { imageOf, keyImage, pkOf, writtenPaths } from './row-image.ts'
 
 // Write query builders (repository.update/delete/insert/upsert/softDelete/restore/increment,
@@ -18,14 +18,14 @@ type Plan = { before: WriteFact[] } | { after: (result: unknown) => WriteFact[] 
 
 const CLIENT_KEYS = new Set(['uuid'])
 
-function target(qb: QueryBuilderLike): { table: string; md?: EntityMetadata } | undefined {
+function target(qb: QB): { table: string; md?: EntityMetadata } | undefined {
   const alias = qb.expressionMap.mainAlias
   if (alias?.hasMetadata) return { table: alias.metadata.tableName, md: alias.metadata }
   const last = alias?.tablePath?.split('.').pop()
   return last ? { table: last.replace(/^["`[]|["`\]]$/g, '') } : undefined
 }
 
-function insertPlan(qb: QueryBuilderLike, table: string, md: EntityMetadata): Plan {
+function insertPlan(qb: QB, table: string, md: EntityMetadata): Plan {
   const em = qb.expressionMap
   const bulk: WriteFact[] = [{ table, kind: 'bulk', verb: 'insert' }]
   const sets = em.insertFromSelect ? undefined : qb.getValueSets?.()
@@ -64,7 +64,7 @@ function insertPlan(qb: QueryBuilderLike, table: string, md: EntityMetadata): Pl
   }
 }
 
-function plan(qb: QueryBuilderLike, kind: Kind): Plan | undefined {
+function plan(qb: QB, kind: Kind): Plan | undefined {
   const t = target(qb)
   if (!t) return undefined
   const { table, md } = t
@@ -91,7 +91,7 @@ function plan(qb: QueryBuilderLike, kind: Kind): Plan | undefined {
     : { before: [{ table, kind: 'update', pk: rows[0]!, newPk, after, changed }] }
 }
 
-async function hooked(qb: QueryBuilderLike, execute: Method, kind: Kind, bindings: TypeORMBinding[]) {
+async function hooked(qb: QB, execute: Method, kind: Kind, bindings: TypeORMBinding[]) {
   let p: Plan | undefined
   try {
     p = plan(qb, kind)
@@ -142,24 +142,13 @@ export function installWriteHooks(select: object): void {
     if (patched.has(proto)) continue
     patched.add(proto)
     if (fallback !== 'insert') trackWheres(proto, false)
-    patch(
-      proto,
-      'execute',
-      (execute) =>
-        function (this: QueryBuilderLike) {
-          const bindings = bindingsOf(this.connection)
-          // Persistence runs its own builders with listeners off and reports the rows through events.
-          const persisting =
-            this.expressionMap.callListeners === false && writeContext.getStore()?.persistence
-          if (bindings.length === 0 || persisting) return execute.call(this)
-          const type = this.expressionMap.queryType
-          return hooked(
-            this,
-            execute,
-            type === 'restore' || type === 'soft-delete' ? type : fallback,
-            bindings,
-          )
-        },
-    )
+    around(proto, 'execute', function (this: QB, execute, args) {
+      const bindings = bindingsOf(this.connection)
+      // Persistence runs its own builders with listeners off and reports the rows through events.
+      const persisting = this.expressionMap.callListeners === false && writeContext.getStore()?.persistence
+      if (bindings.length === 0 || persisting) return execute.apply(this, args)
+      const type = this.expressionMap.queryType
+      return hooked(this, execute, type === 'restore' || type === 'soft-delete' ? type : fallback, bindings)
+    })
   }
 }
