@@ -1,28 +1,17 @@
 import { type Freshkey, scopesOf } from '@freshkey/core'
-import {
-  AdapterInactiveError,
-  AdapterSetupError,
-  Binding,
-  type BindingOptions,
-  SchemaGraph,
-  sqlTablesRead,
-} from '@freshkey/core/adapter'
-import type {
-  DataSource,
-  EntityManager,
-  EntityMetadata,
-  EntityTarget,
-  ObjectLiteral,
-  QueryRunner,
-} from 'typeorm'
-import { createEntityResolver, metadataOfTarget } from './entity-resolver.ts'
+import * as kit from '@freshkey/core/adapter'
+import type { DataSource, EntityManager, EntityMetadata, EntityTarget, QueryRunner } from 'typeorm'
 import { installHooks, keepSubscriber } from './hooks.ts'
-import { runnerOf, transactionContext } from './internals.ts'
+import { isEntitySchema, runnerOf, transactionContext } from './internals.ts'
 import { readContext } from './reads.ts'
+import { pkOf } from './row-image.ts'
 import { createSubscriber, type FreshkeySubscriber, plainLoadListener } from './subscriber.ts'
 
+type Target = EntityTarget<object>
+const inactive = (why: string) => new kit.AdapterInactiveError('typeorm', why)
+
 /** Options of {@link freshkeyTypeORM}: the kit's raw-SQL policy (`rawSql`, default `'parse'`) and `onError`. */
-export type FreshkeyTypeORMOptions = BindingOptions
+export type FreshkeyTypeORMOptions = kit.BindingOptions
 
 /**
  * freshkey bound to one TypeORM data source: the subscriber and hooks report every write, the
@@ -30,7 +19,7 @@ export type FreshkeyTypeORMOptions = BindingOptions
  * parallel with it, and reads inside `fk.wrap`, `fk.cached` and the query result cache record
  * what they read. Made by {@link freshkeyTypeORM}.
  */
-export class TypeORMBinding extends Binding<QueryRunner> {
+export class TypeORMBinding extends kit.Binding<QueryRunner> {
   readonly dataSource: DataSource
   /** Query runners whose transaction events reached the subscriber (for `verify()`). */
   readonly seen = new WeakSet<QueryRunner>()
@@ -72,7 +61,7 @@ export class TypeORMBinding extends Binding<QueryRunner> {
     }
     const names = (cols: readonly { propertyPath: string }[]) => cols.map((c) => c.propertyPath)
     this.setGraph(
-      new SchemaGraph({
+      new kit.SchemaGraph({
         tables: metadatas.map((md) => ({ name: md.tableName, primaryKey: names(md.primaryColumns) })),
         foreignKeys: metadatas.flatMap((md) =>
           md.foreignKeys
@@ -90,27 +79,34 @@ export class TypeORMBinding extends Binding<QueryRunner> {
     )
     const known = this.graph.tables
     const views = (md: EntityMetadata, depth: number): string[] => {
-      let sql = ''
+      const expr = md.expression
+      let sql: string | undefined
       try {
-        sql =
-          typeof md.expression === 'string'
-            ? md.expression
-            : (md.expression?.(this.dataSource).getQuery() ?? '')
+        sql = typeof expr === 'string' ? expr : expr?.(this.dataSource).getQuery()
       } catch {}
-      return (sql ? sqlTablesRead(sql, known) : [...known]).flatMap((t) => {
+      return (sql ? kit.sqlTablesRead(sql, known) : [...known]).flatMap((t) => {
         const inner = metadatas.find((m) => m.tableName === t)
         return inner?.tableType === 'view' && depth < 8 ? views(inner, depth + 1) : [t]
       })
     }
-    this.#views = new Map(
-      metadatas
-        .filter((md) => md.tableType === 'view')
-        .map((md) => [md.tableName, [...new Set(views(md, 0))]]),
-    )
+    const viewMds = metadatas.filter((md) => md.tableType === 'view')
+    this.#views = new Map(viewMds.map((md) => [md.tableName, [...new Set(views(md, 0))]]))
     const plain = metadatas.some((md) => typeof md.target !== 'function' && md.tableType !== 'junction')
     this.#subscriber.afterLoad = plain ? plainLoadListener(this) : undefined
     // The resolver arrives with the metadata, so scopes declared on classes before initialize() resolve now.
-    if (first) this.resolver(createEntityResolver(this))
+    if (first) this.resolver({ identify: (e) => this.#identify(e), tableOf: (t) => this.tableOf(t as never) })
+  }
+
+  /** An entity is its own row (relations it carries are not): `fk.keyFor(entity)`. */
+  #identify(entity: object) {
+    this.scan()
+    const ctor = entity.constructor
+    const md =
+      typeof ctor === 'function' && ctor !== Object
+        ? metadataOf(this.dataSource, ctor)?.findInheritanceMetadata(entity)
+        : this.#plain.get(entity)
+    const pk = md && pkOf(md, entity)
+    return md && pk !== undefined ? { table: md.tableName, pk } : undefined
   }
 
   /** The tables a view reads (a table reads itself). */
@@ -124,7 +120,6 @@ export class TypeORMBinding extends Binding<QueryRunner> {
    */
   async verify(): Promise<void> {
     this.live()
-    const inactive = (why: string) => new AdapterInactiveError('typeorm', why)
     if (!this.active) throw inactive('the freshkey subscriber is not in dataSource.subscribers')
     if (!this.dataSource.isInitialized) throw inactive('initialize() the data source before verify()')
     const runner = this.dataSource.createQueryRunner()
@@ -149,17 +144,11 @@ export class TypeORMBinding extends Binding<QueryRunner> {
    * cannot see: raw SQL on a query runner, triggers, other programs. Recorded in the transaction of
    * `via` when it is in one, else bumped now.
    */
-  async changed(
-    targets: readonly (string | EntityTarget<ObjectLiteral>)[],
-    via?: EntityManager | QueryRunner,
-  ): Promise<void> {
+  async changed(targets: readonly (string | Target)[], via?: EntityManager | QueryRunner): Promise<void> {
     this.live()
     this.scan()
     const facts = targets.map((target) => {
-      const table =
-        typeof target === 'string' && this.graph.tables.has(target)
-          ? target
-          : (this.tableOf(target) ?? target)
+      const table = this.graph.tables.has(target as string) ? target : (this.tableOf(target) ?? target)
       if (typeof table !== 'string') throw new TypeError('changed(): unknown entity target')
       return { table, kind: 'bulk' as const }
     })
@@ -168,19 +157,15 @@ export class TypeORMBinding extends Binding<QueryRunner> {
   }
 
   /** The database table of an entity class, EntitySchema or entity name. */
-  tableOf(target: EntityTarget<ObjectLiteral>): string | undefined {
-    return metadataOfTarget(this.dataSource, target)?.tableName
+  tableOf(target: Target): string | undefined {
+    this.scan()
+    return metadataOf(this.dataSource, target)?.tableName
   }
 
   /** @internal Remembers the metadata of a plain-object entity (an EntitySchema without a class). */
   tagPlain(entity: unknown, md: EntityMetadata): void {
     if (typeof entity === 'object' && entity !== null && typeof md.target !== 'function')
       this.#plain.set(entity, md)
-  }
-
-  /** @internal */
-  plainMetadata(entity: object): EntityMetadata | undefined {
-    return this.#plain.get(entity)
   }
 }
 
@@ -197,23 +182,27 @@ export function freshkeyTypeORM(
   options: FreshkeyTypeORMOptions = {},
 ): TypeORMBinding {
   if (String(dataSource?.options?.type) === 'mongodb')
-    throw new AdapterSetupError('typeorm', 'the "mongodb" driver is not supported')
-  return Binding.for(fk, dataSource, () => {
+    throw new kit.AdapterSetupError('typeorm', 'the "mongodb" driver is not supported')
+  return kit.Binding.for(fk, dataSource, () => {
     installHooks(dataSource)
     const binding = new TypeORMBinding(dataSource, fk, options)
     binding.scan()
     if (binding.active) return binding
     binding.dispose()
-    throw new AdapterInactiveError(
-      'typeorm',
-      'could not place the freshkey subscriber in dataSource.subscribers',
-    )
+    throw inactive('could not place the freshkey subscriber in dataSource.subscribers')
   })
+}
+
+/** Metadata of an entity class, EntitySchema or entity name; undefined for anything else. */
+function metadataOf(ds: DataSource, target: unknown): EntityMetadata | undefined {
+  const key = isEntitySchema(target) ? (target.options.target ?? target.options.name) : target
+  const ok = ds.isInitialized && (typeof key === 'function' || typeof key === 'string')
+  return ok && ds.hasMetadata(key as string) ? ds.getMetadata(key as string) : undefined
 }
 
 /** The live bindings of a data source (the hooks, patched once per TypeORM copy, serve all of them). */
 export function bindingsOf(dataSource: DataSource): TypeORMBinding[] {
-  const list = Binding.on(dataSource) as TypeORMBinding[]
+  const list = kit.Binding.on(dataSource) as TypeORMBinding[]
   for (const b of list) b.scan()
   return list
 }

@@ -5,10 +5,9 @@ import { around, isEntitySchema, runnerOf, transactionContext, writeContext } fr
 import { installReadHooks, rawRead } from './reads.ts'
 import { installWriteHooks } from './writes.ts'
 
-// Per data source: keep our subscribers in `dataSource.subscribers` (initialize() replaces that
-// array, dropping instances pushed earlier) and see raw `query()` calls. Per TypeORM copy: the
-// EntityManager methods below and the query builders. Every hook does nothing for a data source
-// without a live binding.
+// Per data source: our subscribers stay in `dataSource.subscribers` (initialize() replaces it) and
+// raw `query()` calls are seen. Per TypeORM copy: the EntityManager methods below and the query
+// builders; every hook is inert for a data source without a live binding.
 
 const kept = new WeakMap<DataSource, Set<EntitySubscriberInterface>>()
 const managers = new WeakSet<object>()
@@ -55,9 +54,8 @@ function installDataSource(ds: DataSource): void {
     const result = await query.call(this, sql, parameters, runner)
     read?.()
     const used = runnerOf(ds, runner)
-    await Promise.all(
-      bindings.map((b) => b.raw(used, sql, parameters ?? [], used?.isTransactionActive === true)),
-    )
+    const inTransaction = used?.isTransactionActive === true
+    await Promise.all(bindings.map((b) => b.raw(used, sql, parameters ?? [], inTransaction)))
     return result
   } as DataSource['query']
   ds.initialize = async function (this: DataSource) {

@@ -13,7 +13,8 @@ export interface FreshkeyQueryResultCacheOptions {
 }
 
 const TICKET = Symbol('freshkey.ticket')
-type Miss = QueryResultCacheOptions & { readonly [TICKET]: FillTicket }
+type Opts = QueryResultCacheOptions
+type Miss = Opts & { readonly [TICKET]: FillTicket }
 
 /**
  * TypeORM's `QueryResultCache` on freshkey: a cached query depends on exactly what it read (the
@@ -38,21 +39,16 @@ export class FreshkeyQueryResultCache implements QueryResultCache {
   async synchronize(): Promise<void> {}
 
   /** The query being run (from its builder), else its SQL parsed: tables and, given raw rows, the records. */
-  #reads(options: QueryResultCacheOptions) {
+  #reads(options: Opts) {
     const ctx = readContext.getStore()
     if (ctx?.qb) return shapeIn(ctx)
     const [binding] = bindingsOf(this.#dataSource)
-    const tables =
-      binding && options.query
-        ? parsedTables(binding, options.query.replace(/ -- PARAMETERS: .*$/s, ''))
-        : undefined
+    const sql = options.query?.replace(/ -- PARAMETERS: .*$/s, '')
+    const tables = binding && sql ? parsedTables(binding, sql) : undefined
     return tables && { tables, records: () => tables.map((table) => ({ table, whole: true })) }
   }
 
-  async getFromCache(
-    options: QueryResultCacheOptions,
-    runner?: QueryRunner,
-  ): Promise<QueryResultCacheOptions | undefined> {
+  async getFromCache(options: Opts, runner?: QueryRunner): Promise<Opts | undefined> {
     const key = options.identifier ?? options.query
     const reads = key ? this.#reads(options) : undefined
     if (!key || !reads) return undefined
@@ -64,15 +60,11 @@ export class FreshkeyQueryResultCache implements QueryResultCache {
       : undefined
   }
 
-  isExpired(saved: QueryResultCacheOptions): boolean {
+  isExpired(saved: Opts): boolean {
     return TICKET in saved
   }
 
-  async storeInCache(
-    options: QueryResultCacheOptions,
-    saved?: QueryResultCacheOptions,
-    runner?: QueryRunner,
-  ): Promise<void> {
+  async storeInCache(options: Opts, saved?: Opts, runner?: QueryRunner): Promise<void> {
     const ticket = (saved as Partial<Miss> | undefined)?.[TICKET]
     if (!ticket || runner?.isTransactionActive || typeof options.result !== 'string') return
     let records: ReadRecord[]

@@ -7,11 +7,9 @@ import { type Filter, filterOf, keysOf, trackWheres } from './filters.ts'
 import { type AliasLike, around, type JoinLike, type Method, type QB } from './internals.ts'
 import { keyValue } from './row-image.ts'
 
-// Every SELECT a query builder sends goes through `loadRawResults` (entities, raw rows, counts,
-// pages, relation loaders, TypeORM's result cache). Inside a read frame each one fences its tables
-// first, then reports what it returned: the rows (keys read from the raw columns), the filter (see
-// filters.ts), the order fields; joined relations become lookups (to-one) or filters on the
-// children's foreign key (to-many). What is not understood depends on its whole tables.
+// Every SELECT of a query builder passes `loadRawResults`. In a read frame it fences its tables, then
+// reports its rows (keys from the raw columns), filter and order fields; joined relations become
+// lookups (to-one) or filters on the children's foreign key (to-many); the rest, whole tables.
 
 /** What one query reads: its tables (fenced before it runs) and, from its raw rows, the records. */
 export interface Shape {
@@ -72,15 +70,10 @@ function keyReader(qb: QB, alias: string, cols: readonly Column[], paths = cols.
     if (values.includes(undefined)) return undefined
     return cols.length === 1 ? values[0] : Object.fromEntries(paths.map((p, i) => [p, values[i]!]))
   }
-  /** Distinct keys of the rows (rows without one skipped when `nullable`, a LEFT JOIN's); undefined otherwise. */
+  /** The keys of the rows (rows without one skipped when `nullable`, a LEFT JOIN's; else undefined). */
   const all = (raw: readonly Row[], nullable: boolean): PrimaryKey[] | undefined => {
-    const seen = new Map<unknown, PrimaryKey>()
-    for (const row of raw) {
-      const k = present(row) ? key(row) : undefined
-      if (k === undefined && !nullable) return undefined
-      if (k !== undefined) seen.set(typeof k === 'object' ? JSON.stringify(k) : k, k)
-    }
-    return [...seen.values()]
+    const keys = raw.map((row) => (present(row) ? key(row) : undefined))
+    return nullable || !keys.includes(undefined) ? keys.filter((k) => k !== undefined) : undefined
   }
   return { present, all }
 }
@@ -94,9 +87,10 @@ function parentFilter(qb: QB, parent: string, fk: readonly Column[]) {
       Object.fromEntries(
         fk.map((c, i) => [c.propertyPath, hydrate(qb, c.referencedColumn!, row[names[i]!]) ?? null]),
       )
-    if (fk.length > 1) return raw.map(conj)
-    const values = new Set(raw.map((row) => conj(row)[fk[0]!.propertyPath]).filter((v) => v !== null))
-    return [{ [fk[0]!.propertyPath]: [...values] }]
+    const path = fk[0]!.propertyPath
+    return fk.length > 1
+      ? raw.map(conj)
+      : [{ [path]: raw.map((row) => conj(row)[path]).filter((v) => v !== null) }]
   }
 }
 

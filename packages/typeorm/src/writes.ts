@@ -6,11 +6,9 @@ import { filterOf, keysOf, trackWheres } from './filters.ts'
 import { around, type Method, type QB, runnerOf, writeContext } from './internals.ts'
 import { imageOf, keyImage, pkOf, writtenPaths } from './row-image.ts'
 
-// Write query builders (repository.update/delete/insert/upsert/softDelete/restore/increment,
-// QueryBuilder and RelationQueryBuilder writes, `save(..., { listeners: false })`) carry what their
-// events do not: the WHERE, so `update(id, …)` names its row. Rows known before the statement runs
-// outside a transaction go through `binding.autocommit` (fenced in parallel); the rest are recorded
-// after it.
+// Write builders (repository.update/delete/insert/upsert/..., QueryBuilder and RelationQueryBuilder
+// writes) carry what their events do not: the WHERE, so `update(id, …)` names its row. Rows known
+// before an autocommit statement runs go through `binding.autocommit`; the rest are recorded after.
 
 type Kind = 'insert' | 'update' | 'delete' | 'soft-delete' | 'restore'
 /** Facts known before the statement runs, or worked out from its result. */
@@ -37,18 +35,13 @@ function insertPlan(qb: QB, table: string, md: EntityMetadata): Plan {
   if (em.onUpdate && Object.keys(em.onUpdate).length > 0) {
     // An upsert names its row only when its conflict target is the primary key.
     const changed = [...new Set(sets.flatMap((v) => writtenPaths(md, v)))]
-    const conflict = [em.onUpdate.conflict ?? []].flat()
-    const keys = md.primaryColumns.map((c) => c.databaseName)
+    const conflict = String([em.onUpdate.conflict ?? []].flat().sort())
     const pks = sets.map((v) => pkOf(md, v))
-    if (
-      conflict.length !== keys.length ||
-      !keys.every((k) => conflict.includes(k)) ||
-      pks.includes(undefined)
-    )
+    const keys = md.primaryColumns.map((c) => c.databaseName)
+    if (conflict !== String(keys.sort()) || pks.includes(undefined))
       return { before: [{ table, kind: 'bulk', verb: 'update', changed }] }
-    return {
-      before: pks.map((pk, i) => ({ table, kind: 'update', pk: pk!, after: imageOf(md, sets[i])!, changed })),
-    }
+    const after = (i: number) => imageOf(md, sets[i])!
+    return { before: pks.map((pk, i) => ({ table, kind: 'update', pk: pk!, after: after(i), changed })) }
   }
   if (!md.primaryColumns.some((c) => c.isGenerated && !CLIENT_KEYS.has(String(c.generationStrategy))))
     return { before: facts(sets.map((v) => pkOf(md, v))) }
