@@ -20,6 +20,7 @@ export class ConfArticle {
   published!: boolean
   category!: string
   authorId!: number
+  author?: ConfUser
 }
 export class ConfMembership {
   userId!: number
@@ -33,11 +34,13 @@ export class ChainA {
 export class ChainB {
   aId!: number
   label!: string
+  a?: ChainA
 }
 export class ChainC {
   id!: number
   bId!: number
   label!: string
+  b?: ChainB
 }
 Scope(['published', 'category'])(ConfArticle)
 
