@@ -13,6 +13,7 @@ const shared = [
   'result-cache',
   'registration',
   'no-extra-sql',
+  'no-locking',
   'conformance-driver',
 ]
 const { resolve, test } = base as UserConfig
