@@ -87,6 +87,7 @@ async function commitBench(): Promise<void> {
       ratio(r.freshkey, r.typeorm),
       fmtUs(r.typeorm.p50),
       fmtUs(r.freshkey.p50),
+      `${(r.typeorm.clientCpuUs / per).toFixed(0)} / ${(r.freshkey.clientCpuUs / per).toFixed(0)}`,
     ])
   }
   console.log(
