@@ -67,27 +67,26 @@ async function commitBench(): Promise<void> {
     ],
   ]
   const parallel = 8
-  cases.push([
-    `${parallel} transactions in flight (per transaction)`,
-    (ds) => () =>
-      Promise.all(
-        Array.from({ length: parallel }, (_, i) =>
-          ds.transaction((em) => em.update(BenchArticle, 1 + (i % 2), { title: `t${n++}` })),
-        ),
+  const title = () => ({ title: `t${n++}` })
+  const inFlight = (ds: DataSource) => () =>
+    Promise.all(
+      Array.from({ length: parallel }, (_, i) =>
+        ds.transaction((em) => em.update(BenchArticle, 1 + (i % 2), title())),
       ),
-  ])
+    )
+  cases.push([`${parallel} transactions in flight (per transaction)`, inFlight])
   const rows: string[][] = []
   for (const [name, op] of cases) {
     const r = await compare({ typeorm: op(db.plain), freshkey: op(db.watched) }, { rounds: 15, roundMs: 300 })
     const per = name.includes('in flight') ? parallel : 1
+    const both = [r.typeorm, r.freshkey]
+    const cpu = both.map((x) => (x.clientCpuUs / per).toFixed(0)).join(' / ')
     rows.push([
       name,
-      fmtOps(r.typeorm.opsPerSec * per),
-      fmtOps(r.freshkey.opsPerSec * per),
+      ...both.map((x) => fmtOps(x.opsPerSec * per)),
       ratio(r.freshkey, r.typeorm),
-      fmtUs(r.typeorm.p50),
-      fmtUs(r.freshkey.p50),
-      `${(r.typeorm.clientCpuUs / per).toFixed(0)} / ${(r.freshkey.clientCpuUs / per).toFixed(0)}`,
+      ...both.map((x) => fmtUs(x.p50)),
+      cpu,
     ])
   }
   console.log(

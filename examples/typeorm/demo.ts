@@ -55,21 +55,22 @@ const published = async (category: string) =>
 
 let invalidations = 0
 subscribe(channels.invalidate, () => invalidations++)
-let last = { ...fk.stats(), invalidations }
+const counters = () => ({ hits: fk.stats().hits, misses: fk.stats().misses, invalidations })
+let last = counters()
+/** Runs one step of the story and prints what it cost the cache. */
 async function step(title: string, run: () => Promise<void>) {
   console.log(`── ${title}`)
   await run()
-  const now = { ...fk.stats(), invalidations }
-  console.log(
-    `   hits +${now.hits - last.hits}, misses +${now.misses - last.misses}, invalidations +${now.invalidations - last.invalidations}\n`,
-  )
+  const now = counters()
+  const delta = (Object.keys(now) as (keyof typeof now)[]).map((k) => `${k} +${now[k] - last[k]}`)
+  console.log(`   ${delta.join(', ')}\n`)
   last = now
 }
 const show = async () => {
   // A commit's fence is lifted in the background; a read that still sees it is served, not stored.
   await fk.idle()
-  console.log(`   news: ${JSON.stringify(await published('news'))}`)
-  console.log(`   tech: ${JSON.stringify(await published('tech'))}`)
+  for (const category of ['news', 'tech'])
+    console.log(`   ${category}: ${JSON.stringify(await published(category))}`)
   console.log(`   article 1: ${await article(1)}`)
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { EventEmitter, once } from 'node:events'
 import { dep, type Freshkey } from '@freshkey/core'
 import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -43,24 +44,18 @@ describe.each(combos.filter(([db]) => db === 'postgres'))(
      * T2 (the old before image, or `lockFirst`), T2 waits for T1 and T1 for T2: a deadlock.
      */
     async function keyShareAgainstScopedUpdate(ds: DataSource, lockFirst = false): Promise<void> {
-      let keyShared!: () => void
-      const shared = new Promise<void>((r) => {
-        keyShared = r
-      })
-      let row2Locked!: () => void
-      const locked = new Promise<void>((r) => {
-        row2Locked = r
-      })
+      const steps = new EventEmitter()
+      const [shared, locked] = [once(steps, 'key shared'), once(steps, 'row 2 locked')]
       const t1 = ds.transaction(async (em) => {
         await em.insert(Article, { id: 50, title: 'fk', published: true, category: 'news', authorId: 1 })
-        keyShared()
+        steps.emit('key shared')
         await locked
         await em.update(User, 2, { name: 't1' })
       })
       const t2 = ds.transaction(async (em) => {
         await shared
         await em.update(User, 2, { name: 't2' })
-        row2Locked()
+        steps.emit('row 2 locked')
         if (lockFirst) await em.query('SELECT name FROM app_users WHERE id = 1 FOR UPDATE')
         await em.update(User, 1, { name: 'scoped' })
       })
