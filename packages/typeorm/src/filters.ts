@@ -36,13 +36,10 @@ function equality(v: unknown, nulls: Nulls): unknown {
   return ok ? v.value : UNKNOWN
 }
 
-function conjunction(
-  md: EntityMetadata,
-  w: unknown,
-  nulls: Nulls,
-  prefix: string,
-  out: Record<string, unknown>,
-) {
+type MD = EntityMetadata
+type Of = (md: MD, arg: unknown, qb: QB) => Filter
+
+function conjunction(md: MD, w: unknown, nulls: Nulls, prefix: string, out: Record<string, unknown>) {
   const proto = typeof w === 'object' && w !== null ? Object.getPrototypeOf(w) : undefined
   if (proto !== Object.prototype && proto !== null) return undefined
   for (const [key, value] of Object.entries(w as object)) {
@@ -121,12 +118,7 @@ export function filterOf(qb: QB): Filter {
   return count === 0 ? EVERY : hint?.count === count ? hint.filter : undefined
 }
 
-function track(
-  proto: object,
-  name: string,
-  of: (md: EntityMetadata, arg: unknown, qb: QB) => Filter,
-  join?: typeof and,
-) {
+function track(proto: object, name: string, of: Of, join?: typeof and) {
   around(proto, name, function (this: QB, orig, args) {
     const wheres = this.expressionMap.wheres
     const before = wheres.length > 0 ? filterOf(this) : undefined

@@ -1,7 +1,14 @@
 import { AdapterSetupError } from '@freshkey/core/adapter'
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm'
 import { bindingsOf } from './binding.ts'
-import { around, isEntitySchema, runnerOf, transactionContext, writeContext } from './internals.ts'
+import {
+  around,
+  firstPatch,
+  isEntitySchema,
+  runnerOf,
+  transactionContext,
+  writeContext,
+} from './internals.ts'
 import { installReadHooks, rawRead } from './reads.ts'
 import { installWriteHooks } from './writes.ts'
 
@@ -9,25 +16,25 @@ import { installWriteHooks } from './writes.ts'
 // raw `query()` calls are seen. Per TypeORM copy: the EntityManager methods below and the query
 // builders; every hook is inert for a data source without a live binding.
 
-const kept = new WeakMap<DataSource, Set<EntitySubscriberInterface>>()
-const managers = new WeakSet<object>()
+const KEPT = Symbol.for('freshkey.typeorm.subscribers')
+const kept = (ds: DataSource) =>
+  (ds as unknown as Record<symbol, Set<EntitySubscriberInterface> | undefined>)[KEPT]
 
 /** Puts a subscriber into `dataSource.subscribers` and keeps it there across initialize(), or takes it out. */
 export function keepSubscriber(ds: DataSource, subscriber: EntitySubscriberInterface, keep: boolean): void {
+  kept(ds)?.[keep ? 'add' : 'delete'](subscriber)
   const i = ds.subscribers.indexOf(subscriber)
-  if (keep) kept.get(ds)?.add(subscriber)
-  else kept.get(ds)?.delete(subscriber)
   if (keep && i < 0) ds.subscribers.push(subscriber)
-  if (!keep && i >= 0) ds.subscribers.splice(i, 1)
+  else if (!keep && i >= 0) ds.subscribers.splice(i, 1)
 }
 
 export function installHooks(ds: DataSource): void {
-  if (!kept.has(ds)) installDataSource(ds)
+  if (firstPatch(ds)) installDataSource(ds)
   let owner: object | null = Object.getPrototypeOf(ds.manager)
   while (owner && !Object.hasOwn(owner, 'save')) owner = Object.getPrototypeOf(owner)
   if (!owner)
     throw new AdapterSetupError('typeorm', 'EntityManager.save not found (unsupported TypeORM version)')
-  if (!managers.has(owner)) installManager(owner)
+  if (firstPatch(owner)) installManager(owner)
   const select = ds.createQueryBuilder()
   installReadHooks(Object.getPrototypeOf(select))
   installWriteHooks(select)
@@ -35,7 +42,7 @@ export function installHooks(ds: DataSource): void {
 
 function installDataSource(ds: DataSource): void {
   const keep = new Set<EntitySubscriberInterface>()
-  kept.set(ds, keep)
+  Object.defineProperty(ds, KEPT, { value: keep })
   let list = ds.subscribers
   Object.defineProperty(ds, 'subscribers', {
     configurable: true,
@@ -74,7 +81,6 @@ function listenersOn(args: unknown[]): boolean {
 }
 
 function installManager(owner: object): void {
-  managers.add(owner)
   const watched = (em: EntityManager) => bindingsOf(em.connection).length > 0
   // Persistence reports its rows through entity events; its own builders are left alone.
   for (const name of ['save', 'remove', 'softRemove', 'recover'])

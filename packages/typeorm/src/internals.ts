@@ -56,15 +56,19 @@ export function runnerOf(ds: DataSource, runner?: QueryRunner): QueryRunner | un
 }
 
 /** Wraps `proto[name]`: `fn` runs instead, with the original and the arguments. */
-export function around(
-  proto: object,
-  name: string,
-  fn: (this: any, orig: Method, args: any[]) => unknown,
-): void {
+export function around(proto: object, name: string, fn: (this: any, o: Method, a: any[]) => unknown): void {
   const holder = proto as Record<string, unknown>
   const orig = holder[name] as Method
   if (typeof orig === 'function')
     holder[name] = function (this: unknown, ...args: unknown[]) {
       return fn.call(this, orig, args)
     }
+}
+
+const MARK = Symbol.for('freshkey.typeorm.patched')
+/** True the first time for `target`, across copies of this package (its ESM and CommonJS builds). */
+export function firstPatch(target: object): boolean {
+  if (Object.hasOwn(target, MARK)) return false
+  Object.defineProperty(target, MARK, { value: true })
+  return true
 }

@@ -4,7 +4,7 @@ import { type ReadFrame, type ReadRecord, sqlTablesRead } from '@freshkey/core/a
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm'
 import { bindingsOf, type TypeORMBinding } from './binding.ts'
 import { type Filter, filterOf, keysOf, trackWheres } from './filters.ts'
-import { type AliasLike, around, type JoinLike, type Method, type QB } from './internals.ts'
+import { type AliasLike, around, firstPatch, type JoinLike, type Method, type QB } from './internals.ts'
 import { keyValue } from './row-image.ts'
 
 // Every SELECT of a query builder passes `loadRawResults`. In a read frame it fences its tables, then
@@ -277,14 +277,12 @@ export async function rawRead(bindings: readonly TypeORMBinding[], sql: string) 
   return () => readAll(frames, records)
 }
 
-const patched = new WeakSet<object>()
 const cached = (qb: QB) =>
   (qb.connection.queryResultCache as { [FRESHKEY_CACHE]?: boolean } | undefined)?.[FRESHKEY_CACHE] === true
 
 /** Patches the select query builder of one TypeORM copy (once). */
 export function installReadHooks(proto: object): void {
-  if (patched.has(proto)) return
-  patched.add(proto)
+  if (!firstPatch(proto)) return
   trackWheres(proto, true)
   around(proto, 'executeEntitiesAndRawResults', function (this: QB, orig, [runner]) {
     const bindings = bindingsOf(this.connection)

@@ -3,7 +3,7 @@ import { AdapterSetupError, type WriteFact } from '@freshkey/core/adapter'
 import type { EntityMetadata } from 'typeorm'
 import { bindingsOf, type TypeORMBinding } from './binding.ts'
 import { filterOf, keysOf, trackWheres } from './filters.ts'
-import { around, type Method, type QB, runnerOf, writeContext } from './internals.ts'
+import { around, firstPatch, type Method, type QB, runnerOf, writeContext } from './internals.ts'
 import { imageOf, keyImage, pkOf, writtenPaths } from './row-image.ts'
 
 // Write builders (repository.update/delete/insert/upsert/..., QueryBuilder and RelationQueryBuilder
@@ -115,25 +115,25 @@ async function hooked(qb: QB, execute: Method, kind: Kind, bindings: TypeORMBind
   return result
 }
 
-const patched = new WeakSet<object>()
-const BUILDERS: [string, Kind][] = [
-  ['InsertQueryBuilder', 'insert'],
-  ['UpdateQueryBuilder', 'update'],
-  ['DeleteQueryBuilder', 'delete'],
-  ['SoftDeleteQueryBuilder', 'soft-delete'],
-]
+const BUILDERS = {
+  InsertQueryBuilder: 'insert',
+  UpdateQueryBuilder: 'update',
+  DeleteQueryBuilder: 'delete',
+} as const
 
 /** Patches the write builders of the TypeORM copy `select` comes from (once per copy). */
 export function installWriteHooks(select: object): void {
   const registry = (select.constructor as { queryBuilderRegistry?: Record<string, (qb: unknown) => object> })
     .queryBuilderRegistry
-  for (const [name, fallback] of BUILDERS) {
+  for (const [name, fallback] of Object.entries({
+    ...BUILDERS,
+    SoftDeleteQueryBuilder: 'soft-delete' as const,
+  })) {
     const factory = registry?.[name]
     if (typeof factory !== 'function')
       throw new AdapterSetupError('typeorm', `${name} not found (unsupported TypeORM version)`)
     const proto = Object.getPrototypeOf(factory(select)) as object
-    if (patched.has(proto)) continue
-    patched.add(proto)
+    if (!firstPatch(proto)) continue
     if (fallback !== 'insert') trackWheres(proto, false)
     around(proto, 'execute', function (this: QB, execute, args) {
       const bindings = bindingsOf(this.connection)
