@@ -1,13 +1,16 @@
-// Single-row update transactions per second on PostgreSQL through TypeORM 1.1, without and with
-// @freshkey/typeorm publishing to Redis, in one run (alternating rounds, same database, two data
-// sources with the same pool). Needs REDIS_URL and DATABASE_URL (allowed to CREATE DATABASE).
-import { createFreshkey } from '@freshkey/core'
-import { redisStore } from '@freshkey/redis'
+// @freshkey/typeorm against plain TypeORM on PostgreSQL, in one run: (1) commit cost of single-row
+// writes (fenced in parallel with COMMIT, issue 13; a scoped update against an unscoped one,
+// issue 11), (2) the native query result cache on a 95/5 read/write blog (issue 11). Alternating
+// rounds, same database. Needs REDIS_URL and DATABASE_URL (allowed to CREATE DATABASE).
+// `node bench/typeorm-commit/run.ts [commit] [cache]`.
+import { createFreshkey, type Freshkey } from '@freshkey/core'
 import { Redis } from 'ioredis'
 import type { DataSource } from 'typeorm'
 import { freshkeyTypeORM } from '../../packages/typeorm/src/index.ts'
 import { BenchArticle, openBenchDatabase } from '../../packages/typeorm/test/support/bench-fixture.ts'
 import { compare, environment, fmtOps, fmtUs, ratio, redisUrl, table } from '../lib/measure.ts'
+import { nativeCacheBench } from './cache.ts'
+import { benchStore, uptime } from './store.ts'
 
 if (!process.env.DATABASE_URL) {
   console.error(
@@ -15,83 +18,91 @@ if (!process.env.DATABASE_URL) {
   )
   process.exit(1)
 }
+const only = process.argv.slice(2)
 const redis = new Redis(redisUrl())
-const fk = createFreshkey({ store: redisStore(redis), namespace: `bench-typeorm-${process.pid}` })
-const db = await openBenchDatabase(4)
-const handle = freshkeyTypeORM(db.watched, fk)
-await handle.verify()
+const { store, label } = await benchStore(redis)
+console.log(`store: ${label}\n${uptime()}\n`)
+const fk: Freshkey = createFreshkey({ store, namespace: `bench-typeorm-${process.pid}`, logger: false })
 
-let n = 0
-const cases: [string, (ds: DataSource) => () => Promise<unknown>][] = [
-  [
-    'transaction(em => em.update(id))',
-    (ds) => () => ds.transaction((em) => em.update(BenchArticle, 1, { title: `t${n++}` })),
-  ],
-  [
-    'save() of a loaded entity (implicit transaction)',
-    (ds) => async () => {
-      const repo = ds.getRepository(BenchArticle)
-      const a = await repo.findOneByOrFail({ id: 1 })
-      a.title = `t${n++}`
-      await repo.save(a)
-    },
-  ],
-  [
-    'repository.update(id) (autocommit)',
-    (ds) => () => ds.getRepository(BenchArticle).update(1, { title: `t${n++}` }),
-  ],
-  // Moves the row between two scopes: freshkey reads (and locks) the before image in the same transaction.
-  [
-    'update(id) of a scoped field (before image)',
-    (ds) => () => ds.getRepository(BenchArticle).update(2, { category: n++ % 2 ? 'tech' : 'news' }),
-  ],
-]
-
-// Throughput with several transactions in flight: the bump's round trip overlaps other work.
-const parallel = 8
-cases.push([
-  `${parallel} transactions in flight (per transaction)`,
-  (ds) => () =>
-    Promise.all(
-      Array.from({ length: parallel }, (_, i) =>
-        ds.transaction((em) => em.update(BenchArticle, 1 + (i % 2), { title: `t${n++}` })),
-      ),
-    ),
-])
-
-const rows: string[][] = []
-for (const [name, op] of cases) {
-  const r = await compare({ typeorm: op(db.plain), freshkey: op(db.watched) }, { rounds: 15, roundMs: 300 })
-  // One call of the parallel case is `parallel` transactions; its p50 is the whole batch.
-  const per = name.includes('in flight') ? parallel : 1
-  rows.push([
-    name,
-    fmtOps(r.typeorm.opsPerSec * per),
-    fmtOps(r.freshkey.opsPerSec * per),
-    ratio(r.freshkey, r.typeorm),
-    fmtUs(r.typeorm.p50),
-    fmtUs(r.freshkey.p50),
-    `${(r.typeorm.clientCpuUs / per).toFixed(0)} / ${(r.freshkey.clientCpuUs / per).toFixed(0)}`,
-  ])
-}
-console.log(
-  table(
-    [
-      'single-row update',
-      'TypeORM tx/s',
-      'TypeORM + freshkey tx/s',
-      'ratio',
-      'p50 µs',
-      'p50 µs + freshkey',
-      'client CPU µs/tx (TypeORM / + freshkey)',
-    ],
-    rows,
-  ),
-)
-console.log(
-  `\n${await environment(redis)}; PostgreSQL via pg (pool 4), one operation in flight unless stated`,
-)
-handle.dispose()
-await db.close()
+if (only.length === 0 || only.includes('commit')) await commitBench()
+if (only.length === 0 || only.includes('cache')) await nativeCacheBench(redis, store)
+console.log(`\n${await environment(redis)}; PostgreSQL via pg\n${uptime()}`)
 await fk.close()
 redis.disconnect()
+
+async function commitBench(): Promise<void> {
+  const db = await openBenchDatabase(4)
+  const binding = freshkeyTypeORM(db.watched, fk)
+  await binding.verify()
+  // A cached list filtered on the scoped fields, so the store knows their scheme like a live app.
+  await fk.wrap('bench:list', () =>
+    db.watched.getRepository(BenchArticle).findBy({ published: true, category: 'tech' }),
+  )
+  let n = 0
+  const cases: [string, (ds: DataSource) => () => Promise<unknown>][] = [
+    [
+      'transaction(em => em.update(id))',
+      (ds) => () => ds.transaction((em) => em.update(BenchArticle, 1, { title: `t${n++}` })),
+    ],
+    [
+      'save() of a loaded entity (implicit transaction)',
+      (ds) => async () => {
+        const repo = ds.getRepository(BenchArticle)
+        const a = await repo.findOneByOrFail({ id: 1 })
+        a.title = `t${n++}`
+        await repo.save(a)
+      },
+    ],
+    [
+      'repository.update(id) (autocommit)',
+      (ds) => () => ds.getRepository(BenchArticle).update(1, { title: `t${n++}` }),
+    ],
+    [
+      'update(id) of an unscoped field',
+      (ds) => () => ds.getRepository(BenchArticle).update(2, { title: `t${n++}` }),
+    ],
+    [
+      'update(id) of a scoped field (no before image)',
+      (ds) => () => ds.getRepository(BenchArticle).update(2, { category: n++ % 2 ? 'tech' : 'news' }),
+    ],
+  ]
+  const parallel = 8
+  const title = () => ({ title: `t${n++}` })
+  const inFlight = (ds: DataSource) => () =>
+    Promise.all(
+      Array.from({ length: parallel }, (_, i) =>
+        ds.transaction((em) => em.update(BenchArticle, 1 + (i % 2), title())),
+      ),
+    )
+  cases.push([`${parallel} transactions in flight (per transaction)`, inFlight])
+  const rows: string[][] = []
+  for (const [name, op] of cases) {
+    const r = await compare({ typeorm: op(db.plain), freshkey: op(db.watched) }, { rounds: 15, roundMs: 300 })
+    const per = name.includes('in flight') ? parallel : 1
+    const both = [r.typeorm, r.freshkey]
+    const cpu = both.map((x) => (x.clientCpuUs / per).toFixed(0)).join(' / ')
+    rows.push([
+      name,
+      ...both.map((x) => fmtOps(x.opsPerSec * per)),
+      ratio(r.freshkey, r.typeorm),
+      ...both.map((x) => fmtUs(x.p50)),
+      cpu,
+    ])
+  }
+  console.log(
+    table(
+      [
+        'single-row write, pool 4',
+        'TypeORM ops/s',
+        '+ freshkey ops/s',
+        'ratio',
+        'p50 µs',
+        'p50 µs + freshkey',
+      ],
+      rows,
+    ),
+  )
+  console.log(`\nadapter errors: ${fk.stats().adapterErrors}`)
+  binding.dispose()
+  await db.close()
+}

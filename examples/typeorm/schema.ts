@@ -1,8 +1,7 @@
-import { Scope } from '@freshkey/core'
 import { EntitySchema } from 'typeorm'
 
-// EntitySchema with classes as targets: plain `node` runs this file (no decorators needed).
-// With decorators it would read `@Scope(['published', 'category']) @Entity(...) class Article`.
+// EntitySchema with classes as targets: plain `node` runs this file (no decorators needed). No
+// scope is declared: cached reads register the filters they use by themselves.
 
 export class User {
   id!: number
@@ -15,8 +14,8 @@ export class Article {
   published!: boolean
   category!: string
   authorId!: number
+  author?: User
 }
-Scope(['published', 'category'])(Article)
 
 export const entities = [
   new EntitySchema<User>({

@@ -1,158 +1,88 @@
-import { type Dependency, dep, type Freshkey, sqlTablesRead, type TokenSnapshot } from '@freshkey/core'
-import type { DataSource, EntityMetadata, QueryRunner } from 'typeorm'
+import type { Freshkey } from '@freshkey/core'
+import { type FillTicket, type ReadRecord, ResultCache } from '@freshkey/core/adapter'
+import type { DataSource, QueryRunner } from 'typeorm'
 import type { QueryResultCache } from 'typeorm/cache/QueryResultCache.js'
 import type { QueryResultCacheOptions } from 'typeorm/cache/QueryResultCacheOptions.js'
+import { bindingsOf } from './binding.ts'
+import { FRESHKEY_CACHE, parsedTables, readContext, shapeIn } from './reads.ts'
 
 /** Options of {@link freshkeyQueryResultCache}. */
 export interface FreshkeyQueryResultCacheOptions {
   /** Key prefix; give data sources that share one freshkey instance different prefixes. Default `'typeorm'`. */
   prefix?: string
-  /** Receives errors the cache swallowed (a cache problem never fails a query). Default: ignore. */
-  onError?: (error: unknown) => void
 }
 
-const SNAPSHOT = Symbol('freshkey.snapshot')
-
-interface Miss extends QueryResultCacheOptions {
-  [SNAPSHOT]: TokenSnapshot
-}
-
-interface Stored {
-  readonly result: unknown
-  readonly time: number
-  readonly duration: number
-}
+const TICKET = Symbol('freshkey.ticket')
+type Opts = QueryResultCacheOptions
+type Miss = Opts & { readonly [TICKET]: FillTicket }
 
 /**
- * A TypeORM `QueryResultCache` on freshkey: each cached query depends on the tables its SQL reads,
- * so `find({ cache: true })` and `.cache(...)` results are invalidated when a write to one of
- * those tables commits, not only when their duration runs out. Nothing is read from or stored into
- * the cache inside a transaction.
+ * TypeORM's `QueryResultCache` on freshkey: a cached query depends on exactly what it read (the
+ * rows it returned, its filter, its joined relations), so `find({ cache: true })` misses when a
+ * member changes or a row enters its filter and keeps hitting when other rows change. A hit costs
+ * one store round trip, a miss one more to fill; TypeORM builds entities from the cached raw rows,
+ * so hits are real entities. Nothing is stored from inside a transaction. Needs `freshkeyTypeORM`
+ * on the same data source.
  */
 export class FreshkeyQueryResultCache implements QueryResultCache {
+  readonly [FRESHKEY_CACHE] = true
   readonly #dataSource: DataSource
-  readonly #fk: Freshkey
-  readonly #prefix: string
-  readonly #onError: (error: unknown) => void
-  #known: readonly EntityMetadata[] | undefined
-  #byTable = new Map<string, EntityMetadata>()
-  #names: ReadonlySet<string> = new Set()
+  readonly #cache: ResultCache
 
   constructor(dataSource: DataSource, fk: Freshkey, options: FreshkeyQueryResultCacheOptions = {}) {
     this.#dataSource = dataSource
-    this.#fk = fk
-    this.#prefix = options.prefix ?? 'typeorm'
-    this.#onError = options.onError ?? (() => {})
+    this.#cache = new ResultCache(fk, options.prefix ?? 'typeorm')
   }
 
   async connect(): Promise<void> {}
   async disconnect(): Promise<void> {}
   async synchronize(): Promise<void> {}
 
-  #key(options: QueryResultCacheOptions): string | undefined {
-    const id = options.identifier ?? options.query
-    return id ? `${this.#prefix}:${id}` : undefined
+  /** The query being run (from its builder), else its SQL parsed: tables and, given raw rows, the records. */
+  #reads(options: Opts) {
+    const ctx = readContext.getStore()
+    if (ctx?.qb) return shapeIn(ctx)
+    const [binding] = bindingsOf(this.#dataSource)
+    const sql = options.query?.replace(/ -- PARAMETERS: .*$/s, '')
+    const tables = binding && sql ? parsedTables(binding, sql) : undefined
+    return tables && { tables, records: () => tables.map((table) => ({ table, whole: true })) }
   }
 
-  #tables(): void {
-    const metadatas = this.#dataSource.entityMetadatas
-    if (this.#known === metadatas) return
-    this.#known = metadatas
-    this.#byTable = new Map(metadatas.map((md) => [md.tableName, md]))
-    this.#names = new Set(this.#byTable.keys())
+  async getFromCache(options: Opts, runner?: QueryRunner): Promise<Opts | undefined> {
+    const key = options.identifier ?? options.query
+    const reads = key ? this.#reads(options) : undefined
+    if (!key || !reads) return undefined
+    const found = await this.#cache.lookup(key, reads.tables)
+    if (found.hit) return { ...options, time: Date.now(), result: found.value }
+    // TypeORM stores from inside transactions too: a miss there gets no ticket (DESIGN rule 4).
+    return found.ticket && !runner?.isTransactionActive
+      ? ({ ...options, [TICKET]: found.ticket } as Miss)
+      : undefined
   }
 
-  /** Dependencies of a query: the tables it reads (views expanded), plus the tag `clear()` bumps. */
-  depsOf(sql: string | undefined): Dependency[] | undefined {
-    if (!sql) return undefined
-    this.#tables()
-    const found = new Set<string>()
-    const visit = (text: string, depth: number) => {
-      for (const table of sqlTablesRead(text, this.#names)) {
-        if (found.has(table)) continue
-        found.add(table)
-        const md = this.#byTable.get(table)
-        if (md?.tableType === 'view' && md.expression && depth < 8) {
-          const expr = md.expression
-          visit(typeof expr === 'string' ? expr : expr(this.#dataSource).getQuery(), depth + 1)
-        }
-      }
-    }
-    visit(sql, 0)
-    if (found.size === 0) return undefined
-    return [...[...found].sort().map((t) => dep.table(t)), dep.tag(`${this.#prefix}:query-cache`)]
+  isExpired(saved: Opts): boolean {
+    return TICKET in saved
   }
 
-  #inTransaction(queryRunner: QueryRunner | undefined): boolean {
-    return queryRunner?.isTransactionActive === true || this.#fk.currentTransaction() !== undefined
-  }
-
-  async getFromCache(
-    options: QueryResultCacheOptions,
-    queryRunner?: QueryRunner,
-  ): Promise<QueryResultCacheOptions | undefined> {
-    if (this.#inTransaction(queryRunner)) return undefined
-    const key = this.#key(options)
+  async storeInCache(options: Opts, saved?: Opts, runner?: QueryRunner): Promise<void> {
+    const ticket = (saved as Partial<Miss> | undefined)?.[TICKET]
+    if (!ticket || runner?.isTransactionActive || typeof options.result !== 'string') return
+    let records: ReadRecord[]
     try {
-      const deps = this.depsOf(options.query)
-      if (!key || !deps) return undefined
-      const hit = await this.#fk.get<Stored>(key)
-      if (hit)
-        return {
-          identifier: options.identifier,
-          query: options.query,
-          time: hit.time,
-          duration: hit.duration,
-          result: hit.result,
-        }
-      // Tokens read before the query runs: a write that commits meanwhile makes storeInCache a no-op.
-      const miss: Miss = { ...options, time: 0, result: undefined, [SNAPSHOT]: await this.#fk.snapshot(deps) }
-      return miss
-    } catch (error) {
-      this.#onError(error)
-      return undefined
+      records = this.#reads(options)?.records(JSON.parse(options.result)) ?? []
+    } catch {
+      return
     }
+    await this.#cache.fill(ticket, options.result, records, Math.max(options.duration, 1) / 1000)
   }
 
-  async storeInCache(
-    options: QueryResultCacheOptions,
-    savedCache: QueryResultCacheOptions | undefined,
-    queryRunner?: QueryRunner,
-  ): Promise<void> {
-    const snapshot = (savedCache as Partial<Miss> | undefined)?.[SNAPSHOT]
-    if (!snapshot || this.#inTransaction(queryRunner)) return
-    const key = this.#key(options)
-    try {
-      const deps = this.depsOf(options.query)
-      if (!key || !deps) return
-      const time = options.time ?? Date.now()
-      const value: Stored = { result: options.result, time, duration: options.duration }
-      await this.#fk.set(key, value, { deps, ttl: Math.max(options.duration, 1) / 1000, snapshot })
-    } catch (error) {
-      this.#onError(error)
-    }
-  }
-
-  isExpired(savedCache: QueryResultCacheOptions): boolean {
-    if ((savedCache as Partial<Miss>)[SNAPSHOT]) return true
-    return (savedCache.time ?? 0) + savedCache.duration < Date.now()
+  async remove(identifiers: string[]): Promise<void> {
+    await Promise.all(identifiers.map((id) => this.#cache.remove(id)))
   }
 
   /** Drops every cached query of this prefix. */
   async clear(): Promise<void> {
-    try {
-      await this.#fk.invalidate(dep.tag(`${this.#prefix}:query-cache`))
-    } catch (error) {
-      this.#onError(error)
-    }
-  }
-
-  async remove(identifiers: string[]): Promise<void> {
-    try {
-      await Promise.all(identifiers.map((id) => this.#fk.delete(`${this.#prefix}:${id}`)))
-    } catch (error) {
-      this.#onError(error)
-    }
+    await this.#cache.clear()
   }
 }
 

@@ -1,80 +1,60 @@
 import type { PrimaryKey, PrimaryKeyValue, RowImage } from '@freshkey/core'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 
-function keyValue(value: unknown): PrimaryKeyValue | undefined {
+type Column = EntityMetadata['columns'][number]
+
+export function keyValue(value: unknown): PrimaryKeyValue | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
   if (typeof value === 'string') return value === '' ? undefined : value
   if (typeof value === 'bigint') return value
   if (value instanceof Date) return value.toISOString()
-  if (typeof value === 'object' && value !== null && Buffer.isBuffer(value)) return value.toString('hex')
-  return undefined
+  return Buffer.isBuffer(value) ? value.toString('hex') : undefined
 }
 
-/** A column's value in an entity or a plain map; a related entity stands for its referenced key. */
-export function columnValue(column: ColumnMetadata, source: ObjectLiteral): unknown {
-  let value: unknown = column.getEntityValue(source)
-  if (value !== null && typeof value === 'object' && column.referencedColumn && !(value instanceof Date)) {
-    value = column.referencedColumn.getEntityValue(value as ObjectLiteral)
-  }
-  return value
+/** A column's value in an entity or a value map; a related entity stands for its referenced key. */
+function columnValue(column: Column, source: ObjectLiteral): unknown {
+  const value: unknown = column.getEntityValue(source)
+  const related =
+    value !== null && typeof value === 'object' && column.referencedColumn && !(value instanceof Date)
+  return related ? column.referencedColumn!.getEntityValue(value as ObjectLiteral) : value
 }
 
-/**
- * The primary key of an entity or id map by property names (`id`, or `{ userId, groupId }` for a
- * composite key); undefined when a key column is missing.
- */
-export function pkOf(metadata: EntityMetadata, source: ObjectLiteral | undefined): PrimaryKey | undefined {
-  if (!source || typeof source !== 'object') return undefined
-  const columns = metadata.primaryColumns
-  if (columns.length === 0) return undefined
-  if (columns.length === 1) return keyValue(columnValue(columns[0]!, source))
-  const pk: Record<string, PrimaryKeyValue> = {}
-  for (const column of columns) {
-    const value = keyValue(columnValue(column, source))
-    if (value === undefined) return undefined
-    pk[column.propertyPath] = value
-  }
-  return pk
+/** The primary key by property names (`id`, `{ userId, groupId }`); undefined when a key column is missing. */
+export function pkOf(md: EntityMetadata, source: unknown): PrimaryKey | undefined {
+  const cols = md.primaryColumns
+  if (!source || typeof source !== 'object' || cols.length === 0) return undefined
+  const values = cols.map((c) => keyValue(columnValue(c, source as ObjectLiteral)))
+  if (values.some((v) => v === undefined)) return undefined
+  return cols.length === 1 ? values[0] : Object.fromEntries(cols.map((c, i) => [c.propertyPath, values[i]!]))
 }
 
-/** Primary key from an `entityId` given by TypeORM events: a bare value or an id map. */
-export function pkOfId(metadata: EntityMetadata, id: unknown): PrimaryKey | undefined {
-  if (id === undefined || id === null) return undefined
-  if (typeof id !== 'object') return metadata.primaryColumns.length === 1 ? keyValue(id) : undefined
-  return pkOf(metadata, id as ObjectLiteral)
-}
+/** The key from an event's `entityId`: a bare value or an id map. */
+export const pkOfId = (md: EntityMetadata, id: unknown): PrimaryKey | undefined =>
+  typeof id === 'object' ? pkOf(md, id) : md.primaryColumns.length === 1 ? keyValue(id) : undefined
 
-/** The columns of an entity by property path; `undefined` values (not loaded, not written) are left out. */
-export function imageOf(metadata: EntityMetadata, source: ObjectLiteral | undefined): RowImage | undefined {
+/** The columns of an entity or value map by property path; values not written (`undefined`, SQL functions) left out. */
+export function imageOf(md: EntityMetadata, source: unknown): RowImage | undefined {
   if (!source || typeof source !== 'object') return undefined
   const image: Record<string, unknown> = {}
-  for (const column of metadata.columns) {
-    if (column.isVirtual) continue
-    const value = columnValue(column, source)
-    if (value !== undefined && typeof value !== 'function') image[column.propertyPath] = value
+  for (const c of md.columns) {
+    const v = c.isVirtualProperty ? undefined : columnValue(c, source as ObjectLiteral)
+    if (v !== undefined && typeof v !== 'function') image[c.propertyPath] = v
   }
   return image
 }
 
-/** Property paths of the columns a set of written values names (functions such as `() => "x + 1"` included). */
-export function writtenPaths(metadata: EntityMetadata, values: ObjectLiteral | undefined): string[] {
-  if (!values || typeof values !== 'object') return []
-  const paths: string[] = []
-  for (const column of metadata.columns) {
-    if (column.getEntityValue(values) !== undefined) paths.push(column.propertyPath)
-  }
-  for (const relation of metadata.relations) {
-    if (relation.getEntityValue(values) === undefined) continue
-    paths.push(relation.propertyPath, ...relation.joinColumns.map((c) => c.propertyPath))
-  }
-  return [...new Set(paths)]
-}
+/** The key fields of a row as an image: what a delete knows for certain about the row it removed. */
+export const keyImage = (md: EntityMetadata, pk: PrimaryKey): RowImage =>
+  typeof pk === 'object' ? pk : { [md.primaryColumns[0]!.propertyPath]: pk }
 
-/** Primary keys equal, by canonical string form. */
-export function samePk(a: PrimaryKey, b: PrimaryKey): boolean {
-  if (typeof a !== 'object' || typeof b !== 'object')
-    return typeof a !== 'object' && typeof b !== 'object' && String(a) === String(b)
-  const ka = Object.keys(a)
-  return ka.length === Object.keys(b).length && ka.every((k) => String(a[k]) === String(b[k]))
+/** Property paths a value map writes (SQL functions such as `() => 'n + 1'` too), with the columns set on every update. */
+export function writtenPaths(md: EntityMetadata, values: ObjectLiteral | undefined): string[] {
+  const paths = values
+    ? md.columns.filter((c) => c.getEntityValue(values) !== undefined).map((c) => c.propertyPath)
+    : []
+  for (const r of md.relations)
+    if (values && r.getEntityValue(values) !== undefined)
+      paths.push(r.propertyPath, ...r.joinColumns.map((c) => c.propertyPath))
+  for (const c of [md.updateDateColumn, md.versionColumn]) if (c) paths.push(c.propertyPath)
+  return [...new Set(paths)]
 }

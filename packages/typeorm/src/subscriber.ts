@@ -1,139 +1,107 @@
-import { canonicalPk, type RowImage } from '@freshkey/core'
-import type {
-  EntitySubscriberInterface,
-  InsertEvent,
-  LoadEvent,
-  ObjectLiteral,
-  QueryRunner,
-  RecoverEvent,
-  RemoveEvent,
-  SoftRemoveEvent,
-  TransactionCommitEvent,
-  TransactionRollbackEvent,
-  TransactionStartEvent,
-  UpdateEvent,
-} from 'typeorm'
-import type { TypeORMAdapter } from './adapter.ts'
-import { readBeforeImages } from './before-images.ts'
-import { writeContext } from './context.ts'
-import {
-  insertChanges,
-  recoverChanges,
-  removeChanges,
-  softRemoveChanges,
-  updateChanges,
-} from './entity-changes.ts'
-import { pkOf } from './row-image.ts'
+import type { PrimaryKey } from '@freshkey/core'
+import type { WriteFact } from '@freshkey/core/adapter'
+import type * as orm from 'typeorm'
+import type { TypeORMBinding } from './binding.ts'
+import { writeContext } from './internals.ts'
+import { imageOf, keyImage, pkOf, pkOfId } from './row-image.ts'
 
-/** Events of a write query builder are recorded by its hook, which knows the WHERE; skip them here. */
-const fromQueryBuilder = () => writeContext.getStore()?.queryBuilder === true
+// Entity events of TypeORM's persistence (save / remove / softRemove / recover) carry the rows;
+// transaction events drive the binding's frames. No event reads anything from the database.
 
-/** The subscriber instance placed in `dataSource.subscribers`. */
-export interface FreshkeySubscriber extends EntitySubscriberInterface<ObjectLiteral> {
-  readonly adapter: TypeORMAdapter
+export type FreshkeySubscriber = orm.EntitySubscriberInterface<Entity> & {
+  readonly binding: TypeORMBinding
+}
+type Verb = 'insert' | 'update' | 'delete'
+type Entity = orm.ObjectLiteral
+
+const bulk = (table: string, verb: Verb): WriteFact => ({ table, kind: 'bulk', verb })
+
+/** Tables TypeORM writes beside the entity without events: closure tables, nested-set neighbours. */
+function tree(md: orm.EntityMetadata, verb: Verb): WriteFact[] {
+  if (md.treeType === 'closure-table' && md.closureJunctionTable)
+    return [bulk(md.closureJunctionTable.tableName, verb)]
+  return md.treeType === 'nested-set' ? [bulk(md.tableName, 'update')] : []
 }
 
-export function createSubscriber(adapter: TypeORMAdapter): FreshkeySubscriber {
-  const befores = new WeakMap<object, RowImage>()
+function inserted(md: orm.EntityMetadata, pk: PrimaryKey | undefined, entity: unknown): WriteFact {
+  const [table, after] = [md.tableName, imageOf(md, entity)]
+  return pk === undefined ? bulk(table, 'insert') : { table, kind: 'insert', pk, ...(after && { after }) }
+}
 
-  const guard = <E>(run: (event: E) => Promise<void> | void) => {
-    return (event: E): Promise<void> | void => {
-      if (adapter.disposed) return
-      try {
-        const result = run(event)
-        if (result) return result.catch((error) => adapter.report(error))
-      } catch (error) {
-        adapter.report(error)
-      }
+type Keyed = { metadata: orm.EntityMetadata; entityId?: unknown; databaseEntity?: Entity; entity?: unknown }
+const keyOf = (e: Keyed) =>
+  pkOfId(e.metadata, e.entityId) ?? pkOf(e.metadata, e.databaseEntity) ?? pkOf(e.metadata, e.entity)
+
+/** A soft-deleted row leaves every default query: for caches it is a delete (and a recovered one an insert). */
+function removed(e: orm.RemoveEvent<Entity> | orm.SoftRemoveEvent<Entity>): WriteFact {
+  const [table, pk] = [e.metadata.tableName, keyOf(e)]
+  return pk === undefined
+    ? bulk(table, 'delete')
+    : { table, kind: 'delete', pk, before: keyImage(e.metadata, pk) }
+}
+
+function updated(e: orm.UpdateEvent<Entity>): WriteFact {
+  const md = e.metadata
+  const table = md.tableName
+  const paths = (cols: readonly { propertyPath: string }[]) => cols.map((c) => c.propertyPath)
+  const changed = paths(e.updatedColumns)
+  for (const r of e.updatedRelations) changed.push(r.propertyPath, ...paths(r.joinColumns))
+  for (const c of [md.updateDateColumn, md.versionColumn]) if (c) changed.push(c.propertyPath)
+  // databaseEntity names the row the UPDATE targeted; its other values were loaded earlier and are not trusted.
+  const pk = pkOf(md, e.databaseEntity) ?? pkOf(md, e.entity)
+  const newPk = pkOf(md, e.entity)
+  const after = imageOf(md, e.entity)
+  if (pk === undefined) return { table, kind: 'bulk', verb: 'update', changed }
+  return {
+    table,
+    kind: 'update',
+    pk,
+    ...(newPk !== undefined && { newPk }),
+    ...(after && { after }),
+    changed,
+  }
+}
+
+export function createSubscriber(binding: TypeORMBinding): FreshkeySubscriber {
+  // Events of a write query builder are recorded by its hook, which knows the WHERE.
+  const record = (runner: orm.QueryRunner, facts: () => WriteFact[]) => {
+    if (binding.disposed || writeContext.getStore()?.queryBuilder) return
+    try {
+      return binding.record(runner, facts(), runner.isTransactionActive)
+    } catch (error) {
+      binding.report('event', error)
     }
   }
-
-  const readBefore = async (
-    runner: QueryRunner,
-    key: object,
-    event: { metadata: UpdateEvent<ObjectLiteral>['metadata'] },
-    source: ObjectLiteral | undefined,
-    fields: string[],
-  ) => {
-    const pk = pkOf(event.metadata, source)
-    if (pk === undefined) return
-    const images = await readBeforeImages(runner, event.metadata, [pk], fields)
-    const image = images.get(canonicalPk(pk))
-    if (image) befores.set(key, image)
+  const seen = (runner: orm.QueryRunner) => {
+    binding.seen.add(runner)
+    return !binding.disposed
   }
-
-  const takeBefore = (key: object | undefined): RowImage | undefined => {
-    if (!key) return undefined
-    const image = befores.get(key)
-    befores.delete(key)
-    return image
-  }
-
   return {
-    adapter,
-    afterTransactionStart: guard((e: TransactionStartEvent) => adapter.started(e.queryRunner)),
-    afterTransactionCommit: guard((e: TransactionCommitEvent) => adapter.committed(e.queryRunner)),
-    afterTransactionRollback: guard((e: TransactionRollbackEvent) => adapter.rolledBack(e.queryRunner)),
-
-    beforeUpdate: guard((e: UpdateEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder() || !e.entity || !e.databaseEntity) return
-      const fields = adapter.beforeFields(e.metadata.tableName)
-      if (fields.length === 0) return
-      const changed = [...e.updatedColumns, ...e.updatedRelations.flatMap((r) => r.joinColumns)].map(
-        (c) => c.propertyPath,
-      )
-      if (!changed.some((f) => fields.includes(f)) && !e.updatedColumns.some((c) => c.isPrimary)) return
-      return readBefore(e.queryRunner, e.entity, e, e.databaseEntity, fields)
-    }),
-    beforeRemove: guard((e: RemoveEvent<ObjectLiteral>) => {
-      const key = e.entity ?? e.databaseEntity
-      if (fromQueryBuilder() || !key) return
-      const fields = adapter.beforeFields(e.metadata.tableName)
-      if (fields.length > 0) return readBefore(e.queryRunner, key, e, e.databaseEntity ?? e.entity, fields)
-    }),
-    beforeSoftRemove: guard((e: SoftRemoveEvent<ObjectLiteral>) => {
-      const key = e.entity ?? e.databaseEntity
-      if (fromQueryBuilder() || !key) return
-      const fields = adapter.beforeFields(e.metadata.tableName)
-      if (fields.length > 0) return readBefore(e.queryRunner, key, e, e.databaseEntity ?? e.entity, fields)
-    }),
-
-    afterInsert: guard((e: InsertEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      adapter.tagPlain(e.entity, e.metadata)
-      return adapter.record(e.queryRunner, insertChanges(e))
-    }),
-    afterUpdate: guard((e: UpdateEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      adapter.tagPlain(e.entity, e.metadata)
-      return adapter.record(
-        e.queryRunner,
-        updateChanges(adapter, e, takeBefore(e.entity as object | undefined)),
-      )
-    }),
-    afterRemove: guard((e: RemoveEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      return adapter.record(
-        e.queryRunner,
-        removeChanges(adapter, e, takeBefore(e.entity ?? e.databaseEntity)),
-      )
-    }),
-    afterSoftRemove: guard((e: SoftRemoveEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      return adapter.record(e.queryRunner, softRemoveChanges(e, takeBefore(e.entity ?? e.databaseEntity)))
-    }),
-    afterRecover: guard((e: RecoverEvent<ObjectLiteral>) => {
-      if (fromQueryBuilder()) return
-      return adapter.record(e.queryRunner, recoverChanges(e))
-    }),
+    binding,
+    afterTransactionStart: ({ queryRunner: r }) => void (seen(r) && binding.frames.begin(r)),
+    // TypeORM awaits what this returns before COMMIT: the fence starts here and is awaited after it.
+    beforeTransactionCommit: ({ queryRunner: r }) => void (seen(r) && binding.frames.beforeCommit(r)),
+    afterTransactionCommit: ({ queryRunner: r }) => (seen(r) ? binding.frames.afterCommit(r) : undefined),
+    afterTransactionRollback: ({ queryRunner: r }) => void (seen(r) && binding.frames.afterRollback(r)),
+    afterInsert: (e: orm.InsertEvent<Entity>) => {
+      binding.tagPlain(e.entity, e.metadata)
+      return record(e.queryRunner, () => [
+        inserted(e.metadata, keyOf(e), e.entity),
+        ...tree(e.metadata, 'insert'),
+      ])
+    },
+    afterUpdate: (e) => {
+      binding.tagPlain(e.entity, e.metadata)
+      return record(e.queryRunner, () => [updated(e), ...tree(e.metadata, 'update')])
+    },
+    afterRemove: (e) => record(e.queryRunner, () => [removed(e), ...tree(e.metadata, 'delete')]),
+    afterSoftRemove: (e) => record(e.queryRunner, () => [removed(e)]),
+    afterRecover: (e) =>
+      record(e.queryRunner, () => [inserted(e.metadata, keyOf(e), e.entity ?? e.databaseEntity)]),
   }
 }
 
-/** Tags plain-object entities as they load, so `keyFor` can name their table (EntitySchema without a class). */
-export function plainLoadListener(
-  adapter: TypeORMAdapter,
-): (entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>) => void {
-  return (entity, event) => {
-    if (event) adapter.tagPlain(entity, event.metadata)
-  }
+/** Tags plain-object entities as they load, so `keyFor` knows their table (set only when such entities exist). */
+export const plainLoadListener = (binding: TypeORMBinding) => (entity: Entity, e?: orm.LoadEvent<Entity>) => {
+  if (e && typeof e.metadata.target !== 'function') binding.tagPlain(entity, e.metadata)
 }

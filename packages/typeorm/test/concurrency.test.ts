@@ -1,9 +1,9 @@
 import 'reflect-metadata'
 import { setImmediate as yieldToIo } from 'node:timers/promises'
-import { dep, type Freshkey } from '@freshkey/core'
+import type { Freshkey } from '@freshkey/core'
 import { Column, type DataSource, Entity, PrimaryColumn } from 'typeorm'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { type FreshkeyTypeORM, freshkeyTypeORM } from '../src/index.ts'
+import { freshkeyTypeORM, type TypeORMBinding } from '../src/index.ts'
 import { combos, openDataSource, openFreshkey } from './support/services.ts'
 
 @Entity({ name: 'counters' })
@@ -58,11 +58,10 @@ async function workload(ds: DataSource, fk: Freshkey) {
     while (writing) {
       const id = pick()
       const atStart = floor[id]!
-      const seen = await fk.wrap(
-        [dep.row('counters', id)],
-        () => repo.findOneByOrFail({ id }).then((c) => c.version),
-        { ttl: 600 },
-      )
+      // No declared dependencies: the row the loader read is its dependency.
+      const seen = await fk.wrap(`counter:${id}`, () => repo.findOneByOrFail({ id }).then((c) => c.version), {
+        ttl: 600,
+      })
       if (seen < atStart) stale++
       reads++
       // A memory-store hit never waits for I/O: yield so the writers' sockets are served.
@@ -81,7 +80,7 @@ describe.each(combos.filter(([db]) => db === 'postgres'))(
   (db, store) => {
     let ds: DataSource
     let fk: Freshkey
-    let handle: FreshkeyTypeORM
+    let handle: TypeORMBinding
     let close: () => Promise<void>
     beforeEach(async () => {
       const opened = await openDataSource(db, [Counter], { extra: { max: WRITERS + READERS + 4 } })

@@ -51,7 +51,9 @@ describe.skipIf(!serviceUrl('DATABASE_URL'))('ON UPDATE CASCADE (PostgreSQL)', (
   })
 
   const cachedComment = () =>
-    fk.wrap([dep.row('cu_comments', 5)], async () => ds.getRepository(Comment).findOneByOrFail({ id: 5 }))
+    fk.wrap(['v', dep.row('cu_comments', 5)], async () =>
+      ds.getRepository(Comment).findOneByOrFail({ id: 5 }),
+    )
 
   it('repository.update of the key invalidates the rows the database rewrote', async () => {
     await ds.getRepository(Post).save({ id: 1, code: 'a' })

@@ -38,9 +38,9 @@ describe.each(databases)('raw SQL and other silent writes on %s', (db) => {
     expect(await moved()).toEqual(['memberships#groupId=7&userId=1'])
   })
 
-  test('rawTables declares the tables of statements the parser cannot attribute', async () => {
+  test('a rawSql function declares the tables of statements the parser cannot attribute', async () => {
     const { blog, moved } = await open({
-      rawTables: (sql: string) => (sql.includes('/* touches tags */') ? ['tags'] : undefined),
+      rawSql: (sql: string) => (sql.includes('/* touches tags */') ? ['tags'] : undefined),
     })
     await blog.ds.query(`/* touches tags */ SELECT 1`)
     expect(await moved()).toEqual(['tags#*'])
@@ -48,7 +48,7 @@ describe.each(databases)('raw SQL and other silent writes on %s', (db) => {
     expect(await moved()).toEqual(['blog_articles#1'])
   })
 
-  test("an unattributable write invalidates every table; rawQueries: 'ignore' records nothing", async () => {
+  test("an unattributable write invalidates every table; rawSql: 'ignore' records nothing", async () => {
     const unattributable =
       db === 'sqlite' ? 'REINDEX' : 'DO $$ BEGIN UPDATE app_users SET name = name; END $$'
     const a = await open()
@@ -59,7 +59,7 @@ describe.each(databases)('raw SQL and other silent writes on %s', (db) => {
       'memberships#groupId=7&userId=1',
       'tags#*',
     ])
-    const b = await open({ rawQueries: 'ignore' })
+    const b = await open({ rawSql: 'ignore' })
     await b.blog.ds.query(`UPDATE blog_articles SET title = 'y'`)
     expect(await b.moved()).toEqual([])
   })

@@ -2,7 +2,7 @@ import { createFreshkey, dep, memoryStore } from '@freshkey/core'
 import { redisStore } from '@freshkey/redis'
 import { DataSource, type EntitySubscriberInterface } from 'typeorm'
 import { afterEach, describe, expect, test } from 'vitest'
-import { freshkeyTypeORM, SubscriberInactiveError, UnsupportedDriverError } from '../src/index.ts'
+import { AdapterInactiveError, AdapterSetupError, freshkeyTypeORM } from '../src/index.ts'
 import { Article, entities, User } from './support/entities.ts'
 import { bumpCounter, watch } from './support/probe.ts'
 import { databases, openDataSource, openFreshkey } from './support/services.ts'
@@ -69,7 +69,7 @@ describe('registration', () => {
       const first = freshkeyTypeORM(ds, fk)
       const second = freshkeyTypeORM(ds, fk)
       expect(second).toBe(first)
-      expect(ds.subscribers.filter((s) => (s as { adapter?: unknown }).adapter).length).toBe(1)
+      expect(ds.subscribers.filter((s) => (s as { binding?: unknown }).binding).length).toBe(1)
       const bumps = bumpCounter(fk)
       const { moved } = await watch(fk, [dep.row('app_users', 4)])
       await ds.transaction((em) => em.save(User, { id: 4, name: 'd' }))
@@ -84,7 +84,7 @@ describe('registration', () => {
     const handle = freshkeyTypeORM(ds, fk)
     handle.dispose()
     expect(handle.active).toBe(false)
-    expect(ds.subscribers.some((s) => (s as { adapter?: unknown }).adapter)).toBe(false)
+    expect(ds.subscribers.some((s) => (s as { binding?: unknown }).binding)).toBe(false)
     const bumps = bumpCounter(fk)
     await ds.getRepository(User).save({ id: 8, name: 'h' })
     await ds.getRepository(User).update(8, { name: 'i' })
@@ -101,18 +101,18 @@ describe('registration', () => {
     // Replace the array behind TypeORM's back, the way a misbehaving plugin could.
     Object.defineProperty(ds, 'subscribers', { value: [], writable: true, configurable: true })
     expect(handle.active).toBe(false)
-    await expect(handle.verify()).rejects.toBeInstanceOf(SubscriberInactiveError)
+    await expect(handle.verify()).rejects.toBeInstanceOf(AdapterInactiveError)
     handle.dispose()
   })
 
   test('MongoDB is refused with a coded error', () => {
     const fake = { options: { type: 'mongodb' } } as unknown as DataSource
     const fk = createFreshkey({ store: memoryStore(), namespace: 'mongo' })
-    expect(() => freshkeyTypeORM(fake, fk)).toThrow(UnsupportedDriverError)
+    expect(() => freshkeyTypeORM(fake, fk)).toThrow(AdapterSetupError)
     try {
       freshkeyTypeORM(fake, fk)
     } catch (error) {
-      expect((error as UnsupportedDriverError).code).toBe('E_TYPEORM_UNSUPPORTED_DRIVER')
+      expect((error as AdapterSetupError).code).toBe('E_ADAPTER_SETUP')
     }
   })
 

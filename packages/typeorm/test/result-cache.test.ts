@@ -56,6 +56,60 @@ describe.each(combos)('TypeORM query result cache on %s with %s store', (db, sto
     expect(selects.length).toBe(2)
   })
 
+  test('automatic dependencies: a member edit misses with the new title, another category stays a hit', async () => {
+    await ds
+      .getRepository(Article)
+      .save({ id: 3, title: 'three', published: true, category: 'news', authorId: 2 })
+    await fk.idle()
+    const lists = () => selects.filter((q) => /WHERE.*category/s.test(q)).length
+    const before = lists()
+    const run = async () => {
+      await fk.idle()
+      return titles()
+    }
+    expect(await run()).toEqual(['one', 'three'])
+    await ds.getRepository(Article).update(2, { title: 'tech edit' })
+    expect(await run()).toEqual(['one', 'three'])
+    const moved = await ds.getRepository(Article).findOneByOrFail({ id: 2 })
+    moved.category = 'misc'
+    await ds.getRepository(Article).save(moved)
+    expect(await run()).toEqual(['one', 'three'])
+    expect(lists() - before).toBe(1)
+    await ds.getRepository(Article).update(3, { title: 'tres' })
+    expect(await run()).toEqual(['one', 'tres'])
+    await ds
+      .getRepository(Article)
+      .insert({ id: 4, title: 'four', published: false, category: 'news', authorId: 1 })
+    expect(await run()).toEqual(['one', 'tres', 'four'])
+    expect(lists() - before).toBe(3)
+  })
+
+  test('hits are real entities; a hit costs one store round trip, a miss two', async () => {
+    await fk.idle()
+    const calls: string[] = []
+    const s = fk.store as unknown as Record<string, unknown>
+    for (const name of ['read', 'write', 'tokens', 'bump', 'lift', 'register', 'delete', 'schemes']) {
+      const orig = s[name] as (...a: unknown[]) => unknown
+      if (typeof orig !== 'function') continue
+      s[name] = (...a: unknown[]) => {
+        calls.push(name)
+        return orig.apply(fk.store, a)
+      }
+    }
+    const find = () => ds.getRepository(Article).find({ where: { category: 'news' }, cache: true })
+    await find() // the first fill also registers the cache version: not counted
+    await ds.getRepository(Article).update(1, { title: 'miss' })
+    await fk.idle()
+    calls.length = 0
+    const missed = await find()
+    expect(calls).toEqual(['read', 'write'])
+    calls.length = 0
+    const hit = await find()
+    expect(calls).toEqual(['read'])
+    expect(hit[0]).toBeInstanceOf(Article)
+    expect(hit).toEqual(missed)
+  })
+
   test('a write to an unrelated table keeps the entry', async () => {
     await titles()
     await ds.getRepository(Membership).update({ userId: 1, groupId: 1 }, { role: 'x' })

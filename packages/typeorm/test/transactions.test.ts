@@ -1,8 +1,7 @@
 import { dep } from '@freshkey/core'
-import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { type Blog, openBlog } from './support/blog.ts'
-import { Article } from './support/entities.ts'
+import { Article, User } from './support/entities.ts'
 import { bumpCounter, watch } from './support/probe.ts'
 import { combos } from './support/services.ts'
 
@@ -73,25 +72,28 @@ describe.each(combos)('transactions on %s with %s store', (db, store) => {
     expect(await moved()).toEqual([])
   })
 
-  test('read-your-writes: touched dependencies bypass the cache; nothing loaded inside is stored', async () => {
+  test('read-your-writes: reads of a table the transaction wrote bypass the cache; nothing loaded inside is stored', async () => {
     const repo = blog.ds.getRepository(Article)
     const load = (id: number, m = repo.manager) => m.findOneByOrFail(Article, { id }).then((a) => a.title)
-    expect(await blog.fk.wrap([dep.row(A, 2)], () => load(2))).toBe('two')
+    const user = (m = repo.manager) => m.findOneByOrFail(User, { id: 2 }).then((u) => u.name)
+    expect(await blog.fk.wrap('user:2', () => user())).toBe('bob')
+    expect(await blog.fk.wrap('article:1', () => load(1))).toBe('one')
     await blog.ds.transaction(async (em) => {
       await em.update(Article, 1, { title: 'mine' })
       const before = blog.fk.stats()
-      expect(await blog.fk.wrap([dep.row(A, 1)], () => load(1, em))).toBe('mine')
+      expect(await blog.fk.wrap('article:1', () => load(1, em))).toBe('mine')
       expect(blog.fk.stats().bypasses).toBe(before.bypasses + 1)
-      expect(await blog.fk.wrap([dep.row(A, 2)], () => Promise.resolve('not called'))).toBe('two')
-      expect(await blog.fk.wrap([dep.row(A, 3)], () => load(3, em))).toBe('three')
+      expect(await blog.fk.wrap('user:2', () => Promise.resolve('not called'))).toBe('bob')
+      expect(await blog.fk.wrap('article:3', () => load(3, em))).toBe('three')
     })
     let loads = 0
     const counted = () => {
       loads++
       return load(3)
     }
-    expect(await blog.fk.wrap([dep.row(A, 3)], counted)).toBe('three')
+    expect(await blog.fk.wrap('article:3', counted)).toBe('three')
     expect(loads).toBe(1)
+    expect(await blog.fk.wrap('article:1', () => load(1))).toBe('mine')
   })
 
   test('a query runner driven by hand: runInTransaction makes its transaction current', async () => {
@@ -99,7 +101,7 @@ describe.each(combos)('transactions on %s with %s store', (db, store) => {
     await qr.startTransaction()
     await qr.manager.update(Article, 1, { title: 'manual' })
     const seen = await blog.handle.runInTransaction(qr, () =>
-      blog.fk.wrap([dep.row(A, 1)], () =>
+      blog.fk.wrap(['v', dep.row(A, 1)], () =>
         qr.manager.findOneByOrFail(Article, { id: 1 }).then((a) => a.title),
       ),
     )
@@ -117,38 +119,48 @@ describe.each(combos)('transactions on %s with %s store', (db, store) => {
   })
 })
 
-describe.each(combos.filter(([db]) => db === 'postgres'))(
-  'commit ordering on %s with %s store',
-  (db, store) => {
-    let blog: Blog
-    beforeEach(async () => {
-      blog = await openBlog(db, store)
-    })
-    afterEach(() => blog.close())
+describe.each(combos)('fenced commits on %s with %s store', (db, store) => {
+  let blog: Blog
+  beforeEach(async () => {
+    blog = await openBlog(db, store)
+  })
+  afterEach(() => blog.close())
 
-    test('the bump happens after the database commit: another connection already sees the write', async () => {
-      const options = blog.ds.options as { url: string }
-      const other = new pg.Client({ connectionString: options.url })
-      await other.connect()
-      const seenAtBump: string[] = []
-      const storeBump = blog.fk.store.bump.bind(blog.fk.store)
-      blog.fk.store.bump = async (keys, ttl) => {
-        const { rows } = await other.query('SELECT title FROM blog_articles WHERE id = 1')
-        seenAtBump.push(rows[0].title)
-        return storeBump(keys, ttl)
-      }
-      try {
-        await blog.ds.transaction((em) => em.update(Article, 1, { title: 'committed' }))
-        const a = await blog.ds.getRepository(Article).findOneByOrFail({ id: 1 })
+  // Issue 13: the fence is sent while COMMIT is in flight; after COMMIT the writer waits for no bump.
+  test.each([
+    ['transaction(fn)', (b: Blog) => b.ds.transaction((em) => em.update(Article, 1, { title: 'tx' }))],
+    [
+      'save() (implicit transaction)',
+      async (b: Blog) => {
+        const a = await b.ds.getRepository(Article).findOneByOrFail({ id: 1 })
         a.title = 'saved'
-        await blog.ds.getRepository(Article).save(a)
-      } finally {
-        await other.end()
-      }
-      expect(seenAtBump).toEqual(['committed', 'saved'])
+        await b.ds.getRepository(Article).save(a)
+      },
+    ],
+    [
+      'repository.update(id) (autocommit)',
+      (b: Blog) => b.ds.getRepository(Article).update(1, { title: 'auto' }),
+    ],
+  ] as const)('%s: one store bump, sent before the database answered', async (_name, write) => {
+    const calls: string[] = []
+    let committed = false
+    blog.ds.subscribers.unshift({
+      afterTransactionCommit: () => {
+        committed = true
+      },
     })
-  },
-)
+    blog.ds.subscribers.unshift({ afterUpdate: () => void calls.push('statement') })
+    const bump = blog.fk.store.bump.bind(blog.fk.store)
+    blog.fk.store.bump = (request) => {
+      calls.push(committed ? 'bump after commit' : 'bump')
+      return bump(request)
+    }
+    await write(blog)
+    // sql.js runs COMMIT synchronously in this process: nothing can be in flight beside it.
+    expect(calls.filter((c) => c.startsWith('bump'))).toEqual([db === 'sqlite' ? expect.any(String) : 'bump'])
+    expect(await blog.ds.getRepository(Article).findOneByOrFail({ id: 1 })).toBeTruthy()
+  })
+})
 
 describe.each(combos.filter(([db]) => db === 'sqlite'))(
   'one shared connection on %s with %s store',
@@ -172,14 +184,14 @@ describe.each(combos.filter(([db]) => db === 'sqlite'))(
         throw new Error('rolled back')
       })
       await open
-      const outside = await blog.fk.wrap([dep.row(A, 1)], () =>
+      const outside = await blog.fk.wrap(['v', dep.row(A, 1)], () =>
         repo.findOneByOrFail({ id: 1 }).then((a) => a.title),
       )
       expect(outside).toBe('uncommitted')
       release()
       await expect(tx).rejects.toThrow('rolled back')
       let loads = 0
-      const after = await blog.fk.wrap([dep.row(A, 1)], () => {
+      const after = await blog.fk.wrap(['v', dep.row(A, 1)], () => {
         loads++
         return repo.findOneByOrFail({ id: 1 }).then((a) => a.title)
       })

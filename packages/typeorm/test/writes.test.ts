@@ -25,6 +25,10 @@ const deps = [
   dep.table('tags'),
 ]
 
+// Without before images (issue 11), a write that takes a row out of a declared scope or changes a
+// scoped field without naming every scoped field bumps the scheme-wide key: every scope of the list moves.
+const scopes = deps.slice(5, 9).map(formatDependency)
+
 describe.each(combos)('writes on %s with %s store', (db, store) => {
   let blog: Blog
   let moved: () => Promise<string[]>
@@ -45,16 +49,11 @@ describe.each(combos)('writes on %s with %s store', (db, store) => {
     ])
   })
 
-  test('save() of a loaded entity: afterUpdate bumps the row and both scopes it moves between', async () => {
+  test('save() of a loaded entity: afterUpdate bumps the row and, without a before image, the whole scheme', async () => {
     const a = await articles().findOneByOrFail({ id: 2 })
     a.published = true
     await articles().save(a)
-    expect(await moved()).toEqual([
-      'blog_articles#2',
-      'blog_articles#*',
-      'scope:blog_articles{"published":true,"category":"news"}',
-      'scope:blog_articles{"published":false,"category":"news"}',
-    ])
+    expect(await moved()).toEqual(['blog_articles#2', 'blog_articles#*', ...scopes])
   })
 
   test('save() changing an unscoped field leaves every scope alone', async () => {
@@ -67,22 +66,13 @@ describe.each(combos)('writes on %s with %s store', (db, store) => {
   test('remove(): afterRemove bumps the row and the scope it leaves', async () => {
     await articles().remove(await articles().findOneByOrFail({ id: 3 }))
     // The junction rows go by ON DELETE CASCADE: a bulk change of article_tags.
-    expect(await moved()).toEqual([
-      'blog_articles#3',
-      'blog_articles#*',
-      'scope:blog_articles{"published":true,"category":"tech"}',
-      'article_tags#*',
-    ])
+    expect(await moved()).toEqual(['blog_articles#3', 'blog_articles#*', ...scopes, 'article_tags#*'])
   })
 
-  test('softRemove() and recover(): the row leaves and re-enters its scope', async () => {
+  test('softRemove() and recover(): the row leaves (a delete) and re-enters its scope (an insert)', async () => {
     const a = await articles().findOneByOrFail({ id: 3 })
     await articles().softRemove(a)
-    expect(await moved()).toEqual([
-      'blog_articles#3',
-      'blog_articles#*',
-      'scope:blog_articles{"published":true,"category":"tech"}',
-    ])
+    expect(await moved()).toEqual(['blog_articles#3', 'blog_articles#*', ...scopes, 'article_tags#*'])
     await articles().recover(a)
     expect(await moved()).toEqual([
       'blog_articles#3',
@@ -91,15 +81,12 @@ describe.each(combos)('writes on %s with %s store', (db, store) => {
     ])
   })
 
-  test('repository.update(id): a row change, with the scopes read inside the write', async () => {
+  test('repository.update(id): a row change with the values written, read nothing before it', async () => {
     await articles().update(3, { category: 'news' })
-    expect(await moved()).toEqual([
-      'blog_articles#3',
-      'blog_articles#*',
-      'scope:blog_articles{"published":true,"category":"news"}',
-      'scope:blog_articles{"published":true,"category":"tech"}',
-    ])
+    expect(await moved()).toEqual(['blog_articles#3', 'blog_articles#*', ...scopes])
     expect((await articles().findOneByOrFail({ id: 3 })).category).toBe('news')
+    await articles().update(3, { title: 'only the title' })
+    expect(await moved()).toEqual(['blog_articles#3', 'blog_articles#*'])
   })
 
   test('repository.update(where) without a key: bulk, every row of the table', async () => {
@@ -109,20 +96,11 @@ describe.each(combos)('writes on %s with %s store', (db, store) => {
 
   test('repository.delete(id), softDelete(id), restore(id): row changes', async () => {
     await articles().softDelete(2)
-    expect(await moved()).toEqual([
-      'blog_articles#2',
-      'blog_articles#*',
-      'scope:blog_articles{"published":false,"category":"news"}',
-    ])
+    expect(await moved()).toEqual(['blog_articles#2', 'blog_articles#*', ...scopes, 'article_tags#*'])
     await articles().restore(2)
     expect(await moved()).toContain('blog_articles#2')
     await articles().delete(2)
-    expect(await moved()).toEqual([
-      'blog_articles#2',
-      'blog_articles#*',
-      'scope:blog_articles{"published":false,"category":"news"}',
-      'article_tags#*',
-    ])
+    expect(await moved()).toEqual(['blog_articles#2', 'blog_articles#*', ...scopes, 'article_tags#*'])
   })
 
   test('insert() and upsert() by key: row changes', async () => {
@@ -157,12 +135,7 @@ describe.each(combos)('writes on %s with %s store', (db, store) => {
 
   test('QueryBuilder delete by whereInIds is a row change plus the junction cascade', async () => {
     await blog.ds.createQueryBuilder().delete().from(Article).whereInIds([1]).execute()
-    expect(await moved()).toEqual([
-      'blog_articles#1',
-      'blog_articles#*',
-      'scope:blog_articles{"published":true,"category":"news"}',
-      'article_tags#*',
-    ])
+    expect(await moved()).toEqual(['blog_articles#1', 'blog_articles#*', ...scopes, 'article_tags#*'])
   })
 
   test('deleting a user bumps the articles ON DELETE CASCADE removes (bulk)', async () => {

@@ -1,6 +1,6 @@
 import type { Freshkey } from '@freshkey/core'
 import type { DataSource } from 'typeorm'
-import { type FreshkeyTypeORM, type FreshkeyTypeORMOptions, freshkeyTypeORM } from '../../src/index.ts'
+import { type FreshkeyTypeORMOptions, freshkeyTypeORM, type TypeORMBinding } from '../../src/index.ts'
 import { Article, entities, Membership, User } from './entities.ts'
 import { type Db, openDataSource, openFreshkey, type StoreKind } from './services.ts'
 
@@ -8,7 +8,7 @@ import { type Db, openDataSource, openFreshkey, type StoreKind } from './service
 export interface Blog {
   ds: DataSource
   fk: Freshkey
-  handle: FreshkeyTypeORM
+  handle: TypeORMBinding
   close: () => Promise<void>
 }
 

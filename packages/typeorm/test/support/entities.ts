@@ -9,6 +9,7 @@ import {
   JoinTable,
   ManyToMany,
   ManyToOne,
+  OneToMany,
   PrimaryColumn,
   PrimaryGeneratedColumn,
 } from 'typeorm'
@@ -20,6 +21,11 @@ import {
 export class User {
   @PrimaryColumn('integer') id!: number
   @Column('varchar') name!: string
+  @OneToMany(
+    () => Article,
+    (a) => a.author,
+  )
+  articles?: Article[]
 }
 
 @Entity({ name: 'tags' })
@@ -36,7 +42,11 @@ export class Article {
   @Column('boolean') published!: boolean
   @Column('varchar') category!: string
   @Column({ type: 'integer', name: 'author_id' }) authorId!: number
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @ManyToOne(
+    () => User,
+    (u) => u.articles,
+    { onDelete: 'CASCADE' },
+  )
   @JoinColumn({ name: 'author_id' })
   author?: User
   @DeleteDateColumn({ name: 'deleted_at', nullable: true }) deletedAt?: Date | null

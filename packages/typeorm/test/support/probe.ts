@@ -9,7 +9,11 @@ export async function watch(
   deps: readonly DependencyLike[],
 ): Promise<{ moved: () => Promise<string[]> }> {
   const list = deps.map(toDependency)
-  const keys = async () => Promise.all(list.map((d) => fk.keyFor(d)))
+  // A commit's fence is lifted in the background: settle it first, so only real bumps move a key.
+  const keys = async () => {
+    await fk.idle()
+    return Promise.all(list.map((d) => fk.keyFor(d)))
+  }
   let last = await keys()
   return {
     async moved() {

@@ -12,7 +12,12 @@ export type Db = 'sqlite' | 'postgres'
 export type StoreKind = 'memory' | 'redis'
 
 const dbs: Db[] = ['sqlite', ...(serviceUrl('DATABASE_URL') ? (['postgres'] as const) : [])]
-const stores: StoreKind[] = ['memory', ...(serviceUrl('REDIS_URL') ? (['redis'] as const) : [])]
+// FK_STORES=memory runs without Redis-backed cases, and says so.
+const only = process.env.FK_STORES?.split(',')
+if (only) console.warn(`[freshkey] FK_STORES=${only.join(',')}: other stores are not tested in this run`)
+const stores: StoreKind[] = (
+  ['memory', ...(serviceUrl('REDIS_URL') ? (['redis'] as const) : [])] as StoreKind[]
+).filter((s) => !only || only.includes(s))
 
 /** Every database × store combination this machine can run. */
 export const combos: [Db, StoreKind][] = dbs.flatMap((db) => stores.map((s): [Db, StoreKind] => [db, s]))
