@@ -1,4 +1,5 @@
 import type { Freshkey } from '@freshkey/core'
+import { AdapterSetupError, Binding } from '@freshkey/core/adapter'
 import type {
   EntityManager,
   EventArgs,
@@ -6,16 +7,14 @@ import type {
   FlushEventArgs,
   TransactionEventArgs,
 } from '@mikro-orm/core'
-import { Binding } from './binding.ts'
-import { CaptureError, RegistrationError } from './errors.ts'
-import { type FreshkeyMikroOrmOptions, resolveOptions } from './options.ts'
-import { bindingOf } from './registry.ts'
+import { type FreshkeyMikroOrmOptions, MikroOrmBinding } from './binding.ts'
+import { upsertBatch } from './em-patch.ts'
 
 /**
  * The MikroORM event subscriber behind `freshkeyMikroORM`, for apps that list subscribers in their
  * init options: `subscribers: [new FreshkeySubscriber(fk)]`. It binds itself to the ORM on the
- * first event; call `freshkeyMikroORM(orm, fk)` after init as well so `fk.keyFor` and `@Scope`
- * work before the first write (it adopts this subscriber instead of adding a second one).
+ * first event; call `freshkeyMikroORM(orm, fk)` after init as well so `fk.keyFor`, `@Scope`, the
+ * read tracking and the result cache work before the first write (it adopts this subscriber).
  */
 export class FreshkeySubscriber implements EventSubscriber {
   /** The freshkey instance changes are published to. */
@@ -25,9 +24,11 @@ export class FreshkeySubscriber implements EventSubscriber {
   readonly #stopped = new WeakSet<object>()
 
   constructor(fk: Freshkey, options: FreshkeyMikroOrmOptions = {}) {
-    if (!fk || typeof fk.transaction !== 'function' || typeof fk.registerResolver !== 'function') {
-      throw new RegistrationError('FreshkeySubscriber needs a freshkey instance (createFreshkey)')
-    }
+    if (!fk || typeof fk.transaction !== 'function')
+      throw new AdapterSetupError(
+        'mikro-orm',
+        'FreshkeySubscriber needs a freshkey instance (createFreshkey)',
+      )
     this.fk = fk
     this.options = options
   }
@@ -42,42 +43,49 @@ export class FreshkeySubscriber implements EventSubscriber {
     this.#stopped.delete(config)
   }
 
-  #binding(em: EntityManager): Binding | undefined {
+  #binding(em: EntityManager): MikroOrmBinding | undefined {
     if (this.#stopped.has(em.config)) return undefined
-    let binding = bindingOf(em.config, this.fk)
-    if (!binding) {
-      try {
-        binding = new Binding(em, this.fk, resolveOptions(this.options))
-      } catch (error) {
-        this.options.onError?.(
-          new CaptureError('register', 'binding to the ORM failed; writes are not captured', {
-            cause: error,
-          }),
-        )
-        return undefined
-      }
+    try {
+      const binding = Binding.for(this.fk, em.config, () => new MikroOrmBinding(this.fk, em, this.options))
+      return binding.owns(this) ? binding : undefined
+    } catch (error) {
+      this.options.onError?.(error)
+      return undefined
     }
-    return binding.owns(this) ? binding : undefined
   }
 
-  onFlush(args: FlushEventArgs): Promise<void> | undefined {
-    return this.#binding(args.em)?.onFlush(args)
+  onFlush(args: FlushEventArgs): void {
+    this.#binding(args.em)?.onFlush(args)
   }
 
   afterFlush(args: FlushEventArgs): Promise<void> | undefined {
     return this.#binding(args.em)?.afterFlush(args)
   }
 
-  afterUpsert(args: EventArgs<object>): Promise<void> | undefined {
-    return this.#binding(args.em)?.afterUpsert(args)
+  async afterUpsert(args: EventArgs<object>): Promise<void> {
+    const binding = this.#binding(args.em)
+    if (!binding) return
+    const batch = upsertBatch.getStore()
+    const facts = binding.upserted(args, batch?.partial ?? false)
+    if (batch) batch.facts.set(binding, [...(batch.facts.get(binding) ?? []), ...facts])
+    else
+      await binding.record(
+        args.em.getTransactionContext() as object | undefined,
+        facts,
+        args.em.isInTransaction(),
+      )
   }
 
   beforeTransactionStart(args: TransactionEventArgs): void {
     this.#binding(args.em)?.beforeTransactionStart(args)
   }
 
-  afterTransactionStart(args: TransactionEventArgs): Promise<void> | undefined {
-    return this.#binding(args.em)?.afterTransactionStart(args)
+  afterTransactionStart(args: TransactionEventArgs): void {
+    this.#binding(args.em)?.afterTransactionStart(args)
+  }
+
+  beforeTransactionCommit(args: TransactionEventArgs): Promise<void> | undefined {
+    return this.#binding(args.em)?.beforeTransactionCommit(args)
   }
 
   afterTransactionCommit(args: TransactionEventArgs): Promise<void> | undefined {

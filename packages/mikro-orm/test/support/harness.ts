@@ -12,7 +12,7 @@ export interface Harness {
   fk: Freshkey
   handle: FreshkeyMikroORM
   bumps: ReturnType<typeof watchBumps>
-  errors: Error[]
+  errors: unknown[]
 }
 
 /**
@@ -34,6 +34,7 @@ export function useHarness(
     h.errors = []
     h.handle = freshkeyMikroORM(h.ctx.orm, h.fk, { onError: (e) => h.errors.push(e), ...options.adapter })
     await seed(h.ctx.orm.em)
+    await h.fk.idle()
     h.bumps = watchBumps(h.fk)
   })
   afterEach(async () => {
