@@ -71,7 +71,11 @@ function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unkn
         Utils.isPlainObject,
       )
       const rows = items.map((item) => pkOf(meta, item as object))
-      const narrowed = Utils.isPlainObject(options?.populateWhere) || options?.populateWhere === 'infer'
+      const through = new Set<string>()
+      relatedTables(b.metadata, meta, options?.populateWhere, through)
+      if (options?._populateWhere === 'infer' || options?.populateWhere === 'infer')
+        relatedTables(b.metadata, meta, where, through)
+      const narrowed = through.size > 0
       return [
         ...queryRecords(
           b.metadata,

@@ -353,7 +353,11 @@ export function patchEntityLoader(proto: object): () => void {
                 options?.lookup,
                 options?.exclude,
               ) as Hint[])
-          const narrowed = !Utils.isEmpty(options?.where) || Utils.isPlainObject(options?.populateWhere)
+          // `populateWhere: 'infer'` applies the relation conditions of the query to what it populates.
+          const through = new Set<string>()
+          relatedTables(b.metadata, meta, options?.where, through)
+          relatedTables(b.metadata, meta, options?.populateWhere, through)
+          const narrowed = through.size > 0
           const records = graphRecords(b.metadata, meta, entities, hints, false, narrowed)
           await fence(frames, new Set(records.map((r) => r.table)), false)
           report(frames, records)
