@@ -118,7 +118,7 @@ interface QueryBuilderLike {
   readonly type?: string
   readonly em?: Em
   readonly context?: Trx
-  readonly mainAlias?: { meta?: EntityMetadata }
+  readonly mainAlias?: { meta?: EntityMetadata; metadata?: EntityMetadata }
   getQuery?: () => string
   execute: Method
   clone: Method
@@ -147,7 +147,7 @@ function watchQueryBuilder(qb: QueryBuilderLike): QueryBuilderLike {
       silentBs,
       this.context,
       'queryBuilder',
-      this.mainAlias?.meta,
+      this.mainAlias?.meta ?? this.mainAlias?.metadata,
       () => execute.apply(this, args),
       undefined,
       () => queryBuilderFacts(this as never, () => [...silentBs[0]!.graph.tables]),

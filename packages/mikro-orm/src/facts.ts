@@ -177,7 +177,8 @@ export function insertFacts(
 interface QueryBuilderLike {
   readonly type?: string
   readonly alias?: string
-  readonly mainAlias?: { meta?: EntityMetadata }
+  /** `meta` in MikroORM 7, `metadata` in 6. */
+  readonly mainAlias?: { meta?: EntityMetadata; metadata?: EntityMetadata }
   readonly state?: { cond?: unknown; data?: unknown; onConflict?: unknown }
   readonly _cond?: unknown
   readonly _data?: unknown
@@ -188,7 +189,7 @@ interface QueryBuilderLike {
 export function queryBuilderFacts(qb: QueryBuilderLike, tables: () => string[]): WriteFact[] {
   const type = qb.type
   if (!type || !['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'UPSERT'].includes(type)) return []
-  const meta = qb.mainAlias?.meta
+  const meta = qb.mainAlias?.meta ?? qb.mainAlias?.metadata
   const table = tableOf(meta)
   if (!meta || table === undefined) return tables().map((t) => bulk(t, 'unknown'))
   // MikroORM 7 keeps the query parts in `state`, 6 in underscored fields.

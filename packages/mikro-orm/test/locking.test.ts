@@ -28,7 +28,7 @@ describe.each(postgres)(
     afterAll(() => ctx.close())
 
     async function pattern(): Promise<void> {
-      await ctx.orm.schema.clear()
+      await ctx.clear()
       await seed(ctx.orm.em)
       let step!: () => void
       const updaterLockedRow2 = new Promise<void>((r) => {

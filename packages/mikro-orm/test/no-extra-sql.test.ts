@@ -86,7 +86,7 @@ describe.each(backends)('no SQL of freshkey’s own ($name)', (backend) => {
   afterAll(() => ctx.close())
 
   async function statements(withFreshkey: boolean): Promise<string[]> {
-    await ctx.orm.schema.clear()
+    await ctx.clear()
     await seed(ctx.orm.em)
     const fk = createFreshkey({ store: memoryStore(), namespace: `sql-${withFreshkey}` })
     const handle = withFreshkey ? freshkeyMikroORM(ctx.orm, fk) : undefined
@@ -106,6 +106,7 @@ describe.each(backends)('no SQL of freshkey’s own ($name)', (backend) => {
     const without = await statements(false)
     const withAdapter = await statements(true)
     expect(without.length).toBeGreaterThan(30)
-    expect(withAdapter).toEqual(without)
+    // findAndCount runs its two queries in parallel: their order may differ, their number may not.
+    expect([...withAdapter].sort()).toEqual([...without].sort())
   })
 })

@@ -54,7 +54,7 @@ describe.each(backends)('MikroORM result cache backed by freshkey ($name)', (bac
     await store.close()
   })
   beforeEach(async () => {
-    await ctx.orm.schema.clear()
+    await ctx.clear()
     handle = freshkeyMikroORM(ctx.orm, fk)
     await seed(ctx.orm.em)
     // schema.clear() is invisible to freshkey: every test starts from an empty result cache.

@@ -68,15 +68,28 @@ export async function freshDatabase(
 
 export interface OpenOrm {
   readonly orm: LibSqlORM | PostgreSqlORM
+  /** Deletes every row (freshkey does not see it: no bump). */
+  clear(): Promise<void>
   close(): Promise<void>
+}
+
+type Schema = { create?: () => Promise<void>; clear?: () => Promise<void> }
+type SchemaGenerator6 = { createSchema(): Promise<void>; clearDatabase(): Promise<void> }
+
+/** `orm.schema` in MikroORM 7, `orm.getSchemaGenerator()` in 6. */
+function schemaOf(orm: LibSqlORM | PostgreSqlORM): { create(): Promise<void>; clear(): Promise<void> } {
+  const schema = (orm as unknown as { schema?: Schema }).schema
+  if (schema?.create) return { create: () => schema.create!(), clear: () => schema.clear!() }
+  const generator = (orm as unknown as { getSchemaGenerator(): SchemaGenerator6 }).getSchemaGenerator()
+  return { create: () => generator.createSchema(), clear: () => generator.clearDatabase() }
 }
 
 /** An initialized ORM with the schema created, on an in-memory libsql database or a fresh PostgreSQL one. */
 export async function openOrm(db: Db, options: Partial<Options>): Promise<OpenOrm> {
   if (db === 'sqlite') {
     const orm = await LibSqlORM.init({ dbName: ':memory:', ...(options as object) })
-    await orm.schema.create()
-    return { orm, close: () => orm.close(true) }
+    await schemaOf(orm).create()
+    return { orm, clear: () => schemaOf(orm).clear(), close: () => orm.close(true) }
   }
   const database = await freshDatabase()
   const orm = await PostgreSqlORM.init({
@@ -84,9 +97,10 @@ export async function openOrm(db: Db, options: Partial<Options>): Promise<OpenOr
     pool: { min: 0, max: 20 },
     ...(options as object),
   })
-  await orm.schema.create()
+  await schemaOf(orm).create()
   return {
     orm,
+    clear: () => schemaOf(orm).clear(),
     close: async () => {
       await orm.close(true)
       await database.drop()

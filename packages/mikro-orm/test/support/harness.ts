@@ -29,7 +29,7 @@ export function useHarness(
   })
   afterAll(() => h.ctx.close())
   beforeEach(async () => {
-    await h.ctx.orm.schema.clear()
+    await h.ctx.clear()
     h.fk = makeFreshkey(backend.store)
     h.errors = []
     h.handle = freshkeyMikroORM(h.ctx.orm, h.fk, { onError: (e) => h.errors.push(e), ...options.adapter })
