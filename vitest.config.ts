@@ -16,7 +16,8 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    // FK_TESTS narrows the run to some globs (CI shards, local work): FK_TESTS='test/core/**,test/*.test.ts'.
+    include: process.env.FK_TESTS?.split(',') ?? ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     globalSetup: ['test/setup/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,

@@ -80,14 +80,19 @@ function errorEvents() {
 async function plant(fk: Freshkey, name: string, deps: unknown[], payload: string): Promise<void> {
   const snap = await fk.snapshot(deps)
   const key = fk.keyspace.collection(name)
-  const meta = {
-    tokenKeys: snap.tokenKeys,
-    tokens: snap.tokens,
+  const stored = await fk.store.write({
+    entry: `${key}:r`,
+    expect: { keys: snap.keys, tokens: snap.tokens },
+    keys: snap.keys,
+    fences: [],
+    generation: snap.generation,
     freshUntil: Date.now() + 60_000,
     payload: '',
-  }
-  expect(await fk.store.write(`${key}:r`, meta, 60_000)).toBe(true)
-  await fk.store.setRaw(key, `${snap.tokens.join('.')}\n${payload}`, 60_000)
+    ttlMs: 60_000,
+    tokenTtl: 60,
+  })
+  expect(stored).toBe(true)
+  await fk.store.setRaw(key, `${snap.tokens.join('.')}|${snap.generation}\n${payload}`, 60_000)
 }
 
 const closers: (() => Promise<void>)[] = []
@@ -431,7 +436,7 @@ describe('collection on memoryStore (one process)', () => {
     await expect(b.purge({ version: '2' })).rejects.toBeInstanceOf(ConfigError)
     expect(await b.purge({ version: '1' })).toEqual(['1'])
     expect(await store.getRaw(key1)).toBeUndefined()
-    expect((await store.read(`${key1}:r`, [], 1)).entry).toBeUndefined()
+    expect((await store.read({ entry: `${key1}:r`, keys: [], ttl: 1 })).entry).toBeUndefined()
     expect(await store.getRaw(fk2.keyspace.collection('rows'))).toMatch(/"v2"/)
   })
 

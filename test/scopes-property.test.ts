@@ -252,7 +252,7 @@ describe.each(backends)('scope rules against an oracle on %s', (name, makeStore,
           let loaded = false
           // Keyed by the dependency alone: filters whose where values only normalize alike
           // (code '1' and '1.0') share conditions and must still get their own cached value.
-          const got = await fk.wrap([filter.dep], () => {
+          const got = await fk.wrap(['v', filter.dep], () => {
             loaded = true
             return now
           })

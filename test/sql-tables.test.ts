@@ -1,4 +1,4 @@
-import { sqlTablesRead, sqlTablesWritten, sqlWrites, sqlWriteTargets, stripSql } from '@freshkey/core'
+import { sqlTablesRead, sqlTablesWritten, sqlWrites, sqlWriteTargets, stripSql } from '@freshkey/core/adapter'
 import { describe, expect, test } from 'vitest'
 
 const known = new Set(['blog_articles', 'app_users', 'article_tags', 'tags', 'Memberships'])

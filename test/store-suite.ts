@@ -209,8 +209,8 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(await a.keyFor(dep.row('posts', 7))).not.toBe(ka)
         let loads = 0
         const load = async () => ++loads
-        await a.wrap([dep.table('posts')], load)
-        expect(await b.wrap([dep.table('posts')], load)).toBe(1)
+        await a.wrap(['v', dep.table('posts')], load)
+        expect(await b.wrap(['v', dep.table('posts')], load)).toBe(1)
         expect(loads).toBe(1)
       })
 

@@ -1,5 +1,4 @@
 import {
-  canonicalPk,
   createFreshkey,
   type Dependency,
   dep,
@@ -11,6 +10,7 @@ import {
   type Store,
   toDependency,
 } from '@freshkey/core'
+import { canonicalPk } from '@freshkey/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freshNamespace, storeCases } from './helpers.ts'
 

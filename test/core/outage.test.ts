@@ -137,12 +137,12 @@ describe.skipIf(!serviceUrl('REDIS_URL'))('store outage on a private redis-serve
   it('wrap falls back to the loader while the server is down and counts a bypass', async () => {
     const fk = open(server.url, freshNamespace('bypass'))
     const deps = [dep.row('users', 1)]
-    expect(await fk.wrap(deps, () => 'cached')).toBe('cached')
+    expect(await fk.wrap(['v', ...deps], () => 'cached')).toBe('cached')
     await stop()
     const before = fk.stats()
     let loads = 0
     const started = performance.now()
-    for (let i = 0; i < 2; i++) expect(await fk.wrap(deps, () => `db-${++loads}`)).toBe(`db-${loads}`)
+    for (let i = 0; i < 2; i++) expect(await fk.wrap(['v', ...deps], () => `db-${++loads}`)).toBe(`db-${loads}`)
     expect(performance.now() - started).toBeLessThan(2 * 1500)
     expect(loads).toBe(2)
     expect(fk.stats().bypasses - before.bypasses).toBe(2)
@@ -177,12 +177,12 @@ describe.skipIf(!serviceUrl('REDIS_URL'))('store outage on a private redis-serve
     const before = await keysOf(fk)
     let loads = 0
     const deps = [dep.row('users', 1)]
-    await fk.wrap(deps, () => ++loads)
-    expect(await fk.wrap(deps, () => ++loads)).toBe(1)
+    await fk.wrap(['v', ...deps], () => ++loads)
+    expect(await fk.wrap(['v', ...deps], () => ++loads)).toBe(1)
     await admin.flushall()
     const after = await keysOf(fk)
     for (const [i, k] of after.entries()) expect(k).not.toBe(before[i])
-    expect(await fk.wrap(deps, () => ++loads)).toBe(2)
+    expect(await fk.wrap(['v', ...deps], () => ++loads)).toBe(2)
   })
 
   it('a bump lost in a partition bumps the epoch once the store answers, before any cached value is served', async () => {
@@ -193,9 +193,9 @@ describe.skipIf(!serviceUrl('REDIS_URL'))('store outage on a private redis-serve
       const reader = open(server.url, namespace) // another process; its link stays up
       const deps = [dep.row('users', 1)]
       const unrelated = [dep.row('users', 2)]
-      expect(await reader.wrap(deps, () => 'v1')).toBe('v1')
-      expect(await reader.wrap(unrelated, () => 'u1')).toBe('u1')
-      expect(await writer.wrap(deps, () => 'not loaded')).toBe('v1')
+      expect(await reader.wrap(['v', ...deps], () => 'v1')).toBe('v1')
+      expect(await reader.wrap(['v', ...unrelated], () => 'u1')).toBe('u1')
+      expect(await writer.wrap(['v', ...deps], () => 'not loaded')).toBe('v1')
       const epochKey = `fk:${writer.keyspace.epoch}`
       const epochBefore = await admin.get(epochKey)
       expect(epochBefore).toBeTruthy()
@@ -211,12 +211,12 @@ describe.skipIf(!serviceUrl('REDIS_URL'))('store outage on a private redis-serve
       // Wait until the writer's store answers again (a raw store call: it does not settle the debt).
       await eventually('writer reconnect', () => writer.store.getRaw(`${namespace}:probe`))
       const loadsBefore = writer.stats().loads
-      expect(await writer.wrap(deps, () => 'v2')).toBe('v2')
+      expect(await writer.wrap(['v', ...deps], () => 'v2')).toBe('v2')
       expect(writer.stats().loads - loadsBefore).toBe(1)
       expect(await admin.get(epochKey)).not.toBe(epochBefore)
       // Every process now misses, for this row and (the epoch being wider) for rows the bump never named.
-      expect(await reader.wrap(deps, () => 'v2 (reader)')).toBe('v2') // what the writer stored under the new epoch
-      expect(await reader.wrap(unrelated, () => 'u2')).toBe('u2')
+      expect(await reader.wrap(['v', ...deps], () => 'v2 (reader)')).toBe('v2') // what the writer stored under the new epoch
+      expect(await reader.wrap(['v', ...unrelated], () => 'u2')).toBe('u2')
     } finally {
       await link.close()
     }
@@ -229,7 +229,7 @@ describe.skipIf(!serviceUrl('REDIS_URL'))('store outage on a private redis-serve
       const writer = open(link.url, namespace)
       const reader = open(server.url, namespace)
       const deps = [dep.row('users', 1)]
-      expect(await reader.wrap(deps, () => 'v1')).toBe('v1')
+      expect(await reader.wrap(['v', ...deps], () => 'v1')).toBe('v1')
       await writer.keyFor(...deps)
       link.cut()
       await writer.changed({ table: 'users', kind: 'delete', pk: 1 })
@@ -239,7 +239,7 @@ describe.skipIf(!serviceUrl('REDIS_URL'))('store outage on a private redis-serve
       await eventually('epoch bump by the writer in the background', async () => {
         if ((await admin.get(epochKey)) === before) throw new Error('epoch not bumped yet')
       })
-      expect(await reader.wrap(deps, () => 'gone')).toBe('gone')
+      expect(await reader.wrap(['v', ...deps], () => 'gone')).toBe('gone')
     } finally {
       await link.close()
     }

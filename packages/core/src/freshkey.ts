@@ -4,7 +4,7 @@ import { Bumper } from './bumper.ts'
 import type { Change } from './change.ts'
 import { Collection, type CollectionOptions } from './collection.ts'
 import { type DependencyLike, toDependency } from './dependency.ts'
-import { count, milliseconds, seconds } from './durations.ts'
+import { count, seconds } from './durations.ts'
 import { boundKey, segment } from './encoding.ts'
 import { ConfigError, FreshkeyError, InvalidKeyPartError, StoreUnavailableError } from './errors.ts'
 import { etagOf } from './etag.ts'
@@ -323,6 +323,8 @@ export class Freshkey {
    */
   async keyFor(...parts: unknown[]): Promise<string> {
     const { body, tokenKeys } = this.#parts.resolve(parts)
+    // A key with no dependency at all still changes with `invalidateAll()`.
+    if (tokenKeys.length === 0) tokenKeys.push(this.#keys.epoch)
     const read = await this.#guard('tokens', () => this.store.tokens(tokenKeys, this.#tokenTtl))
     return `${this.#keys.versionPrefix}k:${boundKey(`${body}|${read.tokens.join('.')}|${read.generation}`)}`
   }
@@ -393,11 +395,16 @@ export class Freshkey {
     if (keys.size > 0) await this.#bumper.bump([], keys)
   }
 
-  /** Invalidates every value of this namespace (all versions): every token is fenced, then forgotten. */
+  /**
+   * Invalidates every value of this namespace (all versions): every token is fenced (then
+   * forgotten), and values are deleted — those with no dependency at all too. Costs a scan of the
+   * store: meant for operators and tests, not for the request path.
+   */
   async invalidateAll(): Promise<void> {
     this.#near?.clear()
     try {
       await this.store.fencePrefixes(this.#keys.tokenPrefixes, this.#fenceMs)
+      await this.store.deletePrefix(this.#keys.valuesPrefix)
     } catch (error) {
       this.#reporter.store('invalidateAll', error)
       throw error instanceof FreshkeyError
@@ -529,8 +536,8 @@ export class Freshkey {
 
   #startNear(near: NearCache, options: NearCacheOptions): void {
     const store = this.store
-    const heartbeat = milliseconds(options.heartbeatMs ?? 1000, 'nearCache.heartbeatMs')
-    const maxLag = milliseconds(options.maxLagMs ?? 2000, 'nearCache.maxLagMs')
+    const heartbeat = count(options.heartbeatMs ?? 1000, 'nearCache.heartbeatMs', 10)
+    const maxLag = count(options.maxLagMs ?? 2000, 'nearCache.maxLagMs', 20)
     let lastPing = 0
     let subscribed = false
     let unsubscribe: (() => Promise<void>) | undefined

@@ -5,7 +5,7 @@ import type { Keyspace } from './keyspace.ts'
 import type { EntityResolver } from './resolver.ts'
 import { scopesOf } from './scope-decorator.ts'
 import { whereKey } from './scope-value.ts'
-import { conditionKeys, type DeclaredSchemes, wideKey } from './schemes.ts'
+import { conditionKeys, type DeclaredSchemes, MAX_CONDITIONS, wideKey } from './schemes.ts'
 
 /** Key parts resolved: an injective body and the token keys the parts depend on. */
 export interface ResolvedParts {
@@ -89,7 +89,10 @@ export class KeyParts {
     const list = lists.find((l) => l.length === fields.length && l.every((f, i) => f === fields[i]))
     if (!list) throw new UnknownScopeError(table, fields, lists)
     const conds = conditionKeys(this.#keys, table, list, where)
-    if (!conds) throw new InvalidDependencyError(`a scope of "${table}" expands to too many conditions`)
+    if (!conds) {
+      const n = list.reduce((p, f) => p * (Array.isArray(where[f]) ? (where[f] as unknown[]).length : 1), 1)
+      throw new InvalidDependencyError(`a scope of "${table}" expands to ${n} conditions (at most ${MAX_CONDITIONS})`)
+    }
     if (conds.length === 0)
       throw new InvalidDependencyError(`a scope field of "${table}" has an empty "any of" list`)
     return [...conds, wideKey(this.#keys, table, list), this.#keys.bulk(table)]

@@ -1,4 +1,4 @@
-import { sha256, segment } from './encoding.ts'
+import { segment } from './encoding.ts'
 
 /**
  * Store key names of one namespace (key layout version 2).
@@ -15,6 +15,8 @@ export class Keyspace {
   readonly ns: string
   readonly versionPrefix: string
   readonly all: string
+  /** Read only by keys with no dependency at all (`keyFor('page', 1)`), so `invalidateAll` changes them too. */
+  readonly epoch: string
   readonly versions: string
   /** Pub/sub channel that receives the keys of every bump. */
   readonly bumps: string
@@ -28,6 +30,7 @@ export class Keyspace {
     this.ns = segment(namespace)
     this.versionPrefix = this.versionPrefixOf(version)
     this.all = `{${this.ns}:g}:g`
+    this.epoch = `{${this.ns}:g}:e`
     this.versions = `{${this.ns}:meta}:versions`
     this.bumps = `{${this.ns}:meta}:bumps`
     this.tokenPrefixes = [`{${this.ns}:t:`, `{${this.ns}:x:`, `{${this.ns}:g}`]
@@ -64,10 +67,14 @@ export class Keyspace {
   tag(name: string): string {
     return `{${this.ns}:x:${segment(name)}}:x`
   }
+  /** Prefix of every value, lease and snapshot of every version. */
+  get valuesPrefix(): string {
+    return `{${this.ns}:@`
+  }
   versionPrefixOf(version: string): string {
     return `{${this.ns}:@${segment(version)}:`
   }
-  /** A value entry; its lease shares its group. Bodies with braces are hashed so the tag stays whole. */
+  /** A value entry; its lease shares its group. */
   value(body: string): string {
     return `${this.versionPrefix}${slotBody(body)}}:v`
   }
@@ -89,6 +96,7 @@ export class Keyspace {
   }
 }
 
+/** Braces would end the hash tag early: escape them (and `%`, so the escaping stays injective). */
 function slotBody(body: string): string {
-  return body.includes('{') || body.includes('}') ? `~${sha256(body)}` : body
+  return /[{}%]/.test(body) ? body.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`) : body
 }

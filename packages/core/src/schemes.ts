@@ -115,11 +115,22 @@ export function schemeBumps(keys: Keyspace, change: RowChange, s: Scheme, out: S
     case 'update': {
       const changed = change.changed
       if (changed && !touches(changed, s.watch)) return
-      // Fields the write left alone keep their before values.
-      bump(change.before ? { ...change.before, ...change.after } : change.after)
+      bump(afterUpdate(change, s.fields))
       if (s.leave && (!changed || s.fields.some((f) => changed.includes(f)))) bump(change.before)
     }
   }
+}
+
+/** The row after an update, for these fields: written values, else before values of fields the write did not change. */
+function afterUpdate(change: RowChange, fields: readonly string[]): RowImage | undefined {
+  const { before, after, changed } = change
+  if (!before || !changed) return after
+  const image: Record<string, unknown> = {}
+  for (const f of fields) {
+    if (after && Object.hasOwn(after, f)) image[f] = after[f]
+    else if (!changed.includes(f) && Object.hasOwn(before, f)) image[f] = before[f]
+  }
+  return image
 }
 
 function touches(changed: readonly string[], watch: readonly string[] | '*'): boolean {

@@ -193,16 +193,17 @@ export class ValueCache {
       return this.#bypass(entryKey, declared, loader, options) as Promise<T>
     }
     const now = Date.now()
-    if (entry && !force && valid(entry, read, declared) && !h.bumper.owes(entry.keys)) {
-      if (entry.freshUntil > now) {
-        this.#release(entryKey, read)
-        return this.#hit<T>(entryKey, entry, read, parent, tx, seq)
-      }
+    const good = entry !== undefined && valid(entry, read, declared) && !h.bumper.owes(entry.keys)
+    if (good && !force && entry.freshUntil > now) {
+      this.#release(entryKey, read)
+      return this.#hit<T>(entryKey, entry, read, parent, tx, seq)
     }
+    // The store takes the lease for a read that is not a fresh valid hit: without it, someone else holds it.
+    const contested = leased && read.lease === undefined && !(good && entry.freshUntil > now)
     if (entry && !force && options.swr > 0 && !tx && !parent && entry.freshUntil + options.swr * 1000 > now) {
       h.stats.staleServed++
       emit('stale', () => ({ namespace: h.namespace, key: entryKey }))
-      const refresh = this.#flight(entryKey, declared, keys, read, loader, options, seq).catch(() => {})
+      const refresh = this.#flight(entryKey, declared, keys, read, loader, options, seq, contested).catch(() => {})
       this.#track(refresh)
       return h.serializer.deserialize(entry.payload) as T
     }
@@ -210,7 +211,7 @@ export class ValueCache {
     emit('miss', () => ({ namespace: h.namespace, key: entryKey }))
     // Inside a transaction the loader may see uncommitted rows: serve them, never store them (DESIGN rule 4).
     if (tx) return this.#bypass(entryKey, declared, loader, options, false) as Promise<T>
-    return this.#flight(entryKey, declared, keys, read, loader, options, seq) as Promise<T>
+    return this.#flight(entryKey, declared, keys, read, loader, options, seq, contested) as Promise<T>
   }
 
   #hit<T>(
@@ -262,12 +263,19 @@ export class ValueCache {
     loader: Loader<T>,
     options: Resolved,
     seq: number,
+    contested: boolean,
   ): Promise<T> {
     const h = this.#h
     const running = this.#flights.get(entryKey)
     // A loader that hangs longer than the lease time no longer holds later callers.
     if (running?.open && running.startedAt > Date.now() - h.leaseMs) {
-      const outcome = await running.promise.catch(() => undefined)
+      // Wait for it at most until its lease time is up: a hung loader must not hold every caller.
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<undefined>((r) => {
+        timer = setTimeout(r, Math.max(0, running.startedAt + h.leaseMs - Date.now()), undefined)
+      })
+      const outcome = await Promise.race([running.promise.catch(() => undefined), late])
+      clearTimeout(timer)
       if (outcome && joinable(outcome, read)) return outcome.value as T
       return (await this.#load(entryKey, declared, keys, read, loader, options, seq, undefined, noop)).value as T
     }
@@ -277,7 +285,7 @@ export class ValueCache {
       if (this.#flights.get(entryKey) === flight) this.#flights.delete(entryKey)
     }
     this.#flights.set(entryKey, flight)
-    flight.promise = this.#leased(entryKey, declared, keys, read, loader, options, seq, close)
+    flight.promise = this.#leased(entryKey, declared, keys, read, loader, options, seq, contested, close)
     flight.promise.then(close, close)
     return (await flight.promise).value as T
   }
@@ -291,11 +299,12 @@ export class ValueCache {
     loader: Loader<T>,
     options: Resolved,
     seq: number,
+    contested: boolean,
     close: () => void,
   ): Promise<Outcome> {
     const h = this.#h
     let read = first
-    if (read.lease === undefined && read.generation !== '') {
+    if (contested && read.generation !== '') {
       const deadline = Date.now() + h.leaseMs
       for (let wait = 10; Date.now() < deadline; wait = Math.min(wait * 1.5, 100)) {
         await sleep(wait)
