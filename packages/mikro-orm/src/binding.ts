@@ -85,6 +85,8 @@ export class MikroOrmBinding extends Binding<Trx> {
   readonly #flushes = new WeakMap<UnitOfWork, PendingFlush>()
   readonly #unfinished = new WeakMap<Trx, Set<PendingFlush>>()
   #owner: object | undefined
+  /** Transaction starts seen through the subscriber (`verify()`). */
+  starts = 0
 
   constructor(fk: Freshkey, em: EntityManager, options: FreshkeyMikroOrmOptions = {}) {
     super(fk, em.config, 'mikro-orm', options)
@@ -178,6 +180,7 @@ export class MikroOrmBinding extends Binding<Trx> {
 
   afterTransactionStart({ em, transaction }: TransactionEventArgs): void {
     if (!transaction) return
+    this.starts++
     // A savepoint's parent is the transaction `beforeTransactionStart` saw on the same entity manager.
     const parent = this.#parents.get(em)
     this.#parents.delete(em)

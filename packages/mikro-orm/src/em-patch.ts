@@ -27,7 +27,6 @@ export const upsertBatch = new AsyncLocalStorage<{
   partial: boolean
 }>()
 
-const FAMILY = {}
 type Em = EntityManager & { config: object; getContext(validate?: boolean): EntityManager }
 
 function silent(em: Em): MikroOrmBinding[] | undefined {
@@ -322,7 +321,7 @@ const EM_WRAPS: Record<string, (original: Method) => Method> = {
 
 /** Wraps the entity manager class of an ORM (shared by every ORM using the class). */
 export function patchEntityManager(proto: object): () => void {
-  return patchMethods(proto, FAMILY, EM_WRAPS)
+  return patchMethods(proto, EM_WRAPS)
 }
 
 /**
@@ -331,7 +330,7 @@ export function patchEntityManager(proto: object): () => void {
  * what they hold becomes the read, whether it came from a query or from the identity map.
  */
 export function patchEntityLoader(proto: object): () => void {
-  return patchMethods(proto, FAMILY, {
+  return patchMethods(proto, {
     populate: (original) =>
       async function (this: { normalizePopulate: Method }, entityName, entities, populate, options) {
         const top = !options?.visited
@@ -420,8 +419,8 @@ const connectionEnd =
 
 /** Wraps one ORM's driver (reads) and write connection (transactions the events do not show). */
 export function patchDriver(driver: { getConnection(type?: string): object }): () => void {
-  const offDriver = patchMethods(driver, FAMILY, { find: driverRead('find'), count: driverRead('count') })
-  const offConnection = patchMethods(driver.getConnection('write'), FAMILY, {
+  const offDriver = patchMethods(driver, { find: driverRead('find'), count: driverRead('count') })
+  const offConnection = patchMethods(driver.getConnection('write'), {
     begin: (original) =>
       async function (this: { config: object }, options?: { ctx?: Trx }) {
         const trx = (await original.call(this, options)) as Trx

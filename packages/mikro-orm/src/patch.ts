@@ -6,21 +6,18 @@ interface Patch {
   readonly wrappers: Map<string, Method>
 }
 
-const patches = new WeakMap<object, Map<object, Patch>>()
+const patches = new WeakMap<object, Patch>()
 
 /**
  * Wraps methods of `target` (a prototype shared by every ORM using the class, or one driver or
- * connection instance) once per `family`, counted: the last release restores the originals,
- * unless someone wrapped them after us (ours then stays, a pass-through without bindings).
+ * connection instance) once, counted: the last release restores the originals, unless someone
+ * wrapped them after us (ours then stays, a pass-through without bindings).
  */
 export function patchMethods(
   target: object,
-  family: object,
   wraps: Record<string, (original: Method) => Method>,
 ): () => void {
-  const byFamily = patches.get(target) ?? new Map<object, Patch>()
-  patches.set(target, byFamily)
-  let patch = byFamily.get(family)
+  let patch = patches.get(target)
   if (!patch) {
     patch = { count: 0, originals: new Map(), wrappers: new Map() }
     const t = target as Record<string, Method>
@@ -37,20 +34,26 @@ export function patchMethods(
         enumerable: false,
       })
     }
-    byFamily.set(family, patch)
+    patches.set(target, patch)
   }
   patch.count++
   let released = false
   return () => {
     if (released) return
     released = true
-    const p = byFamily.get(family)
+    const p = patches.get(target)
     if (!p || --p.count > 0) return
-    byFamily.delete(family)
+    patches.delete(target)
     for (const [name, descriptor] of p.originals) {
       if ((target as Record<string, Method>)[name] !== p.wrappers.get(name)) continue
       if (descriptor) Object.defineProperty(target, name, descriptor)
       else delete (target as Record<string, Method>)[name]
     }
   }
+}
+
+/** The methods among `names` of `target` that are not (or no longer) our wrappers. */
+export function unpatched(target: object, names: readonly string[]): string[] {
+  const p = patches.get(target)
+  return names.filter((n) => !p || (target as Record<string, unknown>)[n] !== p.wrappers.get(n))
 }

@@ -1,7 +1,8 @@
 import type { Freshkey, Transaction } from '@freshkey/core'
-import { AdapterSetupError, Binding } from '@freshkey/core/adapter'
+import { AdapterInactiveError, AdapterSetupError, Binding } from '@freshkey/core/adapter'
 import type { Configuration, EntityManager } from '@mikro-orm/core'
 import { type FreshkeyMikroOrmOptions, MikroOrmBinding } from './binding.ts'
+import { unpatched } from './patch.ts'
 import { FreshkeySubscriber } from './subscriber.ts'
 
 /** What `freshkeyMikroORM` needs of a MikroORM instance. */
@@ -20,12 +21,29 @@ export interface FreshkeyMikroORM {
    * `fk.runInTransaction` around cached reads on a fork outside MikroORM's contexts.
    */
   transactionOf(em: EntityManager): Transaction | undefined
+  /**
+   * Proves the hooks fire: the read and write hooks are in place, and a probe transaction (`BEGIN`,
+   * `COMMIT`) reaches the transaction events. Throws `AdapterInactiveError` naming what is missing.
+   */
+  verify(): Promise<void>
   /** Stops capturing writes and tracking reads, unregisters from freshkey and the ORM. Idempotent. */
   dispose(): void
   [Symbol.dispose](): void
 }
 
 const handles = new WeakMap<MikroOrmBinding, FreshkeyMikroORM>()
+const EM_HOOKS = [
+  'nativeUpdate',
+  'nativeDelete',
+  'insert',
+  'insertMany',
+  'upsert',
+  'upsertMany',
+  'execute',
+  'createQueryBuilder',
+  'tryCache',
+  'storeCache',
+]
 
 /**
  * Installs freshkey on a MikroORM 6.4+ or 7 instance (call it right after `MikroORM.init`): writes
@@ -73,10 +91,35 @@ export function freshkeyMikroORM(
     const i = added && list ? list.indexOf(sub) : -1
     if (i >= 0) list!.splice(i, 1)
   }
+  const verify = async () => {
+    binding.live()
+    const em = orm.em as unknown as Record<string, unknown>
+    const driver = orm.em.getDriver()
+    const missing = [
+      ...unpatched(
+        Object.getPrototypeOf(orm.em),
+        EM_HOOKS.filter((n) => typeof em[n] === 'function'),
+      ).map((n) => `em.${n}`),
+      ...unpatched(Object.getPrototypeOf(orm.em.fork().getEntityLoader()), ['populate']).map(
+        (n) => `EntityLoader.${n}`,
+      ),
+      ...unpatched(driver, ['find', 'count']).map((n) => `driver.${n}`),
+      ...unpatched(driver.getConnection('write'), ['begin', 'commit', 'rollback']).map(
+        (n) => `connection.${n}`,
+      ),
+    ]
+    const starts = binding.starts
+    await orm.em.fork().transactional(async () => {})
+    if (binding.starts === starts)
+      missing.push('transaction events (the subscriber is not registered or not delivered to)')
+    if (missing.length > 0)
+      throw new AdapterInactiveError('mikro-orm', `hooks that do not fire: ${missing.join(', ')}`)
+  }
   const handle: FreshkeyMikroORM = {
     fk,
     subscriber: sub,
     transactionOf: (em) => binding.transactionOf(em),
+    verify,
     dispose,
     [Symbol.dispose]: dispose,
   }

@@ -1,6 +1,12 @@
 import { createFreshkey, dep, type Freshkey, memoryStore, type Store } from '@freshkey/core'
 import { afterEach, describe, expect, test } from 'vitest'
-import { AdapterSetupError, FreshkeySubscriber, freshkeyMikroORM } from '../src/index.ts'
+import {
+  AdapterDisposedError,
+  AdapterInactiveError,
+  AdapterSetupError,
+  FreshkeySubscriber,
+  freshkeyMikroORM,
+} from '../src/index.ts'
 import { backends, makeFreshkey, type OpenOrm, openOrm } from './support/backends.ts'
 import { Article, entities } from './support/entities.ts'
 import { watchBumps } from './support/observe.ts'
@@ -132,6 +138,24 @@ describe.each(backends)('registration ($name)', (backend) => {
     expect(bumps.calls).toHaveLength(1)
     bumps.stop()
     again.dispose()
+  })
+
+  test('verify() passes when every hook fires, and names the one that does not', async () => {
+    const ctx = await setup()
+    const fk = freshkey()
+    const handle = freshkeyMikroORM(ctx.orm, fk)
+    await expect(handle.verify()).resolves.toBeUndefined()
+    const driver = ctx.orm.em.getDriver() as unknown as { find: unknown }
+    const find = driver.find
+    driver.find = function replaced() {}
+    try {
+      await expect(handle.verify()).rejects.toThrow(AdapterInactiveError)
+      await expect(handle.verify()).rejects.toThrow(/driver\.find/)
+    } finally {
+      driver.find = find
+    }
+    handle.dispose()
+    await expect(handle.verify()).rejects.toThrow(AdapterDisposedError)
   })
 
   test('bad arguments are AdapterSetupErrors', async () => {
