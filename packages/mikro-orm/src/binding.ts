@@ -50,10 +50,22 @@ interface PendingFlush {
 }
 
 const live = new Set<MikroOrmBinding>()
+const byConfig = new WeakMap<object, { all: MikroOrmBinding[]; silent: MikroOrmBinding[] }>()
+const NONE = { all: [], silent: [] }
 
-/** Live bindings of the ORM with this configuration. */
-export function bindingsOf(config: object | undefined): MikroOrmBinding[] {
-  return config ? (Binding.on(config).filter((b) => b instanceof MikroOrmBinding) as MikroOrmBinding[]) : []
+/** Live bindings of the ORM with this configuration (every hook asks: no allocation). */
+export function bindingsOf(config: object | undefined): readonly MikroOrmBinding[] {
+  return (config && byConfig.get(config)?.all) || NONE.all
+}
+
+/** Live bindings of the ORM with this configuration that capture silent writes. */
+export function silentBindingsOf(config: object | undefined): readonly MikroOrmBinding[] {
+  return (config && byConfig.get(config)?.silent) || NONE.silent
+}
+
+function index(config: object): void {
+  const all = [...live].filter((b) => b.config === config)
+  byConfig.set(config, { all, silent: all.filter((b) => b.silentWrites) })
 }
 
 /** Every live binding (for hooks that cannot tell their ORM). */
@@ -113,7 +125,11 @@ export class MikroOrmBinding extends Binding<Trx> {
     this.onDispose(patchEntityLoader(Object.getPrototypeOf(em.fork().getEntityLoader())))
     this.onDispose(patchDriver(em.getDriver()))
     live.add(this)
-    this.onDispose(() => live.delete(this))
+    index(this.config)
+    this.onDispose(() => {
+      live.delete(this)
+      index(this.config)
+    })
   }
 
   /** The first subscriber that delivers events owns the binding; a second registration is ignored. */

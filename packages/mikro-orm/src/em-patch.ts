@@ -2,7 +2,14 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { type ReadRecord, sqlTablesRead, type WriteFact } from '@freshkey/core/adapter'
 import type { EntityManager, EntityMetadata, MetadataStorage } from '@mikro-orm/core'
 import { Utils } from '@mikro-orm/core'
-import { bindingsOf, framesOf, liveBindings, type MikroOrmBinding, type Trx } from './binding.ts'
+import {
+  bindingsOf,
+  framesOf,
+  liveBindings,
+  type MikroOrmBinding,
+  silentBindingsOf,
+  type Trx,
+} from './binding.ts'
 import { insertFacts, nativeDeleteFacts, nativeUpdateFacts, queryBuilderFacts } from './facts.ts'
 import { relatedTables } from './filter-query.ts'
 import { watchKysely } from './kysely.ts'
@@ -29,8 +36,8 @@ export const upsertBatch = new AsyncLocalStorage<{
 
 type Em = EntityManager & { config: object; getContext(validate?: boolean): EntityManager }
 
-function silent(em: Em): MikroOrmBinding[] | undefined {
-  const bs = bindingsOf(em.config).filter((b) => b.silentWrites)
+function silent(em: Em): readonly MikroOrmBinding[] | undefined {
+  const bs = silentBindingsOf(em.config)
   return bs.length > 0 ? bs : undefined
 }
 

@@ -27,7 +27,7 @@ const plainValue = (v: unknown) =>
  */
 export function imageOf(meta: EntityMetadata, source: Row): RowImage {
   const out: Row = {}
-  for (const prop of Object.values(meta.properties) as EntityProperty[]) {
+  for (const prop of meta.props as EntityProperty[]) {
     if (prop.persist === false || !Object.hasOwn(source, prop.name)) continue
     const raw = source[prop.name]
     const v =
