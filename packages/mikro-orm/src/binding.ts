@@ -6,25 +6,11 @@ import {
   SchemaGraph,
   type WriteFact,
 } from '@freshkey/core/adapter'
-import {
-  type Configuration,
-  type EntityManager,
-  type EntityMetadata,
-  EntitySchema,
-  type EventArgs,
-  type FlushEventArgs,
-  type MetadataStorage,
-  Reference,
-  RequestContext,
-  TransactionContext,
-  type TransactionEventArgs,
-  type UnitOfWork,
-  Utils,
-} from '@mikro-orm/core'
-import { pkOf } from './conditions.ts'
-import { cacheContext, patchDriver, patchEntityLoader, patchEntityManager } from './em-patch.ts'
-import { flushFacts, imageOf, pivotTables } from './facts.ts'
-import { schemaFacts, tableOf } from './schema.ts'
+import type * as M from '@mikro-orm/core'
+import { EntitySchema, Reference, RequestContext, TransactionContext, Utils } from '@mikro-orm/core'
+import { bulk, bulkOf, flushFacts, imageOf, pivotTables } from './facts.ts'
+import { cacheContext, patchDriver, patchEntityLoader, patchEntityManager, upsertBatch } from './hooks.ts'
+import { pkOf, schemaFacts, tableOf } from './metadata.ts'
 
 /** Options of `freshkeyMikroORM` and `FreshkeySubscriber`. */
 export interface FreshkeyMikroOrmOptions extends BindingOptions {
@@ -44,33 +30,27 @@ interface PendingFlush {
   readonly pivots: string[]
   /** Tables it writes, for a flush that failed midway in a transaction that then commits. */
   readonly tables: string[]
-  /** The transaction it runs in; undefined: it opens its own (the implicit flush transaction). */
+  /** Its transaction; undefined: it opens its own (the implicit flush transaction). */
   readonly trx: Trx | undefined
   recorded: boolean
 }
 
 const live = new Set<MikroOrmBinding>()
 const byConfig = new WeakMap<object, { all: MikroOrmBinding[]; silent: MikroOrmBinding[] }>()
-const NONE = { all: [], silent: [] }
 
 /** Live bindings of the ORM with this configuration (every hook asks: no allocation). */
-export function bindingsOf(config: object | undefined): readonly MikroOrmBinding[] {
-  return (config && byConfig.get(config)?.all) || NONE.all
-}
+export const bindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
+  (config && byConfig.get(config)?.all) || []
 
 /** Live bindings of the ORM with this configuration that capture silent writes. */
-export function silentBindingsOf(config: object | undefined): readonly MikroOrmBinding[] {
-  return (config && byConfig.get(config)?.silent) || NONE.silent
-}
+export const silentBindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
+  (config && byConfig.get(config)?.silent) || []
+
+export const liveBindings = (): ReadonlySet<MikroOrmBinding> => live
 
 function index(config: object): void {
   const all = [...live].filter((b) => b.config === config)
   byConfig.set(config, { all, silent: all.filter((b) => b.silentWrites) })
-}
-
-/** Every live binding (for hooks that cannot tell their ORM). */
-export function liveBindings(): ReadonlySet<MikroOrmBinding> {
-  return live
 }
 
 /** The read frames of the calling code on these bindings (loaders of `fk.wrap`, `fk.cached`). */
@@ -78,9 +58,7 @@ export function framesOf(bindings: Iterable<MikroOrmBinding>): ReadFrame[] | und
   let out: ReadFrame[] | undefined
   for (const b of bindings) {
     const f = b.frame()
-    if (!f || out?.includes(f)) continue
-    out ??= []
-    out.push(f)
+    if (f && !out?.includes(f)) out = [...(out ?? []), f]
   }
   return out
 }
@@ -90,17 +68,17 @@ export function framesOf(bindings: Iterable<MikroOrmBinding>): ReadFrame[] | und
  * kit's write facts and read records. One per (ORM configuration, freshkey instance).
  */
 export class MikroOrmBinding extends Binding<Trx> {
-  readonly metadata: MetadataStorage
-  readonly config: Configuration
+  readonly metadata: M.MetadataStorage
+  readonly config: M.Configuration
   readonly silentWrites: boolean
-  readonly #parents = new WeakMap<EntityManager, Trx>()
-  readonly #flushes = new WeakMap<UnitOfWork, PendingFlush>()
+  readonly #parents = new WeakMap<M.EntityManager, Trx>()
+  readonly #flushes = new WeakMap<M.UnitOfWork, PendingFlush>()
   readonly #unfinished = new WeakMap<Trx, Set<PendingFlush>>()
   #owner: object | undefined
   /** Transaction starts seen through the subscriber (`verify()`). */
   starts = 0
 
-  constructor(fk: Freshkey, em: EntityManager, options: FreshkeyMikroOrmOptions = {}) {
+  constructor(fk: Freshkey, em: M.EntityManager, options: FreshkeyMikroOrmOptions = {}) {
     super(fk, em.config, 'mikro-orm', options)
     this.metadata = em.getMetadata()
     this.config = em.config
@@ -112,15 +90,20 @@ export class MikroOrmBinding extends Binding<Trx> {
     }
     this.resolver({
       identify: (entity) => {
-        if (!Utils.isEntity(entity, true)) return undefined
-        const target = Reference.unwrapReference(entity as object) as { __meta?: EntityMetadata }
-        const table = tableOf(target.__meta)
-        const pk = target.__meta && pkOf(target.__meta, target)
-        return table !== undefined && pk !== undefined ? { table, pk } : undefined
+        const target = Reference.unwrapReference(entity) as { __meta?: M.EntityMetadata }
+        const pk = Utils.isEntity(entity, true) && target.__meta ? pkOf(target.__meta, target) : undefined
+        return pk !== undefined && tableOf(target.__meta) ? { table: tableOf(target.__meta)!, pk } : undefined
       },
       tableOf: (target) => (Utils.isEntity(target, true) ? undefined : tableOf(this.meta(target))),
     })
-    this.transactionSource(() => this.#current())
+    this.transactionSource(() => {
+      const ems = [cacheContext.getStore()?.em, TransactionContext.currentTransactionContext()?.em]
+      for (const em of [...ems, ...(RequestContext.currentRequestContext()?.map.values() ?? [])]) {
+        const tx = em && this.transactionOf(em)
+        if (tx) return tx
+      }
+      return undefined
+    })
     this.onDispose(patchEntityManager(Object.getPrototypeOf(em)))
     this.onDispose(patchEntityLoader(Object.getPrototypeOf(em.fork().getEntityLoader())))
     this.onDispose(patchDriver(em.getDriver()))
@@ -138,63 +121,43 @@ export class MikroOrmBinding extends Binding<Trx> {
     return this.#owner === subscriber && !this.disposed
   }
 
-  /** Metadata of an entity class, `EntitySchema`, entity name, table name or entity. */
-  meta(target: unknown): EntityMetadata | undefined {
-    if (target === null || target === undefined) return undefined
-    if (typeof target === 'object' && '__meta' in target) return (target as { __meta: EntityMetadata }).__meta
-    const key = target instanceof EntitySchema ? (target.meta.class ?? target.meta.className) : target
+  /** Metadata of an entity class, `EntitySchema`, entity name, table name, entity or metadata. */
+  meta(target: unknown): M.EntityMetadata | undefined {
+    if (!target) return undefined
+    const t = target as { __meta?: M.EntityMetadata; primaryKeys?: unknown; properties?: unknown }
+    if (t.__meta || (t.primaryKeys && t.properties)) return t.__meta ?? (target as M.EntityMetadata)
     try {
-      const found = this.metadata.find(key as never)
+      const found = this.metadata.find((target instanceof EntitySchema ? target.meta.class : target) as never)
       if (found) return found
-    } catch {
-      // not an entity of this ORM
-    }
-    if (typeof target !== 'string') return undefined
-    for (const meta of this.metadata)
+    } catch {}
+    for (const meta of typeof target === 'string' ? this.metadata : [])
       if (meta.className === target || (tableOf(meta) === target && meta === meta.root)) return meta
     return undefined
   }
 
   /** The write facts `build` gives; a failure is reported and widens to the table (or every table). */
-  factsOf(operation: string, meta: EntityMetadata | undefined, build: () => WriteFact[]): WriteFact[] {
+  factsOf(operation: string, meta: M.EntityMetadata | undefined, build: () => WriteFact[]): WriteFact[] {
     try {
       return build()
     } catch (error) {
       this.report(operation, error)
-      const table = tableOf(meta)
-      return (table !== undefined ? [table] : [...this.graph.tables]).map((t) => ({
-        table: t,
-        kind: 'bulk',
-        verb: 'unknown',
-      }))
+      return bulkOf(tableOf(meta) !== undefined ? [tableOf(meta)!] : this.graph.tables)
     }
   }
 
   /** The freshkey transaction of `em`'s current database transaction. */
-  transactionOf(em: EntityManager): Transaction | undefined {
-    return em.config === this.config
-      ? this.frames.current(em.getTransactionContext() as Trx | undefined)
-      : undefined
-  }
-
-  #current(): Transaction | undefined {
-    const ems = [cacheContext.getStore()?.em, TransactionContext.currentTransactionContext()?.em]
-    const request = RequestContext.currentRequestContext()
-    if (request) ems.push(...request.map.values())
-    for (const em of ems) {
-      const tx = em && this.transactionOf(em)
-      if (tx) return tx
-    }
-    return undefined
+  transactionOf(em: M.EntityManager): Transaction | undefined {
+    const trx = em.config === this.config ? (em.getTransactionContext() as Trx | undefined) : undefined
+    return this.frames.current(trx)
   }
 
   // ---------------------------------------------------------------- transactions
 
-  beforeTransactionStart({ em, transaction }: TransactionEventArgs): void {
+  beforeTransactionStart({ em, transaction }: M.TransactionEventArgs): void {
     if (transaction) this.#parents.set(em, transaction as Trx)
   }
 
-  afterTransactionStart({ em, transaction }: TransactionEventArgs): void {
+  afterTransactionStart({ em, transaction }: M.TransactionEventArgs): void {
     if (!transaction) return
     this.starts++
     // A savepoint's parent is the transaction `beforeTransactionStart` saw on the same entity manager.
@@ -203,9 +166,9 @@ export class MikroOrmBinding extends Binding<Trx> {
     this.frames.begin(transaction as Trx, (transaction as Trx).savepointName ? parent : undefined)
   }
 
-  async beforeTransactionCommit({ uow, transaction }: TransactionEventArgs): Promise<void> {
-    if (!transaction) return
-    const trx = transaction as Trx
+  async beforeTransactionCommit({ uow, transaction }: M.TransactionEventArgs): Promise<void> {
+    const trx = transaction as Trx | undefined
+    if (!trx) return
     // A flush's implicit transaction commits before `afterFlush`: its facts go in now (keys are
     // known once its statements ran), so the fence sent with COMMIT covers them.
     const own = uow && this.#flushes.get(uow)
@@ -219,75 +182,61 @@ export class MikroOrmBinding extends Binding<Trx> {
     }
     // A flush that failed midway may have written some of its rows: its tables, in bulk.
     for (const p of this.#unfinished.get(trx) ?? []) {
-      if (p.recorded) continue
+      if (!p.recorded) await this.record(trx, bulkOf(p.tables), true)
       p.recorded = true
-      await this.record(
-        trx,
-        p.tables.map((table) => ({ table, kind: 'bulk', verb: 'unknown' })),
-        true,
-      )
     }
     this.#unfinished.delete(trx)
     this.frames.beforeCommit(trx)
   }
 
-  async afterTransactionCommit({ transaction }: TransactionEventArgs): Promise<void> {
+  async afterTransactionCommit({ transaction }: M.TransactionEventArgs): Promise<void> {
     if (transaction) await this.frames.afterCommit(transaction as Trx)
   }
 
-  afterTransactionRollback({ transaction }: TransactionEventArgs): void {
+  afterTransactionRollback({ transaction }: M.TransactionEventArgs): void {
     if (transaction) this.frames.afterRollback(transaction as Trx)
   }
 
   // ---------------------------------------------------------------- flush and upsert
 
-  onFlush({ em, uow }: FlushEventArgs): void {
+  onFlush({ em, uow }: M.FlushEventArgs): void {
     const trx = em.getTransactionContext() as Trx | undefined
     let pivots: string[]
     let tables: string[]
     try {
-      pivots = pivotTables(this.metadata, uow)
-      tables = [
-        ...new Set([...uow.getChangeSets()].map((cs) => tableOf(cs.meta)!).filter(Boolean)),
-        ...pivots,
-      ]
+      pivots = pivotTables(uow)
+      tables = [...new Set([...uow.getChangeSets()].map((cs) => tableOf(cs.meta) ?? '')), ...pivots].filter(
+        Boolean,
+      )
     } catch (error) {
       this.report('flush', error)
       pivots = tables = [...this.graph.tables]
     }
     const pending: PendingFlush = { pivots, tables, trx, recorded: false }
     this.#flushes.set(uow, pending)
-    if (!trx) return
-    const set = this.#unfinished.get(trx) ?? new Set()
-    this.#unfinished.set(trx, set.add(pending))
+    if (trx) this.#unfinished.set(trx, (this.#unfinished.get(trx) ?? new Set()).add(pending))
   }
 
-  async afterFlush({ em, uow }: FlushEventArgs): Promise<void> {
+  async afterFlush({ em, uow }: M.FlushEventArgs): Promise<void> {
     const pending = this.#flushes.get(uow)
     this.#flushes.delete(uow)
     if (pending?.trx) this.#unfinished.get(pending.trx)?.delete(pending)
     if (pending?.recorded) return
-    const facts = this.factsOf('flush', undefined, () =>
-      flushFacts(uow, pending?.pivots ?? pivotTables(this.metadata, uow)),
-    )
+    const facts = this.factsOf('flush', undefined, () => flushFacts(uow, pending?.pivots ?? pivotTables(uow)))
     await this.record(em.getTransactionContext() as Trx | undefined, facts, em.isInTransaction())
   }
 
-  /** The facts of one upserted entity (an update of unknown fields: the row may have existed). */
-  upserted({ entity, meta }: EventArgs<object>, partial: boolean): WriteFact[] {
-    return this.factsOf('upsert', meta, () => {
+  /** An upserted entity: an update of unknown fields (the row may have existed), one store call per `upsert*` call. */
+  async afterUpsert({ em, entity, meta }: M.EventArgs<object>): Promise<void> {
+    const batch = upsertBatch.getStore()
+    const facts = this.factsOf('upsert', meta, () => {
       const table = tableOf(meta)
       const pk = pkOf(meta, entity)
-      if (table === undefined) return []
-      if (pk === undefined) return [{ table, kind: 'bulk', verb: 'unknown' }]
-      return [
-        {
-          table,
-          kind: 'update',
-          pk,
-          ...(partial ? {} : { after: imageOf(meta, entity as Record<string, unknown>) }),
-        },
-      ]
+      const after = batch?.partial ? {} : { after: imageOf(meta, entity as Record<string, unknown>) }
+      if (table === undefined || pk === undefined) return table === undefined ? [] : [bulk(table)]
+      return [{ table, kind: 'update', pk, ...after }]
     })
+    if (batch) batch.facts.set(this, [...(batch.facts.get(this) ?? []), ...facts])
+    else await this.record(em.getTransactionContext() as Trx | undefined, facts, em.isInTransaction())
   }
 }

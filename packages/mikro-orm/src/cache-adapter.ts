@@ -1,11 +1,10 @@
 import type { Freshkey, PrimaryKey } from '@freshkey/core'
 import { AdapterSetupError, type FillTicket, type ReadRecord, ResultCache } from '@freshkey/core/adapter'
-import { type CacheAdapter, type EntityMetadata, Utils } from '@mikro-orm/core'
+import { type CacheAdapter, Utils } from '@mikro-orm/core'
 import { bindingsOf, type MikroOrmBinding } from './binding.ts'
-import { pkOf } from './conditions.ts'
-import { cacheContext, rawReadTables } from './em-patch.ts'
-import { queryRecords, relatedTables } from './filter-query.ts'
-import { graphRecords, reachableTables } from './read-tracking.ts'
+import { cacheContext, rawReadTables } from './hooks.ts'
+import { pkOf } from './metadata.ts'
+import { graphRecords, queryRecords, reachableTables, relatedTables, whole } from './reads.ts'
 
 /** Options of {@link FreshkeyCacheAdapter}. */
 export interface FreshkeyCacheAdapterOptions {
@@ -30,61 +29,45 @@ interface PendingFill {
   readonly plan: Plan
 }
 
-const whole = (tables: Iterable<string>): ReadRecord[] => [...tables].map((table) => ({ table, whole: true }))
-
-function parse(name: string): unknown {
-  if (!name.startsWith('[')) return undefined
-  try {
-    return JSON.parse(name)
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * The plan of one result-cache key. MikroORM keys are `[[schema, table, discriminator], method,
  * options, where]` for `em.find`/`findOne`/`count` (computed for named keys too, and handed to us
- * with the entity name) and `['qb.execute', sql, params, method]` for QueryBuilder.
+ * with the entity name by `tryCache`) and `['qb.execute', sql, params, method]` for QueryBuilder.
  */
 function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unknown): Plan {
-  const parts = Array.isArray(key) ? key : parse(name)
+  let parts = key
+  try {
+    parts ??= name.startsWith('[') ? JSON.parse(name) : undefined
+  } catch {}
   const all: Plan = { tables: [...b.graph.tables], records: () => whole(b.graph.tables) }
   if (!Array.isArray(parts)) return all
   if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') {
     const tables = rawReadTables(b, parts[1])
     return { tables, records: () => whole(tables) }
   }
-  const meta: EntityMetadata | undefined = b.meta(
-    entityName ?? (Array.isArray(parts[0]) ? parts[0][1] : undefined),
-  )
-  const [, method, options, where] = parts as [unknown, string, Record<string, unknown> | undefined, unknown]
+  const [head, method, options, where] = parts as [
+    unknown,
+    string,
+    Record<string, unknown> | undefined,
+    unknown,
+  ]
+  const meta = b.meta(entityName ?? (Array.isArray(head) ? head[1] : undefined))
   if (!meta || typeof method !== 'string') return all
   // MikroORM serializes every initialized relation of the entities it caches: fence every table they can reach.
-  const tables = reachableTables(b.metadata, meta)
-  relatedTables(b.metadata, meta, where, tables)
-  relatedTables(b.metadata, meta, options?.populateWhere, tables)
+  const tables = relatedTables(meta, [where, options?.populateWhere], reachableTables(meta))
   return {
     tables: [...tables],
     records(data) {
-      if (method === 'em.count') return queryRecords(b.metadata, meta, where, options, undefined)
-      const items = (method === 'em.findOne' ? (data ? [data] : []) : Array.isArray(data) ? data : []).filter(
+      if (method === 'em.count') return queryRecords(meta, where, options, undefined)
+      const items = (method === 'em.findOne' ? [data] : Array.isArray(data) ? data : []).filter(
         Utils.isPlainObject,
-      )
-      const rows = items.map((item) => pkOf(meta, item as object))
-      const through = new Set<string>()
-      relatedTables(b.metadata, meta, options?.populateWhere, through)
-      if (options?._populateWhere === 'infer' || options?.populateWhere === 'infer')
-        relatedTables(b.metadata, meta, where, through)
-      const narrowed = through.size > 0
+      ) as Record<string, unknown>[]
+      const rows = items.map((item) => pkOf(meta, item))
+      const through = relatedTables(meta, options?.populateWhere, new Set())
+      if (options?.populateWhere === 'infer') relatedTables(meta, where, through)
       return [
-        ...queryRecords(
-          b.metadata,
-          meta,
-          where,
-          options,
-          rows.every((r) => r !== undefined) ? (rows as PrimaryKey[]) : undefined,
-        ),
-        ...graphRecords(b.metadata, meta, items as Record<string, unknown>[], 'all', true, narrowed),
+        ...queryRecords(meta, where, options, rows.includes(undefined) ? undefined : (rows as PrimaryKey[])),
+        ...graphRecords(meta, items, 'all', true, through.size > 0),
       ]
     },
   }
@@ -104,30 +87,24 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
   readonly #ttl: number | undefined
 
   constructor(options: FreshkeyCacheAdapterOptions) {
-    const fk = options?.fk
-    if (!fk || typeof fk.transaction !== 'function')
+    if (!options?.fk || typeof options.fk.transaction !== 'function')
       throw new AdapterSetupError(
         'mikro-orm',
         'FreshkeyCacheAdapter needs `fk`: resultCache: { adapter: freshkeyCacheAdapter(fk) }',
       )
-    this.#fk = fk
+    this.#fk = options.fk
     this.#ttl = options.ttl
-    this.#cache = new ResultCache(fk, options.keyPrefix ?? 'mikro-orm')
-  }
-
-  #binding(config: object | undefined): MikroOrmBinding {
-    const binding = bindingsOf(config).find((b) => b.fk === this.#fk)
-    if (!binding)
-      throw new AdapterSetupError(
-        'mikro-orm',
-        'the freshkey result cache is used on an ORM without freshkeyMikroORM(orm, fk): writes would not invalidate it',
-      )
-    return binding
+    this.#cache = new ResultCache(options.fk, options.keyPrefix ?? 'mikro-orm')
   }
 
   async get<T = unknown>(name: string): Promise<T | undefined> {
     const ctx = cacheContext.getStore()
-    const b = this.#binding(ctx?.em.config)
+    const b = bindingsOf(ctx?.em.config).find((x) => x.fk === this.#fk)
+    if (!b)
+      throw new AdapterSetupError(
+        'mikro-orm',
+        'the freshkey result cache is used on an ORM without freshkeyMikroORM(orm, fk): writes would not invalidate it',
+      )
     if (b.frame()) return undefined
     let plan: Plan
     try {
@@ -154,8 +131,12 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
       pending.binding.report('result-cache', error)
       return
     }
-    const ttl = expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl
-    await this.#cache.fill(pending.ticket, data, records, ttl)
+    await this.#cache.fill(
+      pending.ticket,
+      data,
+      records,
+      expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl,
+    )
   }
 
   async remove(name: string): Promise<void> {
@@ -177,9 +158,7 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
 export function freshkeyCacheAdapter(
   fk: Freshkey,
   options: Omit<FreshkeyCacheAdapterOptions, 'fk'> = {},
-): new (
-  config?: Record<string, unknown>,
-) => FreshkeyCacheAdapter {
+): new () => FreshkeyCacheAdapter {
   return class BoundFreshkeyCacheAdapter extends FreshkeyCacheAdapter {
     constructor() {
       super({ ...options, fk })
