@@ -1,6 +1,6 @@
 import { canonicalPk, type PrimaryKey } from './dependency.ts'
 import type { Keyspace } from './keyspace.ts'
-import { conditionKeys, encodeScheme, type Scheme, scheme, schemeId, wideKey } from './schemes.ts'
+import { conditionKeys, encodeScheme, type Scheme, scheme, schemeId, wideKeys } from './schemes.ts'
 import type { SchemeRecord } from './store.ts'
 import { isFenced } from './token.ts'
 
@@ -130,7 +130,7 @@ export class ReadFrame {
         continue
       }
       for (const c of conds) this.keys.add(c)
-      this.keys.add(wideKey(k, table, s.fields))
+      for (const w of wideKeys(k, table, s.fields, s.leave)) this.keys.add(w)
       const id = schemeId(s)
       if (!this.schemes.has(id))
         this.schemes.set(id, {
