@@ -201,6 +201,9 @@ export class MikroOrmBinding extends Binding<Trx> {
 
   onFlush({ em, uow }: M.FlushEventArgs): void {
     const trx = em.getTransactionContext() as Trx | undefined
+    // An empty flush (each `em.transactional` ends with one) records nothing.
+    if (uow.getChangeSets().length === 0 && uow.getCollectionUpdates().length === 0)
+      return void this.#flushes.delete(uow)
     let pivots: string[]
     let tables: string[]
     try {
@@ -219,6 +222,7 @@ export class MikroOrmBinding extends Binding<Trx> {
 
   async afterFlush({ em, uow }: M.FlushEventArgs): Promise<void> {
     const pending = this.#flushes.get(uow)
+    if (!pending && uow.getChangeSets().length === 0) return
     this.#flushes.delete(uow)
     if (pending?.trx) this.#unfinished.get(pending.trx)?.delete(pending)
     if (pending?.recorded) return

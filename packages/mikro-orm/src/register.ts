@@ -30,6 +30,7 @@ export class FreshkeySubscriber {
   /** Options used when the subscriber binds itself. */
   readonly options: FreshkeyMikroOrmOptions
   readonly #stopped = new WeakSet<object>()
+  readonly #bound = new WeakMap<object, MikroOrmBinding>()
 
   constructor(fk: Freshkey, options: FreshkeyMikroOrmOptions = {}) {
     check(fk, 'FreshkeySubscriber')
@@ -39,16 +40,21 @@ export class FreshkeySubscriber {
 
   /** @internal Stops (or resumes) delivering for the ORM with this configuration. */
   pause(config: object, stopped: boolean): void {
+    this.#bound.delete(config)
     if (stopped) this.#stopped.add(config)
     else this.#stopped.delete(config)
   }
 
   /** @internal The binding an event of `em`'s ORM goes to, made on its first event. */
   binding(em: EntityManager): MikroOrmBinding | undefined {
+    const known = this.#bound.get(em.config)
+    if (known && !known.disposed) return known
     if (this.#stopped.has(em.config)) return undefined
     try {
       const binding = Binding.for(this.fk, em.config, () => new MikroOrmBinding(this.fk, em, this.options))
-      return binding.owns(this) ? binding : undefined
+      if (!binding.owns(this)) return undefined
+      this.#bound.set(em.config, binding)
+      return binding
     } catch (error) {
       this.options.onError?.(error)
       return undefined
