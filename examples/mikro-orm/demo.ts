@@ -63,22 +63,21 @@ const withAuthors = async () =>
 
 let invalidations = 0
 subscribe(channels.invalidate, () => invalidations++)
-let last = { ...fk.stats(), invalidations }
+const counters = () => ({ ...fk.stats(), invalidations })
+let last = counters()
 async function step(title: string, run: () => Promise<void>) {
   console.log(`── ${title}`)
   await run()
   // Let background work (the lift of a commit's fence) finish, so each step's counts are its own.
   await fk.idle()
-  const now = { ...fk.stats(), invalidations }
-  console.log(
-    `   hits +${now.hits - last.hits}, misses +${now.misses - last.misses}, invalidations +${now.invalidations - last.invalidations}\n`,
-  )
+  const now = counters()
+  const delta = (k: 'hits' | 'misses' | 'invalidations') => `${k} +${now[k] - last[k]}`
+  console.log(`   ${['hits', 'misses', 'invalidations'].map((k) => delta(k as never)).join(', ')}\n`)
   last = now
 }
 const show = async () => {
-  console.log(`   news: ${JSON.stringify(await published('news'))}`)
-  console.log(`   tech: ${JSON.stringify(await published('tech'))}`)
-  console.log(`   article 1: ${await articleTitle(1)}`)
+  const [news, tech, first] = await Promise.all([published('news'), published('tech'), articleTitle(1)])
+  console.log(`   lists: news ${JSON.stringify(news)}, tech ${JSON.stringify(tech)}; article 1: ${first}`)
 }
 const write = async (fn: () => Promise<unknown>) => {
   await fn()
