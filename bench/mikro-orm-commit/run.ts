@@ -1,13 +1,14 @@
 // Single-row update transactions per second on PostgreSQL through MikroORM 7.2, without and with
-// @freshkey/mikro-orm publishing to Redis, in one run (alternating rounds, same database, two ORMs
-// with the same pool). Needs REDIS_URL and DATABASE_URL (allowed to CREATE DATABASE).
+// @freshkey/mikro-orm, in one run (alternating rounds, one database, two ORMs with the same pool).
+// Needs DATABASE_URL (allowed to CREATE DATABASE) and REDIS_URL; with FK_BENCH_STORE=memory (or a
+// Redis store that does not implement store contract v2 yet) the memory store stands in for Redis.
+import { loadavg } from 'node:os'
 import { createFreshkey } from '@freshkey/core'
-import { redisStore } from '@freshkey/redis'
 import type { MikroORM } from '@mikro-orm/postgresql'
-import { Redis } from 'ioredis'
 import { freshkeyMikroORM } from '../../packages/mikro-orm/src/index.ts'
 import { BenchArticle, openBenchDatabase } from '../../packages/mikro-orm/test/support/bench-fixture.ts'
-import { compare, environment, fmtOps, fmtUs, ratio, redisUrl, table } from '../lib/measure.ts'
+import { compare, environment, fmtOps, fmtUs, ratio, table } from '../lib/measure.ts'
+import { benchStore } from '../lib/mikro-orm-store.ts'
 
 if (!process.env.DATABASE_URL) {
   console.error(
@@ -15,11 +16,11 @@ if (!process.env.DATABASE_URL) {
   )
   process.exit(1)
 }
-const redis = new Redis(redisUrl())
-const fk = createFreshkey({ store: redisStore(redis), namespace: `bench-mikro-orm-${process.pid}` })
+const { redis, store, storeNote } = await benchStore()
+const fk = createFreshkey({ store, namespace: `bench-mikro-orm-${process.pid}`, logger: false })
 const db = await openBenchDatabase(4)
-const errors: unknown[] = []
-const handle = freshkeyMikroORM(db.watched, fk, { onError: (e) => errors.push(e) })
+const handle = freshkeyMikroORM(db.watched, fk)
+await handle.verify()
 
 let n = 0
 const cases: [string, (orm: MikroORM) => () => Promise<unknown>][] = [
@@ -29,7 +30,7 @@ const cases: [string, (orm: MikroORM) => () => Promise<unknown>][] = [
       orm.em.fork().transactional((em) => em.nativeUpdate(BenchArticle, 1, { title: `t${n++}` })),
   ],
   [
-    'flush of a loaded entity (implicit transaction)',
+    'flush of a loaded entity, unscoped field (implicit transaction)',
     (orm) => async () => {
       const em = orm.em.fork()
       const a = await em.findOneOrFail(BenchArticle, 1)
@@ -37,13 +38,9 @@ const cases: [string, (orm: MikroORM) => () => Promise<unknown>][] = [
       await em.flush()
     },
   ],
+  // Moves the row between the two lists of the declared scope: no before image is read any more.
   [
-    'em.nativeUpdate(id) (autocommit)',
-    (orm) => () => orm.em.fork().nativeUpdate(BenchArticle, 1, { title: `t${n++}` }),
-  ],
-  // Moves the row between two scopes: freshkey reads (and locks) the before image in the same transaction.
-  [
-    'flush of a scoped field (before image)',
+    'flush of a loaded entity, scoped field (implicit transaction)',
     (orm) => async () => {
       const em = orm.em.fork()
       const a = await em.findOneOrFail(BenchArticle, 2)
@@ -51,9 +48,13 @@ const cases: [string, (orm: MikroORM) => () => Promise<unknown>][] = [
       await em.flush()
     },
   ],
+  [
+    'em.nativeUpdate(id) (autocommit)',
+    (orm) => () => orm.em.fork().nativeUpdate(BenchArticle, 1, { title: `t${n++}` }),
+  ],
 ]
 
-// Throughput with several transactions in flight: the bump's round trip overlaps other work.
+// Throughput with several transactions in flight: the fence's round trip overlaps other work.
 const parallel = 8
 cases.push([
   `${parallel} transactions in flight (per transaction)`,
@@ -94,11 +95,15 @@ console.log(
     rows,
   ),
 )
+const where = redis ? await environment(redis) : storeNote
 console.log(
-  `\n${await environment(redis)}; PostgreSQL via MikroORM 7.2.1 (pool 4), one operation in flight unless stated`,
+  `\n${where}; PostgreSQL via MikroORM 7.2.1 (pool 4), one operation in flight unless stated; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
 )
-if (errors.length > 0) console.log(`capture errors: ${errors.length}`)
+const { adapterErrors } = fk.stats()
+if (adapterErrors > 0) console.log(`adapter errors: ${adapterErrors}`)
 handle.dispose()
 await db.close()
 await fk.close()
-redis.disconnect()
+redis?.disconnect()

@@ -1,4 +1,3 @@
-import { Scope } from '@freshkey/core'
 import { defineEntity, p } from '@mikro-orm/core'
 
 // defineEntity needs no decorators, so plain `node demo.ts` runs this file.
@@ -27,7 +26,5 @@ export const ArticleSchema = defineEntity({
 })
 export class Article extends ArticleSchema.class {}
 ArticleSchema.setClass(Article)
-// Lists of articles are cached per (published, category): a row moving between them invalidates both.
-Scope(['published', 'category'])(Article)
 
 export const entities = [UserSchema, ArticleSchema]

@@ -1,422 +1,246 @@
+import { type Freshkey, scopesOf, type Transaction } from '@freshkey/core'
 import {
-  type Change,
-  type EntityResolver,
-  type Freshkey,
-  scopesOf,
-  sqlTablesWritten,
-  type Transaction,
-} from '@freshkey/core'
-import {
-  type Configuration,
-  type EntityManager,
-  type EntityMetadata,
-  type EventArgs,
-  type FlushEventArgs,
-  Reference,
-  RequestContext,
-  TransactionContext,
-  type TransactionEventArgs,
-  type UnitOfWork,
-  Utils,
-} from '@mikro-orm/core'
-import { readBeforeImages } from './before-images.ts'
-import { discardPendingFill } from './cache-adapter.ts'
-import { pkOf } from './conditions.ts'
-import { cachingEm, type UpsertBatch, upsertBatch } from './em-context.ts'
-import { patchEntityManager } from './em-patch.ts'
-import { CaptureError } from './errors.ts'
-import { captureFlush, flushChanges, type PendingFlush } from './flush-capture.ts'
-import type { ResolvedOptions } from './options.ts'
-import { addBinding, removeBinding } from './registry.ts'
-import {
-  insertChanges,
-  nativeDeleteChanges,
-  nativeUpdateChanges,
-  queryBuilderChanges,
-  rawChanges,
-} from './silent-writes.ts'
-import { TableGraph, tableOfMeta } from './table-graph.ts'
+  Binding,
+  type BindingOptions,
+  type ReadFrame,
+  SchemaGraph,
+  type WriteFact,
+} from '@freshkey/core/adapter'
+import type * as M from '@mikro-orm/core'
+import { EntitySchema, Reference, RequestContext, TransactionContext, Utils } from '@mikro-orm/core'
+import { bulk, bulkOf, flushFacts, imageOf, pivotTables } from './facts.ts'
+import { cacheContext, patchDriver, patchEntityLoader, patchEntityManager, upsertBatch } from './hooks.ts'
+import { pkOf, schemaFacts, tableOf } from './metadata.ts'
 
-/** A database transaction (or savepoint) as freshkey buffers it. */
-interface Frame {
-  readonly tx: Transaction
-  /** Flushes that reached `onFlush` in this transaction but not `afterFlush`: they may have written part of their rows. */
-  readonly pending: Set<PendingFlush>
+/** Options of `freshkeyMikroORM` and `FreshkeySubscriber`. */
+export interface FreshkeyMikroOrmOptions extends BindingOptions {
+  /**
+   * Capture writes that bypass the unit of work: `nativeUpdate`, `nativeDelete`, `insert`,
+   * `insertMany`, `clone`, QueryBuilder writes, `em.execute` and `getKysely()`. Default true.
+   */
+  silentWrites?: boolean
 }
 
-type Trx = object
+/** A MikroORM database transaction object (a Kysely transaction in 7, a Knex one in 6). */
+export type Trx = object & { savepointName?: string }
+
+/** A flush between `onFlush` and `afterFlush`. */
+interface PendingFlush {
+  /** Pivot tables (collection updates are gone by `afterFlush`). */
+  readonly pivots: string[]
+  /** Tables it writes, for a flush that failed midway in a transaction that then commits. */
+  readonly tables: string[]
+  /** Its transaction; undefined: it opens its own (the implicit flush transaction). */
+  readonly trx: Trx | undefined
+  recorded: boolean
+}
+
+const live = new Set<MikroOrmBinding>()
+const byConfig = new WeakMap<object, { all: MikroOrmBinding[]; silent: MikroOrmBinding[] }>()
+
+/** Live bindings of the ORM with this configuration (every hook asks: no allocation). */
+export const bindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
+  (config && byConfig.get(config)?.all) || []
+
+/** Live bindings of the ORM with this configuration that capture silent writes. */
+export const silentBindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
+  (config && byConfig.get(config)?.silent) || []
+
+export const liveBindings = (): ReadonlySet<MikroOrmBinding> => live
+
+function index(config: object): void {
+  const all = [...live].filter((b) => b.config === config)
+  byConfig.set(config, { all, silent: all.filter((b) => b.silentWrites) })
+}
+
+/** The read frames of the calling code on these bindings (loaders of `fk.wrap`, `fk.cached`). */
+export function framesOf(bindings: Iterable<MikroOrmBinding>): ReadFrame[] | undefined {
+  let out: ReadFrame[] | undefined
+  for (const b of bindings) {
+    const f = b.frame()
+    if (f && !out?.includes(f)) out = [...(out ?? []), f]
+  }
+  return out
+}
 
 /**
- * freshkey installed on one ORM: turns its events and silent writes into changes, buffers them per
- * database transaction and publishes them after the outermost commit. One per (ORM, freshkey).
+ * freshkey attached to one MikroORM instance: turns its events, silent writes and reads into the
+ * kit's write facts and read records. One per (ORM configuration, freshkey instance).
  */
-export class Binding {
-  readonly fk: Freshkey
-  readonly config: Configuration
-  readonly graph: TableGraph
-  readonly options: ResolvedOptions
-  readonly #frames = new WeakMap<Trx, Frame>()
-  readonly #parents = new WeakMap<EntityManager, Trx>()
-  readonly #pending = new WeakMap<UnitOfWork, PendingFlush & { frame?: Frame }>()
-  readonly #scoped: (table: string) => readonly string[]
-  readonly #cleanup: (() => void)[] = []
+export class MikroOrmBinding extends Binding<Trx> {
+  readonly metadata: M.MetadataStorage
+  readonly config: M.Configuration
+  readonly silentWrites: boolean
+  readonly #parents = new WeakMap<M.EntityManager, Trx>()
+  readonly #flushes = new WeakMap<M.UnitOfWork, PendingFlush>()
+  readonly #unfinished = new WeakMap<Trx, Set<PendingFlush>>()
   #owner: object | undefined
-  #disposed = false
+  /** Transaction starts seen through the subscriber (`verify()`). */
+  starts = 0
 
-  constructor(em: EntityManager, fk: Freshkey, options: ResolvedOptions) {
-    this.fk = fk
+  constructor(fk: Freshkey, em: M.EntityManager, options: FreshkeyMikroOrmOptions = {}) {
+    super(fk, em.config, 'mikro-orm', options)
+    this.metadata = em.getMetadata()
     this.config = em.config
-    this.options = options
-    this.graph = new TableGraph(em.getMetadata(), em.config)
-    this.#scoped = (table) => fk.scopedFields(table)
-    for (const meta of this.graph.entities()) {
-      const lists = scopesOf(meta.class)
-      if (lists && lists.length > 0) fk.defineScope(tableOfMeta(meta)!, lists)
+    this.silentWrites = options.silentWrites ?? true
+    this.setGraph(new SchemaGraph(schemaFacts(this.metadata, this.config.get('schemaGenerator') ?? {})))
+    for (const meta of this.metadata) {
+      const lists = tableOf(meta) && scopesOf(meta.class)
+      if (lists && lists.length > 0) fk.defineScope(tableOf(meta)!, lists)
     }
-    this.#cleanup.push(fk.registerResolver(this.#resolver()))
-    this.#cleanup.push(fk.addTransactionSource(() => this.#currentTransaction()))
-    this.#cleanup.push(patchEntityManager(Object.getPrototypeOf(em)))
-    addBinding(this)
+    this.resolver({
+      identify: (entity) => {
+        const target = Reference.unwrapReference(entity) as { __meta?: M.EntityMetadata }
+        const pk = Utils.isEntity(entity, true) && target.__meta ? pkOf(target.__meta, target) : undefined
+        return pk !== undefined && tableOf(target.__meta) ? { table: tableOf(target.__meta)!, pk } : undefined
+      },
+      tableOf: (target) => (Utils.isEntity(target, true) ? undefined : tableOf(this.meta(target))),
+    })
+    this.transactionSource(() => {
+      const ems = [cacheContext.getStore()?.em, TransactionContext.currentTransactionContext()?.em]
+      for (const em of [...ems, ...(RequestContext.currentRequestContext()?.map.values() ?? [])]) {
+        const tx = em && this.transactionOf(em)
+        if (tx) return tx
+      }
+      return undefined
+    })
+    this.onDispose(patchEntityManager(Object.getPrototypeOf(em)))
+    this.onDispose(patchEntityLoader(Object.getPrototypeOf(em.fork().getEntityLoader())))
+    this.onDispose(patchDriver(em.getDriver()))
+    live.add(this)
+    index(this.config)
+    this.onDispose(() => {
+      live.delete(this)
+      index(this.config)
+    })
   }
 
-  /** Whether writes that bypass the unit of work are captured. */
-  get captureSilentWrites(): boolean {
-    return this.options.silentWrites && !this.#disposed
-  }
-
-  /** The first subscriber that delivers events owns the binding; others (a second registration) are ignored. */
+  /** The first subscriber that delivers events owns the binding; a second registration is ignored. */
   owns(subscriber: object): boolean {
     this.#owner ??= subscriber
-    return this.#owner === subscriber && !this.#disposed
+    return this.#owner === subscriber && !this.disposed
   }
 
-  dispose(): void {
-    if (this.#disposed) return
-    this.#disposed = true
-    removeBinding(this)
-    for (const off of this.#cleanup.splice(0)) off()
-  }
-
-  // ---------------------------------------------------------------- entities and context
-
-  #resolver(): EntityResolver {
-    return {
-      identify: (entity) => {
-        if (!Utils.isEntity(entity, true)) return undefined
-        const target = Reference.isReference(entity) ? (entity as Reference<object>).unwrap() : entity
-        const meta = (target as { __meta?: EntityMetadata }).__meta
-        const table = meta && tableOfMeta(meta)
-        const pk = meta && pkOf(meta, target)
-        return table !== undefined && pk !== undefined ? { table, pk } : undefined
-      },
-      tableOf: (target) => {
-        if (Utils.isEntity(target, true)) return undefined
-        const meta = this.graph.meta(target)
-        return meta && tableOfMeta(meta)
-      },
-    }
-  }
-
-  /** The freshkey transaction of the calling async context: a result cache call, `em.transactional`, or the request's entity manager. */
-  #currentTransaction(): Transaction | undefined {
-    for (const em of this.#contextEms()) {
-      const tx = this.transactionOf(em)
-      if (tx) return tx
-    }
+  /** Metadata of an entity class, `EntitySchema`, entity name, table name, entity or metadata. */
+  meta(target: unknown): M.EntityMetadata | undefined {
+    if (!target) return undefined
+    const t = target as { __meta?: M.EntityMetadata; primaryKeys?: unknown; properties?: unknown }
+    if (t.__meta || (t.primaryKeys && t.properties)) return t.__meta ?? (target as M.EntityMetadata)
+    try {
+      const found = this.metadata.find((target instanceof EntitySchema ? target.meta.class : target) as never)
+      if (found) return found
+    } catch {}
+    for (const meta of typeof target === 'string' ? this.metadata : [])
+      if (meta.className === target || (tableOf(meta) === target && meta === meta.root)) return meta
     return undefined
   }
 
-  /** The open freshkey transaction of `em`'s database transaction. */
-  transactionOf(em: EntityManager): Transaction | undefined {
-    if (em.config !== this.config) return undefined
-    const trx = em.getTransactionContext() as Trx | undefined
-    const tx = trx && this.#frames.get(trx)?.tx
-    return tx?.state === 'open' ? tx : undefined
+  /** The write facts `build` gives; a failure is reported and widens to the table (or every table). */
+  factsOf(operation: string, meta: M.EntityMetadata | undefined, build: () => WriteFact[]): WriteFact[] {
+    try {
+      return build()
+    } catch (error) {
+      this.report(operation, error)
+      return bulkOf(tableOf(meta) !== undefined ? [tableOf(meta)!] : this.graph.tables)
+    }
   }
 
-  *#contextEms(): Iterable<EntityManager> {
-    const caching = cachingEm.getStore()
-    if (caching) yield caching
-    const tx = TransactionContext.currentTransactionContext()?.em
-    if (tx) yield tx
-    const request = RequestContext.currentRequestContext()
-    if (request) yield* request.map.values()
+  /** The freshkey transaction of `em`'s current database transaction. */
+  transactionOf(em: M.EntityManager): Transaction | undefined {
+    const trx = em.config === this.config ? (em.getTransactionContext() as Trx | undefined) : undefined
+    return this.frames.current(trx)
   }
 
   // ---------------------------------------------------------------- transactions
 
-  beforeTransactionStart({ em, transaction }: TransactionEventArgs): void {
-    if (transaction) this.#parents.set(em, transaction)
+  beforeTransactionStart({ em, transaction }: M.TransactionEventArgs): void {
+    if (transaction) this.#parents.set(em, transaction as Trx)
   }
 
-  async afterTransactionStart({ em, uow, transaction }: TransactionEventArgs): Promise<void> {
+  afterTransactionStart({ em, transaction }: M.TransactionEventArgs): void {
     if (!transaction) return
-    this.#open(em, transaction)
-    const pending = uow && this.#pending.get(uow)
-    if (pending?.awaitingTransaction) {
-      pending.awaitingTransaction = false
-      await this.#readBefore(em, transaction, pending)
-    }
+    this.starts++
+    // A savepoint's parent is the transaction `beforeTransactionStart` saw on the same entity manager.
+    const parent = this.#parents.get(em)
+    this.#parents.delete(em)
+    this.frames.begin(transaction as Trx, (transaction as Trx).savepointName ? parent : undefined)
   }
 
-  #open(em: EntityManager, trx: Trx & { savepointName?: string }): void {
-    let tx: Transaction
-    if (trx.savepointName) {
-      // A savepoint: its parent is the transaction `beforeTransactionStart` saw for the same entity manager.
-      const parentTrx = this.#parents.get(em)
-      this.#parents.delete(em)
-      const parent = parentTrx && this.#frames.get(parentTrx)
-      if (parent && parent.tx.state === 'open') tx = parent.tx.savepoint()
-      else {
-        this.#report(
-          'transaction',
-          `savepoint ${trx.savepointName} started in a transaction freshkey did not see begin; its release bumps at once`,
-        )
-        tx = this.fk.transaction()
-      }
-    } else tx = this.fk.transaction()
-    this.#frames.set(trx, { tx, pending: new Set() })
+  async beforeTransactionCommit({ uow, transaction }: M.TransactionEventArgs): Promise<void> {
+    const trx = transaction as Trx | undefined
+    if (!trx) return
+    // A flush's implicit transaction commits before `afterFlush`: its facts go in now (keys are
+    // known once its statements ran), so the fence sent with COMMIT covers them.
+    const own = uow && this.#flushes.get(uow)
+    if (own && !own.trx && !own.recorded) {
+      own.recorded = true
+      await this.record(
+        trx,
+        this.factsOf('flush', undefined, () => flushFacts(uow, own.pivots)),
+        true,
+      )
+    }
+    // A flush that failed midway may have written some of its rows: its tables, in bulk.
+    for (const p of this.#unfinished.get(trx) ?? []) {
+      if (!p.recorded) await this.record(trx, bulkOf(p.tables), true)
+      p.recorded = true
+    }
+    this.#unfinished.delete(trx)
+    this.frames.beforeCommit(trx)
   }
 
-  async afterTransactionCommit({ transaction }: TransactionEventArgs): Promise<void> {
-    const frame = transaction && this.#frames.get(transaction)
-    if (!frame) return
-    this.#frames.delete(transaction)
-    // A flush that failed midway inside this transaction may have written some of its rows.
-    for (const pending of frame.pending) {
-      for (const item of pending.items.values())
-        this.#recordInto(frame.tx, { table: item.table, kind: 'bulk' }, 'flush')
-      for (const table of pending.pivots) this.#recordInto(frame.tx, { table, kind: 'bulk' }, 'flush')
-    }
-    if (frame.tx.state !== 'open') return
-    try {
-      await frame.tx.commit()
-    } catch (error) {
-      this.#report('commit', 'publishing the committed changes failed', error)
-    }
+  async afterTransactionCommit({ transaction }: M.TransactionEventArgs): Promise<void> {
+    if (transaction) await this.frames.afterCommit(transaction as Trx)
   }
 
-  afterTransactionRollback({ transaction }: TransactionEventArgs): void {
-    const frame = transaction && this.#frames.get(transaction)
-    if (!frame) return
-    this.#frames.delete(transaction)
-    frame.tx.rollback()
+  afterTransactionRollback({ transaction }: M.TransactionEventArgs): void {
+    if (transaction) this.frames.afterRollback(transaction as Trx)
   }
 
-  // ---------------------------------------------------------------- flush
+  // ---------------------------------------------------------------- flush and upsert
 
-  async onFlush({ em, uow }: FlushEventArgs): Promise<void> {
-    let pending: PendingFlush & { frame?: Frame }
-    try {
-      pending = captureFlush(uow, this.graph, this.#scoped, this.options.scopedBeforeImages)
-    } catch (error) {
-      this.#report('flush', 'reading the change sets failed', error)
-      return
-    }
-    this.#pending.set(uow, pending)
+  onFlush({ em, uow }: M.FlushEventArgs): void {
     const trx = em.getTransactionContext() as Trx | undefined
-    const frame = trx && this.#frames.get(trx)
-    if (frame) {
-      pending.frame = frame
-      frame.pending.add(pending)
-    }
-    if (![...pending.items.values()].some((i) => i.needsRead)) return
-    // Outside a transaction the flush opens its own: read there (afterTransactionStart), not before it.
-    if (trx) await this.#readBefore(em, trx, pending)
-    else pending.awaitingTransaction = true
-  }
-
-  async #readBefore(em: EntityManager, trx: Trx, pending: PendingFlush): Promise<void> {
+    // An empty flush (each `em.transactional` ends with one) records nothing.
+    if (uow.getChangeSets().length === 0 && uow.getCollectionUpdates().length === 0)
+      return void this.#flushes.delete(uow)
+    let pivots: string[]
+    let tables: string[]
     try {
-      await readBeforeImages(em, trx, pending, this.#scoped)
+      pivots = pivotTables(uow)
+      tables = [...new Set([...uow.getChangeSets()].map((cs) => tableOf(cs.meta) ?? '')), ...pivots].filter(
+        Boolean,
+      )
     } catch (error) {
-      this.#report('flush', 'reading before images failed; the whole scopes are bumped', error)
+      this.report('flush', error)
+      pivots = tables = [...this.graph.tables]
     }
+    const pending: PendingFlush = { pivots, tables, trx, recorded: false }
+    this.#flushes.set(uow, pending)
+    if (trx) this.#unfinished.set(trx, (this.#unfinished.get(trx) ?? new Set()).add(pending))
   }
 
-  async afterFlush({ em, uow }: FlushEventArgs): Promise<void> {
-    const pending = this.#pending.get(uow)
-    this.#pending.delete(uow)
-    if (pending?.frame) pending.frame.pending.delete(pending)
-    let changes: Change[]
-    try {
-      changes = flushChanges(uow, pending, this.graph, this.#scoped, this.options.scopedBeforeImages)
-    } catch (error) {
-      this.#report('flush', 'turning change sets into changes failed; their tables are bumped', error)
-      changes = uow.getChangeSets().flatMap((cs) => {
-        const table = tableOfMeta(cs.meta)
-        return table === undefined ? [] : [{ table, kind: 'bulk' as const }]
-      })
-    }
-    await this.#deliver(em.getTransactionContext(), changes, 'flush')
+  async afterFlush({ em, uow }: M.FlushEventArgs): Promise<void> {
+    const pending = this.#flushes.get(uow)
+    if (!pending && uow.getChangeSets().length === 0) return
+    this.#flushes.delete(uow)
+    if (pending?.trx) this.#unfinished.get(pending.trx)?.delete(pending)
+    if (pending?.recorded) return
+    const facts = this.factsOf('flush', undefined, () => flushFacts(uow, pending?.pivots ?? pivotTables(uow)))
+    await this.record(em.getTransactionContext() as Trx | undefined, facts, em.isInTransaction())
   }
 
-  async afterUpsert({ em, entity, meta }: EventArgs<object>): Promise<void> {
-    const trx = em.getTransactionContext()
+  /** An upserted entity: an update of unknown fields (the row may have existed), one store call per `upsert*` call. */
+  async afterUpsert({ em, entity, meta }: M.EventArgs<object>): Promise<void> {
     const batch = upsertBatch.getStore()
-    if (!batch) return this.#capture('upsert', trx, meta, () => insertChanges(meta, [entity], [], 'update'))
-    try {
-      batch.entries.push({ owner: this, trx, changes: insertChanges(meta, [entity], [], 'update') })
-    } catch (error) {
-      this.#report('upsert', 'could not tell which rows were written; the table is bumped', error)
-      const table = tableOfMeta(meta)
-      if (table !== undefined) batch.entries.push({ owner: this, trx, changes: [{ table, kind: 'bulk' }] })
-    }
-  }
-
-  /** Delivers the upserts of one `em.upsert`/`upsertMany` call, one store call per transaction. */
-  async deliverUpserts(batch: UpsertBatch): Promise<void> {
-    const byTrx = new Map<unknown, Change[]>()
-    for (const entry of batch.entries) {
-      if (entry.owner !== this) continue
-      byTrx.set(entry.trx, [...(byTrx.get(entry.trx) ?? []), ...entry.changes])
-    }
-    for (const [trx, changes] of byTrx) await this.#deliver(trx, changes, 'upsert')
-  }
-
-  // ---------------------------------------------------------------- silent writes
-
-  nativeUpdate(
-    trx: unknown,
-    entityName: unknown,
-    where: unknown,
-    data: Record<string, unknown>,
-  ): Promise<void> {
-    const meta = this.graph.meta(entityName)
-    return this.#capture('nativeUpdate', trx, meta, () =>
-      meta ? nativeUpdateChanges(this.graph, meta, where, data) : [],
-    )
-  }
-
-  nativeDelete(trx: unknown, entityName: unknown, where: unknown): Promise<void> {
-    const meta = this.graph.meta(entityName)
-    return this.#capture('nativeDelete', trx, meta, () =>
-      meta ? nativeDeleteChanges(this.graph, meta, where) : [],
-    )
-  }
-
-  inserted(
-    trx: unknown,
-    entityName: unknown,
-    rows: readonly unknown[],
-    results: readonly unknown[],
-  ): Promise<void> {
-    const meta = this.graph.meta(entityName)
-    return this.#capture('insert', trx, meta, () => (meta ? insertChanges(meta, rows, results) : []))
-  }
-
-  executed(trx: unknown, query: unknown, params: unknown): Promise<void> {
-    const sql = sqlText(query)
-    const values = Array.isArray(params) ? params : []
-    return this.#capture('execute', trx, undefined, () => {
-      const tables =
-        (sql === undefined ? undefined : this.options.rawSqlTables?.(sql, values)) ??
-        (sql === undefined ? [...this.graph.tables()] : sqlTablesWritten(sql, this.graph.tables()))
-      return rawChanges(this.graph, tables)
+    const facts = this.factsOf('upsert', meta, () => {
+      const table = tableOf(meta)
+      const pk = pkOf(meta, entity)
+      const after = batch?.partial ? {} : { after: imageOf(meta, entity as Record<string, unknown>) }
+      if (table === undefined || pk === undefined) return table === undefined ? [] : [bulk(table)]
+      return [{ table, kind: 'update', pk, ...after }]
     })
+    if (batch) batch.facts.set(this, [...(batch.facts.get(this) ?? []), ...facts])
+    else await this.record(em.getTransactionContext() as Trx | undefined, facts, em.isInTransaction())
   }
-
-  queryBuilderRan(qb: {
-    type: string
-    context?: unknown
-    mainAlias?: { meta?: EntityMetadata }
-  }): Promise<void> {
-    return this.#capture('queryBuilder', qb.context, qb.mainAlias?.meta, () =>
-      queryBuilderChanges(this.graph, qb),
-    )
-  }
-
-  /** The result cache was about to store a value loaded inside a transaction: forget its snapshot. */
-  discardCacheFill(_em: EntityManager, key: unknown): void {
-    if (typeof key === 'string') discardPendingFill(this.fk, key)
-  }
-
-  // ---------------------------------------------------------------- delivery
-
-  /** Builds and delivers changes; a failure records a bulk change of the table (or of every table). */
-  async #capture(
-    operation: string,
-    trx: unknown,
-    meta: EntityMetadata | undefined,
-    build: () => Change[],
-  ): Promise<void> {
-    if (this.#disposed) return
-    let changes: Change[]
-    try {
-      changes = build()
-    } catch (error) {
-      this.#report(operation, 'could not tell which rows were written; the table is bumped', error)
-      const table = meta && tableOfMeta(meta)
-      changes = (table !== undefined ? [table] : [...this.graph.tables()]).map((t) => ({
-        table: t,
-        kind: 'bulk',
-      }))
-    }
-    await this.#deliver(trx, changes, operation)
-  }
-
-  /** Records into the open transaction of `trx`, or publishes at once when the write already committed. */
-  async #deliver(trx: unknown, changes: Change[], operation: string): Promise<void> {
-    if (changes.length === 0) return
-    const frame = trx ? this.#frames.get(trx as Trx) : undefined
-    if (frame && frame.tx.state === 'open') {
-      for (const change of changes) this.#recordInto(frame.tx, change, operation)
-      return
-    }
-    if (trx)
-      this.#report(operation, 'the write ran in a transaction freshkey did not see begin; bumped at once')
-    try {
-      await this.fk.changed(...changes)
-    } catch (error) {
-      this.#report(operation, 'a change was rejected; its tables are bumped', error)
-      try {
-        await this.fk.changed(...bulkOf(changes))
-      } catch (again) {
-        this.#report(operation, 'bumping the tables failed', again)
-      }
-    }
-  }
-
-  #recordInto(tx: Transaction, change: Change, operation: string): void {
-    try {
-      tx.record(change)
-    } catch (error) {
-      this.#report(operation, `a change of ${change.table} was rejected; the table is bumped`, error)
-      try {
-        tx.record({ table: change.table, kind: 'bulk' })
-      } catch (again) {
-        this.#report(operation, `recording a bulk change of ${change.table} failed`, again)
-      }
-    }
-  }
-
-  #report(operation: string, message: string, cause?: unknown): void {
-    try {
-      this.options.onError(new CaptureError(operation, message, cause === undefined ? undefined : { cause }))
-    } catch {
-      // A throwing error callback must not fail the write either.
-    }
-  }
-}
-
-function bulkOf(changes: readonly Change[]): Change[] {
-  return [...new Set(changes.map((c) => c.table))].map((table) => ({ table, kind: 'bulk' }))
-}
-
-/** The SQL text of what `em.execute` accepts: a string, a `raw()` fragment or a native query builder. */
-function sqlText(query: unknown): string | undefined {
-  if (typeof query === 'string') return query
-  if (query && typeof query === 'object') {
-    const q = query as { sql?: unknown; toRaw?: () => { sql?: unknown } }
-    if (typeof q.sql === 'string') return q.sql
-    if (typeof q.toRaw === 'function') {
-      try {
-        const raw = q.toRaw()
-        if (typeof raw?.sql === 'string') return raw.sql
-      } catch {
-        return undefined
-      }
-    }
-  }
-  return undefined
 }

@@ -1,10 +1,10 @@
-import { dep, type Freshkey, type TokenSnapshot } from '@freshkey/core'
-import type { CacheAdapter } from '@mikro-orm/core'
-import { cacheKeyDeps } from './cache-key-deps.ts'
-import { cachingEm } from './em-context.ts'
-import { RegistrationError } from './errors.ts'
-import { bindingOf, bindingsOfFreshkey } from './registry.ts'
-import type { TableGraph } from './table-graph.ts'
+import type { Freshkey, PrimaryKey } from '@freshkey/core'
+import { AdapterSetupError, type FillTicket, type ReadRecord, ResultCache } from '@freshkey/core/adapter'
+import { type CacheAdapter, Utils } from '@mikro-orm/core'
+import { bindingsOf, type MikroOrmBinding } from './binding.ts'
+import { cacheContext, rawReadTables } from './hooks.ts'
+import { pkOf } from './metadata.ts'
+import { graphRecords, queryRecords, reachableTables, relatedTables, whole } from './reads.ts'
 
 /** Options of {@link FreshkeyCacheAdapter}. */
 export interface FreshkeyCacheAdapterOptions {
@@ -12,182 +12,143 @@ export interface FreshkeyCacheAdapterOptions {
   fk: Freshkey
   /** ttl: seconds an entry stays fresh when the query gives no expiration. Default: freshkey's `ttl`. */
   ttl?: number
-  /**
-   * Dependencies of a named cache key (`cache: ['name', ms]`), whose tables MikroORM does not
-   * pass. Default `[dep.all()]`: any committed write invalidates it.
-   */
-  namedKeyDeps?: (name: string) => readonly unknown[]
-  /** Prefix of the freshkey keys entries are stored under. Default `'mikro-orm:'`. */
+  /** Prefix of the entries' keys. Default `'mikro-orm'`. */
   keyPrefix?: string
-  /** How long a miss waits for the matching `set`, in milliseconds. Default 60000. */
-  fillWindowMs?: number
 }
 
-/** One miss waiting for its `set`: the tokens read before the query, none for a miss inside a transaction. */
+/** What a cached query reads: the tables fenced before it runs, and its read records from the data MikroORM caches. */
+interface Plan {
+  readonly tables: readonly string[]
+  records(data: unknown): ReadRecord[]
+}
+
 interface PendingFill {
-  readonly snapshot: TokenSnapshot | undefined
-  readonly deps: readonly unknown[]
-  readonly at: number
-}
-
-/** Removes the last entry matching `preferred`, else the last one. */
-function removeLast(list: PendingFill[], preferred: (f: PendingFill) => boolean): void {
-  const i = list.findLastIndex(preferred)
-  list.splice(i >= 0 ? i : list.length - 1, 1)
-}
-
-/** Every entry also depends on this tag, so `clear()` can drop them all at once. */
-const CLEAR_TAG = 'mikro-orm:result-cache'
-const fills = new WeakMap<Freshkey, Map<string, PendingFill[]>>()
-
-/** Forgets one pending fill of a key (its value was loaded inside a transaction and is not stored). */
-export function discardPendingFill(fk: Freshkey, name: string): void {
-  const map = fills.get(fk)
-  const list = map?.get(name)
-  if (!list) return
-  removeLast(list, (f) => f.snapshot === undefined)
-  if (list.length === 0) map!.delete(name)
+  readonly adapter: FreshkeyCacheAdapter
+  readonly binding: MikroOrmBinding
+  readonly ticket: FillTicket
+  readonly plan: Plan
 }
 
 /**
- * MikroORM result cache (`resultCache.adapter`) backed by freshkey: each entry depends on the
- * tables its query read (taken from the cache key), so `em.find(..., { cache: true })` results are
- * invalidated when a write to those tables commits. Tokens are read on the miss, before the query
- * runs, and the result is stored compare-and-set against them; nothing is stored from inside a
- * transaction. Install `freshkeyMikroORM` too: it tells the adapter the ORM's relations.
+ * The plan of one result-cache key. MikroORM keys are `[[schema, table, discriminator], method,
+ * options, where]` for `em.find`/`findOne`/`count` (computed for named keys too, and handed to us
+ * with the entity name by `tryCache`) and `['qb.execute', sql, params, method]` for QueryBuilder.
+ */
+function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unknown): Plan {
+  let parts = key
+  try {
+    parts ??= name.startsWith('[') ? JSON.parse(name) : undefined
+  } catch {}
+  const all: Plan = { tables: [...b.graph.tables], records: () => whole(b.graph.tables) }
+  if (!Array.isArray(parts)) return all
+  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') {
+    const tables = rawReadTables(b, parts[1])
+    return { tables, records: () => whole(tables) }
+  }
+  const [head, method, options, where] = parts as [
+    unknown,
+    string,
+    Record<string, unknown> | undefined,
+    unknown,
+  ]
+  const meta = b.meta(entityName ?? (Array.isArray(head) ? head[1] : undefined))
+  if (!meta || typeof method !== 'string') return all
+  // MikroORM serializes every initialized relation of the entities it caches: fence every table they can reach.
+  const tables = relatedTables(meta, [where, options?.populateWhere], reachableTables(meta))
+  return {
+    tables: [...tables],
+    records(data) {
+      if (method === 'em.count') return queryRecords(meta, where, options, undefined)
+      const items = (method === 'em.findOne' ? [data] : Array.isArray(data) ? data : []).filter(
+        Utils.isPlainObject,
+      ) as Record<string, unknown>[]
+      const rows = items.map((item) => pkOf(meta, item))
+      const through = relatedTables(meta, options?.populateWhere, new Set())
+      if (options?.populateWhere === 'infer') relatedTables(meta, where, through)
+      return [
+        ...queryRecords(meta, where, options, rows.includes(undefined) ? undefined : (rows as PrimaryKey[])),
+        ...graphRecords(meta, items, 'all', true, through.size > 0),
+      ]
+    },
+  }
+}
+
+/**
+ * MikroORM's result cache (`resultCache.adapter`) on freshkey: a lookup is one store round trip
+ * (it also reads the fences of the tables the query will read), a miss stores the result with the
+ * rows and the filter it read (compare-and-set, one more). An entry misses exactly when one of
+ * its rows changes, a row enters its filter, or a table it read whole changes. Nothing is stored
+ * from inside a transaction; inside `fk.wrap` the wrap tracks the query instead. MikroORM
+ * rehydrates entities from the cached data itself. Needs `freshkeyMikroORM(orm, fk)`.
  */
 export class FreshkeyCacheAdapter implements CacheAdapter {
   readonly #fk: Freshkey
+  readonly #cache: ResultCache
   readonly #ttl: number | undefined
-  readonly #named: (name: string) => readonly unknown[]
-  readonly #prefix: string
-  readonly #window: number
 
   constructor(options: FreshkeyCacheAdapterOptions) {
-    const fk = options?.fk
-    if (!fk || typeof fk.snapshot !== 'function') {
-      throw new RegistrationError(
-        'FreshkeyCacheAdapter needs `fk` (resultCache: { adapter: FreshkeyCacheAdapter, options: { fk } })',
+    if (!options?.fk || typeof options.fk.transaction !== 'function')
+      throw new AdapterSetupError(
+        'mikro-orm',
+        'FreshkeyCacheAdapter needs `fk`: resultCache: { adapter: freshkeyCacheAdapter(fk) }',
       )
-    }
-    this.#fk = fk
+    this.#fk = options.fk
     this.#ttl = options.ttl
-    this.#named = options.namedKeyDeps ?? (() => [dep.all()])
-    this.#prefix = options.keyPrefix ?? 'mikro-orm:'
-    this.#window = options.fillWindowMs ?? 60_000
+    this.#cache = new ResultCache(options.fk, options.keyPrefix ?? 'mikro-orm')
   }
 
-  #graph(table?: string): TableGraph | undefined {
-    const em = cachingEm.getStore()
-    const own = em && bindingOf(em.config, this.#fk)
-    if (own) return own.graph
-    for (const b of bindingsOfFreshkey(this.#fk))
-      if (table === undefined || b.graph.tables().has(table)) return b.graph
-    return undefined
-  }
-
-  #deps(name: string): readonly unknown[] {
-    const table = tableInKey(name)
-    const deps: readonly unknown[] =
-      cacheKeyDeps(name, this.#graph(table)) ?? (isComputedKey(name) ? [dep.all()] : this.#named(name))
-    return [...deps, dep.tag(CLEAR_TAG)]
-  }
-
-  /** A fresh entry, or undefined; every undefined is remembered as a miss waiting for its `set`. */
   async get<T = unknown>(name: string): Promise<T | undefined> {
-    const fk = this.#fk
-    const tx = fk.currentTransaction()
-    let deps: readonly unknown[] | undefined
-    let snapshot: TokenSnapshot | undefined
+    const ctx = cacheContext.getStore()
+    const b = bindingsOf(ctx?.em.config).find((x) => x.fk === this.#fk)
+    if (!b)
+      throw new AdapterSetupError(
+        'mikro-orm',
+        'the freshkey result cache is used on an ORM without freshkeyMikroORM(orm, fk): writes would not invalidate it',
+      )
+    if (b.frame()) return undefined
+    let plan: Plan
     try {
-      deps = this.#deps(name)
-      if (!tx) {
-        // One round trip: the entry, or the tokens read before the query runs (DESIGN rule 1).
-        const found = await fk.lookup<{ d: T }>(this.#prefix + name, deps)
-        if (found.hit) return found.value.d
-        snapshot = found.snapshot
-      } else if (!tx.touches(fk.tokenKeysOf(deps))) {
-        // Read-your-writes: inside a transaction that wrote these tables the cached rows are old;
-        // and nothing loaded inside a transaction is stored, so no snapshot is taken.
-        const hit = await fk.get<{ d: T }>(this.#prefix + name)
-        if (hit !== undefined) return hit.d
-      }
-    } catch {
-      // Store trouble is a miss (and, without a snapshot, nothing is stored).
+      plan = planOf(b, name, ctx?.entityName, ctx?.key)
+    } catch (error) {
+      b.report('result-cache', error)
+      return undefined
     }
-    this.#remember(name, { snapshot, deps: deps ?? [], at: Date.now() })
+    const found = await this.#cache.lookup(name, plan.tables)
+    if (found.hit) return found.value as T
+    if (found.ticket && ctx)
+      ctx.pending = { adapter: this, binding: b, ticket: found.ticket, plan } satisfies PendingFill
     return undefined
   }
 
-  #remember(name: string, fill: PendingFill): void {
-    let map = fills.get(this.#fk)
-    if (!map) {
-      map = new Map()
-      fills.set(this.#fk, map)
-    }
-    const list = (map.get(name) ?? []).filter((f) => Date.now() - f.at < this.#window)
-    list.push(fill)
-    map.set(name, list)
-  }
-
-  /**
-   * Stores a query result. Concurrent misses of one key cannot be told apart, so the oldest
-   * snapshot still waiting is used: a result read after it is never stored under newer tokens.
-   */
-  async set(name: string, data: unknown, _origin: string, expiration?: number): Promise<void> {
-    const map = fills.get(this.#fk)
-    const list = map?.get(name)?.filter((f) => Date.now() - f.at < this.#window)
-    if (!map || !list || list.length === 0) {
-      map?.delete(name)
+  async set(_name: string, data: unknown, _origin: string, expiration?: number): Promise<void> {
+    const ctx = cacheContext.getStore()
+    const pending = ctx?.pending as PendingFill | undefined
+    if (!ctx || pending?.adapter !== this || ctx.em.isInTransaction()) return
+    let records: ReadRecord[]
+    try {
+      records = pending.plan.records(data)
+    } catch (error) {
+      pending.binding.report('result-cache', error)
       return
     }
-    const oldest = list[0]!
-    // A concurrent miss inside a transaction may be the one storing now: its rows must not be kept.
-    const unsure = list.some((f) => f.snapshot === undefined)
-    removeLast(list, (f) => f.snapshot !== undefined)
-    if (list.length === 0) map.delete(name)
-    else map.set(name, list)
-    if (unsure || !oldest.snapshot) return
-    const ttl = expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl
-    try {
-      await this.#fk.set(
-        this.#prefix + name,
-        { d: data },
-        { deps: oldest.deps, snapshot: oldest.snapshot, ...(ttl ? { ttl } : {}) },
-      )
-    } catch {
-      // A cache that cannot store only costs the next read a miss.
-    }
+    await this.#cache.fill(
+      pending.ticket,
+      data,
+      records,
+      expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl,
+    )
   }
 
   async remove(name: string): Promise<void> {
-    try {
-      await this.#fk.delete(this.#prefix + name)
-    } catch {
-      // Removing is best effort; entries also expire and are invalidated by writes.
-    }
+    await this.#cache.remove(name)
   }
 
   async clear(): Promise<void> {
-    try {
-      await this.#fk.invalidate(dep.tag(CLEAR_TAG))
-    } catch {
-      // Best effort, as remove().
-    }
+    await this.#cache.clear()
   }
 
   /** The store belongs to the freshkey instance; nothing to close here. */
   close(): void {}
-}
-
-function tableInKey(name: string): string | undefined {
-  const m = /^\[\[(?:null|"[^"]*"),"((?:[^"\\]|\\.)*)"/.exec(name)
-  return m ? m[1] : undefined
-}
-
-/** A key MikroORM computed (JSON of the query), as opposed to a name the user chose. */
-function isComputedKey(name: string): boolean {
-  return name.startsWith('[[') || name.startsWith('["qb.execute"')
 }
 
 /**
@@ -197,9 +158,7 @@ function isComputedKey(name: string): boolean {
 export function freshkeyCacheAdapter(
   fk: Freshkey,
   options: Omit<FreshkeyCacheAdapterOptions, 'fk'> = {},
-): new (
-  config?: Record<string, unknown>,
-) => FreshkeyCacheAdapter {
+): new () => FreshkeyCacheAdapter {
   return class BoundFreshkeyCacheAdapter extends FreshkeyCacheAdapter {
     constructor() {
       super({ ...options, fk })

@@ -1,9 +1,7 @@
-export { sqlTablesWritten as writtenTables } from '@freshkey/core'
+export { AdapterDisposedError, AdapterInactiveError, AdapterSetupError } from '@freshkey/core/adapter'
+export type { FreshkeyMikroOrmOptions } from './binding.ts'
 export type { FreshkeyCacheAdapterOptions } from './cache-adapter.ts'
 export { FreshkeyCacheAdapter, freshkeyCacheAdapter } from './cache-adapter.ts'
-export { CaptureError, RegistrationError } from './errors.ts'
-export type { FreshkeyMikroOrmOptions } from './options.ts'
-
 export type { FreshkeyMikroORM, MikroOrmLike } from './register.ts'
-export { freshkeyMikroORM } from './register.ts'
-export { FreshkeySubscriber } from './subscriber.ts'
+export { FreshkeySubscriber, freshkeyMikroORM } from './register.ts'
+export { rehydrate } from './rehydrate.ts'

@@ -1,10 +1,79 @@
 import type { Freshkey, Transaction } from '@freshkey/core'
-import type { Configuration, EntityManager } from '@mikro-orm/core'
-import { Binding } from './binding.ts'
-import { RegistrationError } from './errors.ts'
-import { type FreshkeyMikroOrmOptions, resolveOptions } from './options.ts'
-import { bindingOf } from './registry.ts'
-import { FreshkeySubscriber } from './subscriber.ts'
+import { AdapterInactiveError, AdapterSetupError, Binding } from '@freshkey/core/adapter'
+import type { Configuration, EntityManager, EventSubscriber } from '@mikro-orm/core'
+import { type FreshkeyMikroOrmOptions, MikroOrmBinding } from './binding.ts'
+import { unpatched } from './hooks.ts'
+
+const TX = ['TransactionStart', 'TransactionCommit'].flatMap((e) => [`before${e}`, `after${e}`])
+const EVENTS = [
+  'onFlush',
+  'afterFlush',
+  'afterUpsert',
+  'afterTransactionRollback',
+  ...TX,
+] as (keyof MikroOrmBinding)[]
+
+function check(fk: Freshkey, what: string): void {
+  if (!fk || typeof fk.transaction !== 'function')
+    throw new AdapterSetupError('mikro-orm', `${what} needs a freshkey instance (createFreshkey)`)
+}
+
+/**
+ * The MikroORM event subscriber behind `freshkeyMikroORM`, for apps that list subscribers in their
+ * init options: `subscribers: [new FreshkeySubscriber(fk)]`. It binds itself to the ORM on the
+ * first event; call `freshkeyMikroORM(orm, fk)` after init as well so `fk.keyFor`, `@Scope`, the
+ * read tracking and the result cache work before the first write (it adopts this subscriber).
+ */
+export class FreshkeySubscriber {
+  /** The freshkey instance changes are published to. */
+  readonly fk: Freshkey
+  /** Options used when the subscriber binds itself. */
+  readonly options: FreshkeyMikroOrmOptions
+  readonly #stopped = new WeakSet<object>()
+  readonly #bound = new WeakMap<object, MikroOrmBinding>()
+
+  constructor(fk: Freshkey, options: FreshkeyMikroOrmOptions = {}) {
+    check(fk, 'FreshkeySubscriber')
+    this.fk = fk
+    this.options = options
+  }
+
+  /** @internal Stops (or resumes) delivering for the ORM with this configuration. */
+  pause(config: object, stopped: boolean): void {
+    this.#bound.delete(config)
+    if (stopped) this.#stopped.add(config)
+    else this.#stopped.delete(config)
+  }
+
+  /** @internal The binding an event of `em`'s ORM goes to, made on its first event. */
+  binding(em: EntityManager): MikroOrmBinding | undefined {
+    const known = this.#bound.get(em.config)
+    if (known && !known.disposed) return known
+    if (this.#stopped.has(em.config)) return undefined
+    try {
+      const binding = Binding.for(this.fk, em.config, () => new MikroOrmBinding(this.fk, em, this.options))
+      if (!binding.owns(this)) return undefined
+      this.#bound.set(em.config, binding)
+      return binding
+    } catch (error) {
+      this.options.onError?.(error)
+      return undefined
+    }
+  }
+}
+export interface FreshkeySubscriber
+  extends Pick<EventSubscriber, 'onFlush' | 'afterFlush' | 'afterUpsert' | 'afterTransactionRollback'>,
+    Pick<EventSubscriber, `${'before' | 'after'}Transaction${'Start' | 'Commit'}`> {}
+// EventManager listens to the events a subscriber has (`event in subscriber`): one method each.
+for (const event of EVENTS)
+  Object.defineProperty(FreshkeySubscriber.prototype, event, {
+    writable: true,
+    configurable: true,
+    value(this: FreshkeySubscriber, args: { em: EntityManager }) {
+      const b = this.binding(args.em)
+      return b ? (b[event] as (a: unknown) => unknown).call(b, args) : undefined
+    },
+  })
 
 /** What `freshkeyMikroORM` needs of a MikroORM instance. */
 export interface MikroOrmLike {
@@ -22,70 +91,97 @@ export interface FreshkeyMikroORM {
    * `fk.runInTransaction` around cached reads on a fork outside MikroORM's contexts.
    */
   transactionOf(em: EntityManager): Transaction | undefined
-  /** Stops capturing writes and unregisters from freshkey and the ORM. Idempotent. */
+  /**
+   * Proves the hooks fire: the read and write hooks are in place, and a probe transaction (`BEGIN`,
+   * `COMMIT`) reaches the transaction events. Throws `AdapterInactiveError` naming what is missing.
+   */
+  verify(): Promise<void>
+  /** Stops capturing writes and tracking reads, unregisters from freshkey and the ORM. Idempotent. */
   dispose(): void
   [Symbol.dispose](): void
 }
 
-const handles = new WeakMap<Binding, FreshkeyMikroORM>()
+const handles = new WeakMap<MikroOrmBinding, FreshkeyMikroORM>()
+const EM_HOOKS = [
+  'nativeUpdate',
+  'nativeDelete',
+  'insert',
+  'insertMany',
+  'upsert',
+  'upsertMany',
+  'execute',
+  'createQueryBuilder',
+  'tryCache',
+  'storeCache',
+]
 
 /**
- * Installs freshkey on a MikroORM instance (call it right after `MikroORM.init`): writes are
- * published as changes after their transaction commits, `fk.keyFor(entity)` and `@Scope` on entity
- * classes work. Calling it again with the same `fk` returns the same handle; a
- * `FreshkeySubscriber` of the same `fk` already in the init options is adopted, never doubled.
+ * Installs freshkey on a MikroORM 6.4+ or 7 instance (call it right after `MikroORM.init`): writes
+ * are bumped when their transaction commits, the reads of cached loaders (`fk.wrap`, `fk.cached`,
+ * the result cache) become their dependencies, `fk.keyFor(entity)` and `@Scope` work. Calling it
+ * again with the same `fk` returns the same handle; a `FreshkeySubscriber` of the same `fk`
+ * already in the init options is adopted, never doubled.
  */
 export function freshkeyMikroORM(
   orm: MikroOrmLike,
   fk: Freshkey,
   options: FreshkeyMikroOrmOptions = {},
 ): FreshkeyMikroORM {
-  if (
-    !orm ||
-    typeof orm !== 'object' ||
-    !orm.em ||
-    typeof orm.em.getEventManager !== 'function' ||
-    !orm.config
-  ) {
-    throw new RegistrationError(
-      'freshkeyMikroORM needs an initialized MikroORM instance (await MikroORM.init(...))',
+  const initialized = typeof orm?.em?.getEventManager === 'function' && orm.config
+  if (!initialized)
+    throw new AdapterSetupError(
+      'mikro-orm',
+      'freshkeyMikroORM needs an initialized MikroORM (await MikroORM.init(...))',
     )
-  }
-  if (!fk || typeof fk.transaction !== 'function' || typeof fk.registerResolver !== 'function') {
-    throw new RegistrationError('freshkeyMikroORM needs a freshkey instance (createFreshkey)')
-  }
-  const existing = bindingOf(orm.config, fk)
-  const known = existing && handles.get(existing)
-  if (known) return known
-
+  check(fk, 'freshkeyMikroORM')
   const manager = orm.em.getEventManager()
   const configured = orm.config.get('subscribers') as unknown
   const list = Array.isArray(configured) ? (configured as unknown[]) : undefined
-  let subscriber = [...manager.getSubscribers(), ...(list ?? [])].find(
-    (s): s is FreshkeySubscriber => s instanceof FreshkeySubscriber && s.fk === fk,
+  const mine = (s: unknown): s is FreshkeySubscriber => s instanceof FreshkeySubscriber && s.fk === fk
+  const sub = [...manager.getSubscribers(), ...(list ?? [])].find(mine) ?? new FreshkeySubscriber(fk, options)
+  const binding = Binding.for(
+    fk,
+    orm.config,
+    () => new MikroOrmBinding(fk, orm.em, { ...sub.options, ...options }),
   )
-  const binding = existing ?? new Binding(orm.em, fk, resolveOptions({ ...subscriber?.options, ...options }))
-  subscriber ??= new FreshkeySubscriber(fk, options)
-  subscriber.resume(orm.config)
-  manager.registerSubscriber(subscriber)
+  const known = handles.get(binding)
+  if (known) return known
+  sub.pause(orm.config, false)
+  if (![...manager.getSubscribers()].includes(sub)) manager.registerSubscriber(sub)
   // Forks with `freshEventManager` build their event manager from the configured subscribers.
-  const added = list !== undefined && !list.includes(subscriber)
-  if (added) list.push(subscriber)
-  binding.owns(subscriber)
-
-  const sub = subscriber
+  const added = list !== undefined && !list.includes(sub)
+  if (added) list.push(sub)
+  binding.owns(sub)
   const dispose = () => {
     binding.dispose()
-    sub.stop(orm.config)
-    if (added && list) {
-      const i = list.indexOf(sub)
-      if (i >= 0) list.splice(i, 1)
-    }
+    sub.pause(orm.config, true)
+    if (added && list.includes(sub)) list.splice(list.indexOf(sub), 1)
   }
+  const verify = async () => {
+    binding.live()
+    const driver = orm.em.getDriver()
+    const hooks: [string, object, string[]][] = [
+      ['em', Object.getPrototypeOf(orm.em), EM_HOOKS.filter((n) => n in orm.em)],
+      ['EntityLoader', Object.getPrototypeOf(orm.em.fork().getEntityLoader()), ['populate']],
+      ['driver', driver, ['find', 'count']],
+      ['connection', driver.getConnection('write'), ['begin', 'commit', 'rollback']],
+    ]
+    const missing = hooks.flatMap(([owner, target, names]) =>
+      unpatched(target, names).map((n) => `${owner}.${n}`),
+    )
+    const starts = binding.starts
+    await orm.em.fork().transactional(async () => {})
+    if (binding.starts === starts)
+      missing.push('transaction events (the subscriber is not registered or not delivered to)')
+    if (missing.length > 0)
+      throw new AdapterInactiveError('mikro-orm', `hooks that do not fire: ${missing.join(', ')}`)
+  }
+  const transactionOf = (em: EntityManager) => binding.transactionOf(em)
   const handle: FreshkeyMikroORM = {
     fk,
     subscriber: sub,
-    transactionOf: (em) => binding.transactionOf(em),
+    transactionOf,
+    verify,
     dispose,
     [Symbol.dispose]: dispose,
   }

@@ -18,7 +18,7 @@ describe.each(backends)('writes through the unit of work ($name)', ({ db, store 
   })
   afterAll(() => ctx.close())
   beforeEach(async () => {
-    await ctx.orm.schema.clear()
+    await ctx.clear()
     fk = makeFreshkey(store)
     handle = freshkeyMikroORM(ctx.orm, fk)
     await seed(ctx.orm.em)

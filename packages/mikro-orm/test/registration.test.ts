@@ -1,6 +1,12 @@
 import { createFreshkey, dep, type Freshkey, memoryStore, type Store } from '@freshkey/core'
 import { afterEach, describe, expect, test } from 'vitest'
-import { CaptureError, FreshkeySubscriber, freshkeyMikroORM, RegistrationError } from '../src/index.ts'
+import {
+  AdapterDisposedError,
+  AdapterInactiveError,
+  AdapterSetupError,
+  FreshkeySubscriber,
+  freshkeyMikroORM,
+} from '../src/index.ts'
 import { backends, makeFreshkey, type OpenOrm, openOrm } from './support/backends.ts'
 import { Article, entities } from './support/entities.ts'
 import { watchBumps } from './support/observe.ts'
@@ -12,6 +18,7 @@ const HOOKS = [
   'afterUpsert',
   'beforeTransactionStart',
   'afterTransactionStart',
+  'beforeTransactionCommit',
   'afterTransactionCommit',
   'afterTransactionRollback',
 ] as const
@@ -133,21 +140,42 @@ describe.each(backends)('registration ($name)', (backend) => {
     again.dispose()
   })
 
-  test('bad arguments are RegistrationErrors', async () => {
+  test('verify() passes when every hook fires, and names the one that does not', async () => {
     const ctx = await setup()
-    expect(() => freshkeyMikroORM({} as never, freshkey())).toThrow(RegistrationError)
+    const fk = freshkey()
+    const handle = freshkeyMikroORM(ctx.orm, fk)
+    await expect(handle.verify()).resolves.toBeUndefined()
+    const driver = ctx.orm.em.getDriver() as unknown as { find: unknown }
+    const find = driver.find
+    driver.find = function replaced() {}
+    try {
+      await expect(handle.verify()).rejects.toThrow(AdapterInactiveError)
+      await expect(handle.verify()).rejects.toThrow(/driver\.find/)
+    } finally {
+      driver.find = find
+    }
+    handle.dispose()
+    await expect(handle.verify()).rejects.toThrow(AdapterDisposedError)
+  })
+
+  test('bad arguments are AdapterSetupErrors', async () => {
+    const ctx = await setup()
+    expect(() => freshkeyMikroORM({} as never, freshkey())).toThrow(AdapterSetupError)
     expect(() => freshkeyMikroORM(ctx.orm, {} as never)).toThrow(
-      expect.objectContaining({ code: 'E_MIKRO_ORM_REGISTRATION' }),
+      expect.objectContaining({ code: 'E_ADAPTER_SETUP' }),
     )
-    expect(() => new FreshkeySubscriber(undefined as never)).toThrow(RegistrationError)
+    expect(() => new FreshkeySubscriber(undefined as never)).toThrow(AdapterSetupError)
   })
 
   test('a store that is down never fails the write', async () => {
     const ctx = await setup()
-    const broken: Store = new Proxy(memoryStore(), {
-      get(target, prop, receiver) {
-        if (prop === 'bump' || prop === 'tokens') return async () => Promise.reject(new Error('store down'))
-        return Reflect.get(target, prop, receiver)
+    const inner = memoryStore()
+    const broken: Store = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'bump' || prop === 'tokens' || prop === 'delete')
+          return async () => Promise.reject(new Error('store down'))
+        const value = Reflect.get(target, prop, target)
+        return typeof value === 'function' ? value.bind(target) : value
       },
     })
     const fk = createFreshkey({ store: broken, namespace: 'broken', bumpAttempts: 1 })
@@ -164,17 +192,17 @@ describe.each(backends)('registration ($name)', (backend) => {
   test('a failing capture option is reported and widens to a bulk change', async () => {
     const ctx = await setup()
     const fk = freshkey()
-    const errors: CaptureError[] = []
+    const errors: unknown[] = []
     const handle = freshkeyMikroORM(ctx.orm, fk, {
       onError: (e) => errors.push(e),
-      rawSqlTables: () => {
+      rawSql: () => {
         throw new Error('bad option')
       },
     })
     const bumps = watchBumps(fk)
     await ctx.orm.em.fork().execute('update blog_articles set title = title where id = 0')
-    expect(errors[0]).toBeInstanceOf(CaptureError)
-    expect(errors[0]!.code).toBe('E_MIKRO_ORM_CAPTURE')
+    expect(errors).toEqual([expect.objectContaining({ message: 'bad option' })])
+    expect(fk.stats().adapterErrors).toBe(1)
     expect(bumps.bumped(dep.row('blog_articles', 1), dep.row('app_users', 1))).toBe(true)
     bumps.stop()
     handle.dispose()

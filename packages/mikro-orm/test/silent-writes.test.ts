@@ -145,14 +145,14 @@ describe.each(backends)('declaring the tables of raw SQL ($name)', (backend) => 
   const seen: string[] = []
   const h = useHarness(backend, {
     adapter: {
-      rawSqlTables: (sql) => {
+      rawSql: (sql) => {
         seen.push(sql)
         return sql.includes('refresh_counts') ? ['app_users'] : undefined
       },
     },
   })
 
-  test('rawSqlTables decides, undefined falls back to the parser', async () => {
+  test('rawSql: a function decides, undefined falls back to the parser', async () => {
     const em = h.ctx.orm.em.fork() as unknown as SqlEntityManager
     await em.execute('update app_users set name = name where id = 0 /* refresh_counts */')
     expect(h.bumps.bumped(dep.row('app_users', 1))).toBe(true)
@@ -161,6 +161,28 @@ describe.each(backends)('declaring the tables of raw SQL ($name)', (backend) => 
     expect(h.bumps.bumped(dep.row('blog_articles', 1))).toBe(true)
     expect(h.bumps.bumped(dep.row('app_users', 1))).toBe(false)
     expect(seen.some((s) => s.includes('refresh_counts'))).toBe(true)
+  })
+})
+
+describe.each(backends)("rawSql: 'ignore' and 'all' ($name)", (backend) => {
+  const ignoring = useHarness(backend, { adapter: { rawSql: 'ignore' } })
+
+  test("'ignore' leaves raw SQL to the application", async () => {
+    await (ignoring.ctx.orm.em.fork() as unknown as SqlEntityManager).execute(
+      'update app_users set name = name',
+    )
+    expect(ignoring.bumps.calls).toHaveLength(0)
+  })
+})
+
+describe.each(backends)("rawSql: 'all' ($name)", (backend) => {
+  const all = useHarness(backend, { adapter: { rawSql: 'all' } })
+
+  test("'all' invalidates every table for any raw write", async () => {
+    await (all.ctx.orm.em.fork() as unknown as SqlEntityManager).execute(
+      'update app_users set name = name where id = 0',
+    )
+    expect(all.bumps.bumped(dep.row('blog_articles', 1), dep.row('app_groups', 10))).toBe(true)
   })
 })
 

@@ -59,7 +59,8 @@ describe.each(backends.map((b) => [b.name, b] as const))(
       await em.insert(ChainA, { id: 1 })
       await em.insert(ChainB, { id: 1, a: 1 })
       await em.insert(ChainC, { id: 1, b: 1 })
-      const countC = () => fk.wrap([dep.table('chain_c')], async () => open.orm.em.fork().count(ChainC, {}))
+      const countC = () =>
+        fk.wrap(['count:c', dep.table('chain_c')], async () => open.orm.em.fork().count(ChainC, {}))
       expect(await countC()).toBe(1)
       await open.orm.em.fork().nativeDelete(ChainA, { id: 1 })
       expect(await open.orm.em.fork().count(ChainC, {})).toBe(0)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createFreshkey, type Freshkey, memoryStore, type Store } from '@freshkey/core'
-import { redisStore } from '@freshkey/redis'
+import { RedisStore, redisStore } from '@freshkey/redis'
 import type { Options } from '@mikro-orm/core'
 import { MikroORM as LibSqlORM } from '@mikro-orm/libsql'
 import { MikroORM as PostgreSqlORM } from '@mikro-orm/postgresql'
@@ -18,17 +18,25 @@ export interface Backend {
 const redisUrl = serviceUrl('REDIS_URL')
 const databaseUrl = serviceUrl('DATABASE_URL')
 
+/**
+ * Whether `@freshkey/redis` implements the store contract of core v2 (its rewrite lands on `main`
+ * separately). Until it does, the Redis backends are reported as one visible todo, never run
+ * against a store that cannot work, and never silently dropped.
+ */
+export const redisReady =
+  typeof (RedisStore.prototype as unknown as Record<string, unknown>).fencePrefixes === 'function'
+
 /** Every database × store combination available here (all four in CI, where a missing server fails). */
 export const backends: Backend[] = (['sqlite', 'postgres'] as const).flatMap((db) =>
   (['memory', 'redis'] as const)
-    .filter((store) => (db !== 'postgres' || databaseUrl) && (store !== 'redis' || redisUrl))
+    .filter((store) => (db !== 'postgres' || databaseUrl) && (store !== 'redis' || (redisUrl && redisReady)))
     .map((store) => ({ name: `${db} + ${store}Store`, db, store })),
 )
 
 export const postgresUrl = databaseUrl
 
 export function makeStore(kind: StoreKind): Store {
-  return kind === 'redis' ? redisStore(redisUrl!) : memoryStore()
+  return kind === 'redis' ? (redisStore(redisUrl!) as unknown as Store) : memoryStore()
 }
 
 export function makeFreshkey(kind: StoreKind): Freshkey {
@@ -60,15 +68,28 @@ export async function freshDatabase(
 
 export interface OpenOrm {
   readonly orm: LibSqlORM | PostgreSqlORM
+  /** Deletes every row (freshkey does not see it: no bump). */
+  clear(): Promise<void>
   close(): Promise<void>
+}
+
+type Schema = { create?: () => Promise<void>; clear?: () => Promise<void> }
+type SchemaGenerator6 = { createSchema(): Promise<void>; clearDatabase(): Promise<void> }
+
+/** `orm.schema` in MikroORM 7, `orm.getSchemaGenerator()` in 6. */
+function schemaOf(orm: LibSqlORM | PostgreSqlORM): { create(): Promise<void>; clear(): Promise<void> } {
+  const schema = (orm as unknown as { schema?: Schema }).schema
+  if (schema?.create) return { create: () => schema.create!(), clear: () => schema.clear!() }
+  const generator = (orm as unknown as { getSchemaGenerator(): SchemaGenerator6 }).getSchemaGenerator()
+  return { create: () => generator.createSchema(), clear: () => generator.clearDatabase() }
 }
 
 /** An initialized ORM with the schema created, on an in-memory libsql database or a fresh PostgreSQL one. */
 export async function openOrm(db: Db, options: Partial<Options>): Promise<OpenOrm> {
   if (db === 'sqlite') {
     const orm = await LibSqlORM.init({ dbName: ':memory:', ...(options as object) })
-    await orm.schema.create()
-    return { orm, close: () => orm.close(true) }
+    await schemaOf(orm).create()
+    return { orm, clear: () => schemaOf(orm).clear(), close: () => orm.close(true) }
   }
   const database = await freshDatabase()
   const orm = await PostgreSqlORM.init({
@@ -76,9 +97,10 @@ export async function openOrm(db: Db, options: Partial<Options>): Promise<OpenOr
     pool: { min: 0, max: 20 },
     ...(options as object),
   })
-  await orm.schema.create()
+  await schemaOf(orm).create()
   return {
     orm,
+    clear: () => schemaOf(orm).clear(),
     close: async () => {
       await orm.close(true)
       await database.drop()

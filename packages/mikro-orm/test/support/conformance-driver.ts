@@ -1,105 +1,191 @@
 import type { Freshkey } from '@freshkey/core'
-import { defineEntity, type EntityManager, p } from '@mikro-orm/core'
+import { Collection, type EntityManager, EntitySchema } from '@mikro-orm/core'
 import { MikroORM as LibSqlORM } from '@mikro-orm/libsql'
 import { MikroORM as PostgreSqlORM } from '@mikro-orm/postgresql'
 import type { ArticleData, ConformanceDriver, OrmSession } from '../../../../test/conformance/driver.ts'
 import { freshkeyCacheAdapter, freshkeyMikroORM } from '../../src/index.ts'
 
-const User = defineEntity({
-  name: 'User',
-  tableName: 'app_users',
-  properties: { id: p.integer().primary().autoincrement(false), name: p.string() },
-})
+class User {
+  id!: number
+  name!: string
+  articles = new Collection<Article>(this)
+}
+class Article {
+  id!: number
+  title!: string
+  published!: boolean
+  category!: string
+  authorId!: User | number
+}
+class Membership {
+  userId!: number
+  groupId!: number
+  role!: string
+}
+class ChainA {
+  id!: number
+  label!: string
+}
+class ChainB {
+  a!: ChainA | number
+  label!: string
+}
+class ChainC {
+  id!: number
+  b!: ChainB | number
+  label!: string
+}
 
-const Article = defineEntity({
-  name: 'Article',
-  tableName: 'blog_articles',
-  properties: {
-    id: p.integer().primary().autoincrement(false),
-    title: p.string(),
-    published: p.boolean(),
-    category: p.string(),
-    authorId: p.integer().fieldName('author_id'),
-  },
-})
-
-const Membership = defineEntity({
-  name: 'Membership',
-  tableName: 'memberships',
-  properties: {
-    userId: p.integer().primary().fieldName('user_id'),
-    groupId: p.integer().primary().fieldName('group_id'),
-    role: p.string(),
-  },
-})
+const int = { type: 'integer' } as const
+const cascade = { deleteRule: 'cascade', updateRule: 'cascade' } as const
+const schemas = [
+  new EntitySchema<User>({
+    class: User,
+    tableName: 'app_users',
+    properties: {
+      id: { ...int, primary: true, autoincrement: false },
+      name: { type: 'string' },
+      articles: { kind: '1:m', entity: () => Article, mappedBy: 'authorId' },
+    },
+  }),
+  new EntitySchema<Article>({
+    class: Article,
+    tableName: 'blog_articles',
+    properties: {
+      id: { ...int, primary: true, autoincrement: false },
+      title: { type: 'string' },
+      published: { type: 'boolean' },
+      category: { type: 'string' },
+      authorId: { kind: 'm:1', entity: () => User, fieldName: 'author_id' },
+    },
+  }),
+  new EntitySchema<Membership>({
+    class: Membership,
+    tableName: 'memberships',
+    properties: {
+      userId: { ...int, primary: true, fieldName: 'user_id' },
+      groupId: { ...int, primary: true, fieldName: 'group_id' },
+      role: { type: 'string' },
+    },
+  }),
+  new EntitySchema<ChainA>({
+    class: ChainA,
+    tableName: 'chain_a',
+    properties: { id: { ...int, primary: true, autoincrement: false }, label: { type: 'string' } },
+  }),
+  new EntitySchema<ChainB>({
+    class: ChainB,
+    tableName: 'chain_b',
+    properties: {
+      a: { kind: 'm:1', entity: () => ChainA, primary: true, fieldName: 'a_id', ...cascade },
+      label: { type: 'string' },
+    },
+  }),
+  new EntitySchema<ChainC>({
+    class: ChainC,
+    tableName: 'chain_c',
+    properties: {
+      id: { ...int, primary: true, autoincrement: false },
+      b: { kind: 'm:1', entity: () => ChainB, fieldName: 'b_id', ...cascade },
+      label: { type: 'string' },
+    },
+  }),
+]
 
 const SCHEMA = [
   'create table app_users (id integer primary key, name text not null)',
   'create table blog_articles (id integer primary key, title text not null, published boolean not null, category text not null, author_id integer not null references app_users (id))',
   'create table memberships (user_id integer not null, group_id integer not null, role text not null, primary key (user_id, group_id))',
+  'create table chain_a (id integer primary key, label text not null)',
+  'create table chain_b (a_id integer primary key references chain_a (id) on delete cascade on update cascade, label text not null)',
+  'create table chain_c (id integer primary key, b_id integer not null references chain_b (a_id) on delete cascade on update cascade, label text not null)',
 ]
 
 type Patch = Partial<Omit<ArticleData, 'id'>>
 
-/** The conformance scenarios through MikroORM: unit of work for single rows, native calls for the rest. */
-function session(fresh: () => EntityManager): OrmSession {
+/** The conformance scenarios through MikroORM: the unit of work for single rows, native calls for the rest. */
+function session(fresh: () => EntityManager, orm: () => EntityManager): OrmSession {
+  const flushed = async (work: (em: EntityManager) => unknown) => {
+    const em = fresh()
+    await work(em)
+    await em.flush()
+  }
   const s: OrmSession = {
-    async insertUser(user) {
-      const em = fresh()
-      em.create(User, user)
-      await em.flush()
-    },
-    async insertArticle(article) {
-      const em = fresh()
-      em.create(Article, article)
-      await em.flush()
-    },
-    async updateArticle(id, patch) {
-      const em = fresh()
-      em.assign(await em.findOneOrFail(Article, id), patch)
-      await em.flush()
-    },
-    async deleteArticle(id) {
-      const em = fresh()
-      em.remove(await em.findOneOrFail(Article, id))
-      await em.flush()
-    },
-    async upsertArticle(article) {
+    insertUser: (user) => flushed((em) => em.create(User, user)),
+    insertArticle: (article) => flushed((em) => em.create(Article, article)),
+    updateArticle: (id, patch) =>
+      flushed(async (em) => em.assign(await em.findOneOrFail(Article, id), patch)),
+    deleteArticle: (id) => flushed(async (em) => em.remove(await em.findOneOrFail(Article, id))),
+    upsertArticle: async (article) => {
       await fresh().upsert(Article, article)
     },
-    async bulkUpdateArticles(category: string, patch: Patch) {
+    bulkUpdateArticles: async (category: string, patch: Patch) => {
       await fresh().nativeUpdate(Article, { category }, patch)
     },
-    async bulkDeleteArticles(category) {
+    bulkDeleteArticles: async (category) => {
       await fresh().nativeDelete(Article, { category })
     },
-    async updateArticleById(id, patch) {
+    updateArticleById: async (id, patch) => {
       await fresh().nativeUpdate(Article, { id }, patch)
     },
-    async insertMembership(m) {
-      const em = fresh()
-      em.create(Membership, m)
-      await em.flush()
+    insertMembership: (m) => flushed((em) => em.create(Membership, m)),
+    updateMembership: (userId, groupId, role) =>
+      flushed(async (em) => {
+        ;(await em.findOneOrFail(Membership, { userId, groupId })).role = role
+      }),
+    insertUserWithArticles: (user, articles) =>
+      flushed((em) =>
+        em.create(User, { ...user, articles: articles.map(({ authorId: _, ...a }) => a) } as never),
+      ),
+    insertChain: (id, cId) =>
+      flushed((em) => {
+        const a = em.create(ChainA, { id, label: 'a' })
+        const b = em.create(ChainB, { a, label: 'b' })
+        em.create(ChainC, { id: cId, b, label: 'c' })
+      }),
+    deleteChainA: (id) => flushed(async (em) => em.remove(await em.findOneOrFail(ChainA, id))),
+    updateChainAId: async (id, newId) => {
+      await fresh().nativeUpdate(ChainA, { id }, { id: newId })
     },
-    async updateMembership(userId, groupId, role) {
-      const em = fresh()
-      const m = await em.findOneOrFail(Membership, { userId, groupId })
-      m.role = role
-      await em.flush()
+    raw: async (sql) => {
+      await (fresh() as unknown as { execute(sql: string): Promise<unknown> }).execute(sql)
     },
-    async transaction(fn) {
-      await fresh().transactional((em) => fn(session(() => em)))
+    transaction: async (fn) => {
+      await fresh().transactional((em) => fn(session(() => em, orm)))
     },
-    async nested(fn) {
-      await fresh().transactional((em) => fn(session(() => em)))
+    nested: async (fn) => {
+      await fresh().transactional((em) => fn(session(() => em, orm)))
+    },
+    unseenTransaction: async (fn) => {
+      // Begun on the driver's client, below MikroORM: no event, no connection call the adapter sees.
+      const em = orm().fork()
+      const connection = em.getConnection() as unknown as {
+        getClient?: () => { startTransaction(): { execute(): Promise<object> } }
+        getKnex?: () => { transaction(): Promise<object> }
+      }
+      const trx = connection.getKnex
+        ? await connection.getKnex().transaction()
+        : await connection.getClient!().startTransaction().execute()
+      em.setTransactionContext(trx as never)
+      await fn(session(() => em, orm))
+      await em.commit()
     },
     loadArticle: (id) => fresh().findOneOrFail(Article, id),
     loadMembership: (userId, groupId) => fresh().findOneOrFail(Membership, { userId, groupId }),
     articleTarget: Article,
-    async cachedArticlesByCategory(category) {
-      const rows = await fresh().find(Article, { category }, { cache: true, orderBy: { id: 'asc' } })
-      return rows.map((a) => ({ id: a.id, title: a.title }))
-    },
+    listArticles: async (category) =>
+      (await fresh().find(Article, { category, published: true }, { orderBy: { id: 'asc' } })).map((a) => ({
+        id: a.id,
+        title: a.title,
+      })),
+    countArticles: (category) => fresh().count(Article, { category, published: true }),
+    cachedArticlesByCategory: async (category) =>
+      (
+        await fresh().find(Article, { category, published: true }, { cache: true, orderBy: { id: 'asc' } })
+      ).map((a) => ({
+        id: a.id,
+        title: a.title,
+      })),
     close: async () => {},
   }
   return s
@@ -109,19 +195,18 @@ function session(fresh: () => EntityManager): OrmSession {
 export const mikroOrmDriver: ConformanceDriver = {
   name: 'mikro-orm',
   async open({ db, databaseUrl, fk }: { db: 'sqlite' | 'postgres'; databaseUrl?: string; fk: Freshkey }) {
-    const options = {
-      entities: [User, Article, Membership],
-      resultCache: { adapter: freshkeyCacheAdapter(fk) },
-    }
+    const options = { entities: schemas, resultCache: { adapter: freshkeyCacheAdapter(fk) } }
     const orm =
       db === 'sqlite'
         ? await LibSqlORM.init({ dbName: ':memory:', ...options })
         : await PostgreSqlORM.init({ clientUrl: databaseUrl, ...options })
-    for (const sql of SCHEMA) await orm.em.execute(sql)
+    for (const sql of SCHEMA) await orm.em.fork().execute(sql)
     const handle = freshkeyMikroORM(orm, fk)
-    const s = session(() => orm.em.fork())
     return {
-      ...s,
+      ...session(
+        () => orm.em.fork(),
+        () => orm.em,
+      ),
       async close() {
         handle.dispose()
         await orm.close(true)
@@ -141,7 +226,7 @@ async function dropDatabase(url: string): Promise<void> {
     discovery: { warnWhenNoEntities: false },
   })
   try {
-    await admin.em.execute(`drop database if exists "${name}" with (force)`)
+    await admin.em.fork().execute(`drop database if exists "${name}" with (force)`)
   } finally {
     await admin.close(true)
   }

@@ -1,67 +1,83 @@
-import { Scope } from '@freshkey/core'
-import { defineEntity, p } from '@mikro-orm/core'
+import { Collection, EntitySchema } from '@mikro-orm/core'
 
-export const GroupSchema = defineEntity({
-  name: 'Group',
+// Plain classes with EntitySchema: the same entities run on MikroORM 6 and 7 (no decorators, no
+// defineEntity class helpers, which 6 lacks).
+
+export class Group {
+  id!: number
+  name!: string
+}
+export class User {
+  id!: number
+  name!: string
+  groups = new Collection<Group>(this)
+  articles = new Collection<Article>(this)
+}
+export class Article {
+  id!: number
+  title!: string
+  published!: boolean
+  category!: string
+  author!: User
+  comments = new Collection<Comment>(this)
+}
+export class Comment {
+  id!: number
+  body!: string
+  createdAt?: Date | null
+  article!: Article
+}
+export class Membership {
+  userId!: number
+  groupId!: number
+  role!: string
+}
+
+export const GroupSchema = new EntitySchema<Group>({
+  class: Group,
   tableName: 'app_groups',
-  properties: {
-    id: p.integer().primary().autoincrement(false),
-    name: p.string(),
-  },
+  properties: { id: { type: 'integer', primary: true, autoincrement: false }, name: { type: 'string' } },
 })
-export class Group extends GroupSchema.class {}
-GroupSchema.setClass(Group)
-
-export const UserSchema = defineEntity({
-  name: 'User',
+export const UserSchema = new EntitySchema<User>({
+  class: User,
   tableName: 'app_users',
   properties: {
-    id: p.integer().primary().autoincrement(false),
-    name: p.string(),
-    groups: () => p.manyToMany(Group).owner().pivotTable('user_groups'),
+    id: { type: 'integer', primary: true, autoincrement: false },
+    name: { type: 'string' },
+    groups: { kind: 'm:n', entity: () => Group, owner: true, pivotTable: 'user_groups' },
+    articles: { kind: '1:m', entity: () => Article, mappedBy: 'author' },
   },
 })
-export class User extends UserSchema.class {}
-UserSchema.setClass(User)
-
-export const ArticleSchema = defineEntity({
-  name: 'Article',
+export const ArticleSchema = new EntitySchema<Article>({
+  class: Article,
   tableName: 'blog_articles',
   properties: {
-    id: p.integer().primary(),
-    title: p.string(),
-    published: p.boolean(),
-    category: p.string(),
-    author: () => p.manyToOne(User).fieldName('author_id').deleteRule('cascade'),
+    id: { type: 'integer', primary: true },
+    title: { type: 'string' },
+    published: { type: 'boolean' },
+    category: { type: 'string' },
+    author: { kind: 'm:1', entity: () => User, fieldName: 'author_id', deleteRule: 'cascade' },
+    comments: { kind: '1:m', entity: () => Comment, mappedBy: 'article' },
   },
 })
-@Scope(['published', 'category'])
-export class Article extends ArticleSchema.class {}
-ArticleSchema.setClass(Article)
-
-export const CommentSchema = defineEntity({
-  name: 'Comment',
+export const CommentSchema = new EntitySchema<Comment>({
+  class: Comment,
   tableName: 'article_comments',
   properties: {
-    id: p.integer().primary().autoincrement(false),
-    body: p.string(),
-    createdAt: p.datetime().nullable(),
-    article: () => p.manyToOne(Article).fieldName('article_id').deleteRule('cascade'),
+    id: { type: 'integer', primary: true, autoincrement: false },
+    body: { type: 'string' },
+    createdAt: { type: 'datetime', nullable: true },
+    article: { kind: 'm:1', entity: () => Article, fieldName: 'article_id', deleteRule: 'cascade' },
   },
 })
-export class Comment extends CommentSchema.class {}
-CommentSchema.setClass(Comment)
-
-export const MembershipSchema = defineEntity({
-  name: 'Membership',
+export const MembershipSchema = new EntitySchema<Membership>({
+  class: Membership,
   tableName: 'memberships',
   properties: {
-    userId: p.integer().primary().fieldName('user_id'),
-    groupId: p.integer().primary().fieldName('group_id'),
-    role: p.string(),
+    userId: { type: 'integer', primary: true, fieldName: 'user_id' },
+    groupId: { type: 'integer', primary: true, fieldName: 'group_id' },
+    role: { type: 'string' },
   },
 })
-export class Membership extends MembershipSchema.class {}
-MembershipSchema.setClass(Membership)
 
 export const entities = [UserSchema, GroupSchema, ArticleSchema, CommentSchema, MembershipSchema]

@@ -12,7 +12,7 @@ export interface Harness {
   fk: Freshkey
   handle: FreshkeyMikroORM
   bumps: ReturnType<typeof watchBumps>
-  errors: Error[]
+  errors: unknown[]
 }
 
 /**
@@ -29,11 +29,12 @@ export function useHarness(
   })
   afterAll(() => h.ctx.close())
   beforeEach(async () => {
-    await h.ctx.orm.schema.clear()
+    await h.ctx.clear()
     h.fk = makeFreshkey(backend.store)
     h.errors = []
     h.handle = freshkeyMikroORM(h.ctx.orm, h.fk, { onError: (e) => h.errors.push(e), ...options.adapter })
     await seed(h.ctx.orm.em)
+    await h.fk.idle()
     h.bumps = watchBumps(h.fk)
   })
   afterEach(async () => {

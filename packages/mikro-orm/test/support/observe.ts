@@ -16,15 +16,10 @@ export function watchBumps(fk: Freshkey): {
   subscribe(channels.invalidate, listener)
   return {
     calls,
-    /** True when some store call bumped a token key of every given dependency (epoch ignored). */
+    /** True when some store call bumped a token key of every given dependency: a value depending on it misses. */
     bumped(...deps: unknown[]) {
       const seen = new Set(calls.flat())
-      return deps.every((d) =>
-        fk
-          .tokenKeysOf([d])
-          .slice(1)
-          .some((k) => seen.has(k)),
-      )
+      return deps.every((d) => fk.tokenKeysOf([d]).some((k) => seen.has(k)))
     },
     reset() {
       calls.length = 0

@@ -1,0 +1,367 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { sqlTablesRead, type WriteFact } from '@freshkey/core/adapter'
+import type * as M from '@mikro-orm/core'
+import { Utils } from '@mikro-orm/core'
+import {
+  type MikroOrmBinding as B,
+  bindingsOf,
+  framesOf,
+  liveBindings,
+  silentBindingsOf,
+  type Trx,
+} from './binding.ts'
+import * as facts from './facts.ts'
+import { type Row, tableOf } from './metadata.ts'
+import * as reads from './reads.ts'
+
+type Fn = (this: any, ...args: any[]) => any
+type Wraps = Record<string, (original: Fn) => Fn>
+type Em = M.EntityManager & { config: object }
+type Meta = M.EntityMetadata
+type CacheCall = { em: M.EntityManager; entityName?: unknown; key?: unknown; pending?: unknown }
+type WriteSpec = {
+  target: unknown
+  before?: (m: Meta) => WriteFact[]
+  after?: (m: Meta, r: any) => WriteFact[]
+}
+interface Patch {
+  count: number
+  originals: Map<string, PropertyDescriptor | undefined>
+  wrappers: Map<string, Fn>
+}
+const patches = new WeakMap<object, Patch>()
+
+/**
+ * Wraps methods of `target` (a prototype shared by every ORM using the class, or one driver or
+ * connection instance) once, counted: the last release restores the originals, unless someone
+ * wrapped them after us (ours then stays, a pass-through without bindings).
+ */
+function patchMethods(target: object, wraps: Wraps): () => void {
+  const t = target as Record<string, Fn>
+  const patch = patches.get(target) ?? { count: 0, originals: new Map(), wrappers: new Map() }
+  patches.set(target, patch)
+  for (const [name, wrap] of patch.count++ === 0 ? Object.entries(wraps) : []) {
+    const value = typeof t[name] === 'function' ? wrap(t[name]) : undefined
+    if (!value) continue
+    patch.originals.set(name, Object.getOwnPropertyDescriptor(target, name))
+    patch.wrappers.set(name, value)
+    Object.defineProperty(target, name, { value, writable: true, configurable: true })
+  }
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    if (--patch.count > 0) return
+    patches.delete(target)
+    for (const [name, descriptor] of patch.originals) {
+      if (t[name] !== patch.wrappers.get(name)) continue
+      if (descriptor) Object.defineProperty(target, name, descriptor)
+      else delete t[name]
+    }
+  }
+}
+
+/** The methods among `names` of `target` that are not (or no longer) our wrappers. */
+export const unpatched = (target: object, names: readonly string[]) =>
+  names.filter((n) => (target as Row)[n] !== patches.get(target)?.wrappers.get(n))
+
+/** A result-cache call in flight: the entity manager asking, its query, and the fill its miss may do. */
+export const cacheContext = new AsyncLocalStorage<CacheCall>()
+/** `tryCache` result → the fill of its miss (the same object comes back to `storeCache`). */
+const fills = new WeakMap<object, unknown>()
+/** `afterUpsert` events of one `em.upsert*` call, recorded together when it returns. */
+export const upsertBatch = new AsyncLocalStorage<{ facts: Map<B, WriteFact[]>; partial: boolean }>()
+
+const trxOf = (em: Em, options?: any): Trx | undefined =>
+  options?.ctx ?? em.getContext(false).getTransactionContext()
+
+/**
+ * A silent write. Facts known before it runs go out with it: outside a transaction as a fence sent
+ * in parallel, inside recorded into the transaction. Facts known only from its result (inserted
+ * keys) are recorded once it returned. A fact that cannot be worked out widens to its table.
+ */
+async function write<R>(
+  bs: readonly B[],
+  trx: Trx | undefined,
+  s: WriteSpec,
+  run: () => Promise<R>,
+): Promise<R> {
+  const of = (b: B, build: (m: Meta) => WriteFact[]) => {
+    const m = b.meta(s.target)
+    return b.factsOf('write', m, () => (m ? build(m) : []))
+  }
+  const { before, after } = s
+  if (before && !trx)
+    return bs.reduceRight((next: () => Promise<R>, b) => () => b.autocommit(of(b, before), next), run)()
+  const result = await run()
+  for (const b of bs) await b.record(trx, of(b, before ?? ((m) => after!(m, result))), trx !== undefined)
+  return result
+}
+
+/** Tables a raw read depends on: those it names, or every table when it names one freshkey does not know (a view). */
+export function rawReadTables(binding: B, sql: string | undefined): string[] {
+  const named = sql === undefined ? undefined : sqlTablesRead(sql, binding.graph.tables)
+  return named?.every((t) => binding.graph.tables.has(t)) ? named : [...binding.graph.tables]
+}
+
+/** A read the tracker cannot analyse (raw SQL, QueryBuilder): the tables it names, whole. */
+async function opaqueRead<R>(
+  bs: readonly B[],
+  sql: () => unknown,
+  inTx: boolean,
+  run: () => Promise<R>,
+): Promise<R> {
+  const frames = framesOf(bs)
+  const tables = frames ? rawReadTables(bs[0]!, sqlText(sql())) : []
+  if (frames) await reads.fence(frames, tables, inTx)
+  const result = await run()
+  if (frames) reads.report(frames, reads.whole(tables))
+  return result
+}
+
+/** SQL text of what `em.execute` takes: a string, a `raw()` fragment, a Knex or Kysely query. */
+function sqlText(q: any): string | undefined {
+  if (typeof q === 'string' || typeof q?.sql === 'string') return q.sql ?? q
+  try {
+    const sql = (q?.toSQL ?? q?.toRaw)?.call(q)?.sql
+    return typeof sql === 'string' ? sql : undefined
+  } catch {
+    return undefined
+  }
+}
+
+type QB = facts.QueryBuilderLike & { em?: Em; context?: Trx; getQuery?(): string; execute: Fn; clone: Fn }
+const watched = new WeakSet<object>()
+
+/** Records the writes of a QueryBuilder and tracks its reads; its clones (`getCount`) too. */
+function watchQueryBuilder(qb: QB): QB {
+  if (!qb || typeof qb.execute !== 'function' || watched.has(qb)) return qb
+  watched.add(qb)
+  const { execute, clone } = qb
+  qb.execute = function (this: QB, ...args: unknown[]) {
+    const [bs, silent] = [bindingsOf(this.em?.config), silentBindingsOf(this.em?.config)]
+    const run = () => execute.apply(this, args)
+    const target = this.mainAlias?.meta ?? this.mainAlias?.metadata
+    const after = (m: Meta) => facts.queryBuilderFacts(this, m, silent[0]!.graph.tables)
+    if (!['SELECT', 'COUNT'].includes(this.type ?? 'SELECT') && silent.length > 0)
+      return write(silent, this.context, { target, after }, run)
+    return bs.length === 0 ? run() : opaqueRead(bs, () => this.getQuery?.(), !!this.context, run)
+  }
+  qb.clone = function (this: QB, ...args: unknown[]) {
+    return watchQueryBuilder(clone.apply(this, args))
+  }
+  return qb
+}
+
+/** Table names anywhere in a Kysely operation node (targets, joins, subqueries): wider than written, never narrower. */
+function kyselyTables(node: any, out: Set<string>, depth = 0): Set<string> {
+  const name = node?.kind === 'TableNode' ? node.table?.identifier?.name : undefined
+  if (typeof name === 'string') out.add(name)
+  for (const value of node && typeof node === 'object' && depth < 32 ? Object.values(node) : [])
+    kyselyTables(value, out, depth + 1)
+  return out
+}
+
+const WRITE_NODE = /^(Insert|Update|Delete|Merge)QueryNode$/
+
+/**
+ * `em.getKysely()` with a plugin: writes are recorded once they ran (their tables in bulk; raw `sql`
+ * by the raw-SQL policy). A read cannot be fenced before it runs (plugins transform synchronously):
+ * inside a cached loader its value is served, never stored.
+ */
+function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
+  const writes = new WeakMap<object, (b: B) => Promise<void>>()
+  const plugin = {
+    transformQuery({ node, queryId }: { node: Row & { kind?: string }; queryId: object }) {
+      const named = [...kyselyTables(node, new Set())]
+      const sql = node.kind === 'RawNode' ? ((node.sqlFragments as string[]) ?? []).join('?') : undefined
+      const tables = (b: B) =>
+        named.length > 0 && named.every((t) => b.graph.tables.has(t)) ? named : b.graph.tables
+      if (sql !== undefined) writes.set(queryId, (b) => b.raw(trx, sql, [], !!trx))
+      else if (WRITE_NODE.test(node.kind ?? ''))
+        writes.set(queryId, (b) => b.record(trx, facts.bulkOf(tables(b)), !!trx))
+      if (!WRITE_NODE.test(node.kind ?? '')) for (const f of framesOf(bs) ?? []) reads.unsafe(f)
+      return node
+    },
+    async transformResult({ result, queryId }: { result: unknown; queryId: object }) {
+      for (const b of bs) if (b.silentWrites) await writes.get(queryId)?.(b)
+      return result
+    },
+  }
+  const k = kysely as K & { withPlugin?: (plugin: object) => K }
+  return typeof k?.withPlugin === 'function' ? k.withPlugin(plugin) : kysely
+}
+
+/** The silent writes of the entity manager: their target and options, and their facts before or after they ran. */
+const SILENT: Record<string, (a: any[]) => WriteSpec & { options: unknown }> = {
+  nativeUpdate: ([target, where, data, options]) => ({
+    target,
+    options,
+    before: (m) => facts.nativeUpdateFacts(m, where, data),
+  }),
+  nativeDelete: ([target, where, options]) => ({
+    target,
+    options,
+    before: (m) => facts.nativeDeleteFacts(m, where),
+  }),
+  insert: ([target, data, options]) => {
+    const row = Utils.isPlainObject(data) ? data : target
+    return { target, options, after: (m, id) => facts.insertFacts(m, [row], [id]) }
+  },
+  insertMany: ([target, data, options]) => {
+    const [rows, entity] = Array.isArray(data) ? [data, target] : [target, target[0]]
+    return { target: entity, options, after: (m, ids) => facts.insertFacts(m, rows, ids) }
+  },
+  clone: (a) => {
+    const options = a.find((x, i) => i >= 2 && Utils.isPlainObject(x) && 'ctx' in x)
+    return { target: a[0], options, after: (m, entity) => facts.insertFacts(m, [entity], []) }
+  },
+}
+
+const silentWrite =
+  (spec: (a: any[]) => WriteSpec & { options: unknown }) =>
+  (original: Fn): Fn =>
+    function (this: Em, ...args: unknown[]) {
+      const bs = silentBindingsOf(this.config)
+      const s = bs.length > 0 ? spec(args) : undefined
+      return s
+        ? write(bs, trxOf(this, s.options), s, () => original.apply(this, args))
+        : original.apply(this, args)
+    }
+
+const MERGES = ['onConflictMergeFields', 'onConflictExcludeFields', 'onConflictAction']
+const upserts = (original: Fn): Fn =>
+  async function (this: Em, ...args: unknown[]) {
+    if (bindingsOf(this.config).length === 0 || upsertBatch.getStore()) return original.apply(this, args)
+    const opts = (args.length > 2 ? args[2] : args[1]) as Row | undefined
+    const batch = { facts: new Map<B, WriteFact[]>(), partial: MERGES.some((k) => opts?.[k] !== undefined) }
+    const result = await upsertBatch.run(batch, () => original.apply(this, args))
+    const trx = trxOf(this)
+    for (const [b, f] of batch.facts) await b.record(trx, f, trx !== undefined)
+    return result
+  }
+
+const EM: Wraps = {
+  ...Object.fromEntries(Object.entries(SILENT).map(([name, spec]) => [name, silentWrite(spec)])),
+  upsert: upserts,
+  upsertMany: upserts,
+  execute: (original) =>
+    function (this: Em, query, params, ...rest) {
+      const trx = trxOf(this)
+      const run = async () => {
+        const result = await original.call(this, query, params, ...rest)
+        const sql = sqlText(query)
+        for (const b of silentBindingsOf(this.config))
+          if (sql === undefined) await b.record(trx, facts.bulkOf(b.graph.tables), !!trx)
+          else await b.raw(trx, sql, Array.isArray(params) ? params : [], !!trx)
+        return result
+      }
+      return opaqueRead(bindingsOf(this.config), () => query, !!trx, run)
+    },
+  createQueryBuilder: (original) =>
+    function (this: Em, ...args: unknown[]) {
+      const qb = original.apply(this, args)
+      return bindingsOf(this.config).length > 0 ? watchQueryBuilder(qb) : qb
+    },
+  getKysely: (original) =>
+    function (this: Em, ...args: unknown[]) {
+      const bs = bindingsOf(this.config)
+      const kysely = original.apply(this, args)
+      return bs.length > 0 ? watchKysely(kysely, bs, trxOf(this)) : kysely
+    },
+  tryCache: (original) =>
+    async function (this: Em, entityName, config, key, ...rest) {
+      const ctx: CacheCall = { em: this.getContext(false), entityName, key }
+      const result = await cacheContext.run(ctx, () => original.call(this, entityName, config, key, ...rest))
+      if (result && ctx.pending) fills.set(result, ctx.pending)
+      return result
+    },
+  storeCache: (original) =>
+    function (this: Em, config, key, data) {
+      const ctx = { em: this.getContext(false), pending: Utils.isObject(key) ? fills.get(key) : undefined }
+      return cacheContext.run(ctx, () => original.call(this, config, key, data))
+    },
+}
+
+/** Silent writes, raw and QueryBuilder reads and the result cache, on the entity manager class of an ORM. */
+export const patchEntityManager = (proto: object) => patchMethods(proto, EM)
+
+/**
+ * Every populate — after `em.find`/`findOne` (identity-map hits too), `em.populate`, lazy loads of
+ * collections and references — ends in `EntityLoader.populate` with the entities and hints: what
+ * they hold becomes the read, whether it came from a query or from the identity map.
+ */
+const populate = (original: Fn): Fn =>
+  async function (this: { normalizePopulate: Fn }, entityName, entities, hints, o) {
+    const top = !o?.visited
+    const result = await original.call(this, entityName, entities, hints, o)
+    const meta = (entities?.[0] as { __meta?: Meta } | undefined)?.__meta
+    for (const b of top && meta ? liveBindings() : []) {
+      const frames = framesOf([b])
+      if (!frames || b.metadata.find(meta!.class as never) !== meta) continue
+      const empty = Utils.isEmpty(hints)
+      const normalized = empty
+        ? []
+        : (this.normalizePopulate(entityName, hints, o?.strategy, o?.lookup, o?.exclude) as never)
+      // `populateWhere: 'infer'` applies the relation conditions of the query to what it populates.
+      const through = reads.relatedTables(meta!, [o?.where, o?.populateWhere], new Set())
+      const records = reads.graphRecords(meta!, entities, normalized, false, through.size > 0)
+      await reads.fence(frames, new Set(records.map((r) => r.table)), false)
+      reads.report(frames, records)
+    }
+    return result
+  }
+export const patchEntityLoader = (proto: object) => patchMethods(proto, { populate })
+
+const driverRead =
+  (kind: 'find' | 'count') =>
+  (original: Fn): Fn =>
+    async function (this: { config: object }, entityName, where, o, ...rest) {
+      const bs = bindingsOf(this.config)
+      const frames = framesOf(bs)
+      if (!frames) return original.call(this, entityName, where, o, ...rest)
+      const { graph } = bs[0]!
+      const meta = bs[0]!.meta(entityName)
+      const table = meta && !meta.virtual ? tableOf(meta) : undefined
+      const related = table
+        ? reads.relatedTables(meta!, [where, o?.populateWhere, o?.populateFilter], new Set([table]))
+        : undefined
+      const tables = related ? reads.hintTables(meta!, o?.populate, related) : graph.tables
+      await reads.fence(frames, tables, !!o?.ctx)
+      const result = await original.call(this, entityName, where, o, ...rest)
+      const found = kind === 'find' ? result : undefined
+      reads.report(frames, related ? reads.driverRecords(meta!, where, o, found) : reads.whole(tables))
+      return result
+    }
+
+const ended =
+  (end: 'afterCommit' | 'afterRollback') =>
+  (original: Fn): Fn =>
+    async function (this: { config: object }, ctx: Trx, ...rest: unknown[]) {
+      const depths = bindingsOf(this.config).map((b) => [b, b.frames.depth(ctx)] as const)
+      await original.call(this, ctx, ...rest)
+      // The subscriber ends frames from transaction events; MikroORM 6 sends none for savepoints.
+      for (const [b, depth] of depths)
+        if (depth > 0 && b.frames.depth(ctx) === depth) await b.frames[end](ctx)
+    }
+
+const begin = (original: Fn): Fn =>
+  async function (this: { config: object }, options?: { ctx?: Trx }) {
+    const trx = (await original.call(this, options)) as Trx
+    for (const b of bindingsOf(this.config)) if (b.frames.depth(trx) === 0) b.frames.begin(trx, options?.ctx)
+    return trx
+  }
+
+/** Reads on one ORM's driver; on its write connection, transactions the events do not show. */
+export function patchDriver(driver: { getConnection(type?: string): object }): () => void {
+  const offDriver = patchMethods(driver, { find: driverRead('find'), count: driverRead('count') })
+  const offConnection = patchMethods(driver.getConnection('write'), {
+    begin,
+    commit: ended('afterCommit'),
+    rollback: ended('afterRollback'),
+  })
+  return () => {
+    offDriver()
+    offConnection()
+  }
+}
