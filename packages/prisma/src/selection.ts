@@ -1,9 +1,8 @@
-import type { ModelInfo } from './model-index.ts'
-
-type Row = Record<string, unknown>
+import type { Row } from './rows.ts'
+import type { ModelInfo } from './schema.ts'
 
 /** Write operations that take `select`/`omit` and return records. */
-const SELECT_ARGS = new Set([
+const SELECTS = new Set([
   'create',
   'createManyAndReturn',
   'update',
@@ -13,47 +12,37 @@ const SELECT_ARGS = new Set([
 ])
 
 /**
- * Makes a write return the key and scoped fields even when `select`/`omit` leave them out: changes
- * need them. Returns the names added, which are removed from the result again.
+ * Makes a write return its primary key even when `select`/`omit` leave it out, so the row can be
+ * named. Nothing else is added: a role may lack SELECT on other columns (the returned row is the
+ * after image as far as it goes). Returns the names added, which are removed from the result again.
  */
-export function augmentSelection(
-  model: ModelInfo,
-  operation: string,
-  args: Row,
-  scoped: readonly string[],
-): { sent: Row; added: string[] } {
-  if (!SELECT_ARGS.has(operation)) return { sent: args, added: [] }
-  const needed = [...new Set([...model.pk, ...scoped])]
+export function augmentWrite(model: ModelInfo, operation: string, args: Row): { sent: Row; added: string[] } {
   const added: string[] = []
-  let sent = args
-  const select = args.select as Row | undefined | null
+  if (!SELECTS.has(operation)) return { sent: args, added }
+  const select = args.select as Row | undefined
+  const omit = args.omit as Row | undefined
   if (select && typeof select === 'object') {
-    const next = { ...select }
-    for (const f of needed) {
-      if (!next[f]) {
-        next[f] = true
-        added.push(f)
-      }
+    const missing = model.primaryKey.filter((f) => !select[f])
+    added.push(...missing)
+    return {
+      sent: { ...args, select: { ...select, ...Object.fromEntries(missing.map((f) => [f, true])) } },
+      added,
     }
-    if (added.length > 0) sent = { ...args, select: next }
   }
-  const omit = args.omit as Row | undefined | null
   if (omit && typeof omit === 'object') {
     const next = { ...omit }
-    for (const f of needed) {
-      if (next[f]) {
-        delete next[f]
-        added.push(f)
-      }
+    for (const f of model.primaryKey.filter((f) => omit[f])) {
+      delete next[f]
+      added.push(f)
     }
-    sent = { ...sent, omit: next }
+    return { sent: { ...args, omit: next }, added }
   }
-  return { sent, added }
+  return { sent: args, added }
 }
 
-/** Removes the fields `augmentSelection` added from the top-level records of a result. */
+/** Removes the fields `augmentWrite` added from the top-level records of a result. */
 export function strip(result: unknown, fields: readonly string[]): void {
-  for (const rec of Array.isArray(result) ? result : [result]) {
+  if (fields.length === 0) return
+  for (const rec of Array.isArray(result) ? result : [result])
     if (rec !== null && typeof rec === 'object') for (const f of fields) delete (rec as Row)[f]
-  }
 }

@@ -17,6 +17,7 @@ const generatedDir = join(pkg, 'test/generated')
 const schemas = {
   test: join(pkg, 'test/fixtures/schema.prisma'),
   conformance: join(pkg, 'test/fixtures/conformance.prisma'),
+  emulated: join(pkg, 'test/fixtures/emulated.prisma'),
 }
 const generatorBin = join(pkg, 'src/generator-bin.ts')
 const prismaCli = join(pkg, 'node_modules/prisma/build/index.js')
@@ -62,6 +63,7 @@ export async function generateTestClients(): Promise<void> {
     for (const provider of providers) {
       generate(schemas.test, provider, provider)
       generate(schemas.conformance, `conformance-${provider}`, provider)
+      generate(schemas.emulated, `emulated-${provider}`, provider)
     }
     writeFileSync(stampFile, want)
   } finally {
@@ -85,8 +87,9 @@ function generate(template: string, name: string, provider: Provider): void {
       stdio: 'pipe',
       env: {
         ...process.env,
-        // `prisma generate` only checks that a schema engine exists; it never runs it.
+        // `prisma generate` only checks that these engines exist; it never runs them.
         PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
+        PRISMA_QUERY_ENGINE_LIBRARY: process.env.PRISMA_QUERY_ENGINE_LIBRARY ?? process.execPath,
         CHECKPOINT_DISABLE: '1',
         PRISMA_HIDE_UPDATE_MESSAGE: '1',
       },
