@@ -13,6 +13,10 @@ import { pgConnect } from './pg-client.ts'
 
 await generateTestClients()
 
+interface QueryEvents {
+  $on(event: 'query', listener: (e: { query: string }) => void): void
+}
+
 /** A client of the test schema (the SQLite and PostgreSQL clients have the same API). */
 export type TestClient = PrismaClient
 
@@ -35,12 +39,25 @@ export interface TestDatabase {
 export async function openDatabase(
   kind: DbKind,
   databaseUrl?: string,
-  options: { poolSize?: number } = {},
+  options: PostgresOptions = {},
 ): Promise<TestDatabase> {
-  return kind === 'sqlite' ? openSqlite() : openPostgres(databaseUrl, options.poolSize)
+  return kind === 'sqlite' ? openSqlite(options) : openPostgres(databaseUrl, options)
 }
 
-async function openSqlite(): Promise<TestDatabase> {
+/**
+ * Options of a test database. PostgreSQL only: the tables in another schema (PrismaPg's `schema`
+ * option), SQL run as superuser after the tables exist, the role the client connects as.
+ */
+export interface PostgresOptions {
+  poolSize?: number
+  schema?: string
+  setup?: readonly string[]
+  user?: string
+  /** Receives every SQL statement the client sends. */
+  onQuery?: (sql: string) => void
+}
+
+async function openSqlite(options: PostgresOptions): Promise<TestDatabase> {
   const { PrismaClient } = await import('../generated/sqlite/client.ts')
   const { metadata } = await import('../generated/sqlite/freshkey/index.js')
   // tmpfs when there is one: SQLite's fsync per commit dominates otherwise.
@@ -49,7 +66,11 @@ async function openSqlite(): Promise<TestDatabase> {
   const setup = createClient({ url })
   await setup.executeMultiple(ddl.sqlite.map((s) => `${s};`).join('\n'))
   setup.close()
-  const base = new PrismaClient({ adapter: new PrismaLibSql({ url }) })
+  const base = new PrismaClient({
+    adapter: new PrismaLibSql({ url }),
+    ...(options.onQuery ? { log: [{ emit: 'event' as const, level: 'query' as const }] } : {}),
+  })
+  if (options.onQuery) (base as unknown as QueryEvents).$on('query', (e) => options.onQuery!(e.query))
   return {
     kind: 'sqlite',
     base,
@@ -69,7 +90,11 @@ async function openSqlite(): Promise<TestDatabase> {
   }
 }
 
-async function openPostgres(databaseUrl: string | undefined, poolSize = 10): Promise<TestDatabase> {
+async function openPostgres(
+  databaseUrl: string | undefined,
+  options: PostgresOptions,
+): Promise<TestDatabase> {
+  const { poolSize = 10, schema, setup: extra = [], user } = options
   if (!databaseUrl) throw new Error('openDatabase("postgres") needs DATABASE_URL')
   const { PrismaClient } = await import('../generated/postgresql/client.ts')
   const { metadata } = await import('../generated/postgresql/freshkey/index.js')
@@ -84,13 +109,18 @@ async function openPostgres(databaseUrl: string | undefined, poolSize = 10): Pro
   url.pathname = `/${name}`
   const setup = await pgConnect(url.href)
   try {
-    for (const statement of ddl.postgresql) await setup.query(statement)
+    if (schema) await setup.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}`)
+    for (const statement of [...ddl.postgresql, ...extra]) await setup.query(statement)
   } finally {
     await setup.end()
   }
+  const connect = new URL(url.href)
+  if (user) connect.username = user
   const base = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url.href, max: poolSize }),
+    adapter: new PrismaPg({ connectionString: connect.href, max: poolSize }, schema ? { schema } : {}),
+    ...(options.onQuery ? { log: [{ emit: 'event' as const, level: 'query' as const }] } : {}),
   }) as unknown as TestClient
+  if (options.onQuery) (base as unknown as QueryEvents).$on('query', (e) => options.onQuery!(e.query))
   return {
     kind: 'postgres',
     base,
@@ -98,6 +128,7 @@ async function openPostgres(databaseUrl: string | undefined, poolSize = 10): Pro
     async sql(text, values = []) {
       const c = await pgConnect(url.href)
       try {
+        if (schema) await c.query(`SET search_path TO ${schema}`)
         await c.query(text, values)
       } finally {
         await c.end()
