@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freshkeyPrisma } from '../../src/index.ts'
 import { openDatabase, type TestClient, type TestDatabase } from '../support/clients.ts'
+
+type Client = Omit<TestClient, '$on' | '$extends'>
+
 import { matrix, newFreshkey } from '../support/harness.ts'
 import { seed, wipe } from '../support/setup.ts'
 
@@ -26,11 +29,11 @@ describe.each(matrix())('statements sent on $db with $store store', (combo) => {
     fk = fresh.fk
   })
   afterAll(() => close?.())
-  let prisma: TestClient
+  let prisma: Client
   let fk: ReturnType<typeof newFreshkey>['fk']
 
   /** Writes of every kind, transactions, raw SQL and reads (inside a load, where freshkey tracks them). */
-  async function workload(c: TestClient, load: <T>(name: string, read: () => Promise<T>) => Promise<T>) {
+  async function workload(c: Client, load: <T>(name: string, read: () => Promise<T>) => Promise<T>) {
     await c.article.create({ data: { id: 9, title: 'n', category: 'news', authorId: 1 } })
     await c.article.update({ where: { id: 9 }, data: { category: 'tech', title: 'm' } })
     await c.article.update({ where: { id: 9 }, data: { id: 10 } })

@@ -10,6 +10,11 @@ import { seed } from '../support/setup.ts'
  * `KEY SHARE` lock on the other's row (inserting a comment takes one on its article) then
  * deadlocked, where without freshkey both commit. PostgreSQL only: SQLite has one writer.
  */
+/** What the test needs of a client, extended or not. */
+interface Transactional {
+  $transaction(fn: (tx: TestClient) => Promise<unknown>, options?: { timeout?: number }): Promise<unknown>
+}
+
 describe.each(matrix().filter((c) => c.db === 'postgres'))(
   'KEY SHARE vs a scoped update on $db with $store store',
   (combo) => {
@@ -25,7 +30,11 @@ describe.each(matrix().filter((c) => c.db === 'postgres'))(
     })
 
     /** Both transactions insert a comment on one article, wait for each other, then update the other article's scoped field. */
-    async function crossed(client: Pick<TestClient, '$transaction'>, round: number, lockFirst = false) {
+    async function crossed(
+      client: Pick<TestClient, '$transaction'> | Transactional,
+      round: number,
+      lockFirst = false,
+    ) {
       let arrived = 0
       let release!: () => void
       const both = new Promise<void>((r) => {
@@ -54,7 +63,7 @@ describe.each(matrix().filter((c) => c.db === 'postgres'))(
       const prisma = db.base.$extends(
         freshkeyPrisma(fk, { metadata: db.metadata, scopes: { Article: ['published', 'category'] } }),
       )
-      const withFreshkey = await crossed(prisma, 2)
+      const withFreshkey = await crossed(prisma as unknown as Transactional, 2)
       expect(withFreshkey.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual([
         'fulfilled',
         'fulfilled',
