@@ -25,7 +25,7 @@ describe.each(matrix())('statements sent on $db with $store store', (combo) => {
     }
     prisma = db.base.$extends(
       freshkeyPrisma(fresh.fk, { metadata: db.metadata, scopes: { Article: ['category'] } }),
-    )
+    ) as unknown as Client
     fk = fresh.fk
   })
   afterAll(() => close?.())
