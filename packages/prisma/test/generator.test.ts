@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest'
 import type { FreshkeyPrismaMetadata } from '../src/index.ts'
 import { buildMetadata } from '../src/index.ts'
 import './support/clients.ts'
+import { generated } from './support/generate-clients.ts'
 
 const load = async (provider: 'sqlite' | 'postgresql'): Promise<FreshkeyPrismaMetadata> =>
-  (await import(`./generated/${provider}/freshkey/index.js`)).metadata
+  (await import(generated(`${provider}/freshkey/index.js`))).metadata
 
 const datamodel = (d: unknown) => d as Parameters<typeof buildMetadata>[0]
 
@@ -16,7 +17,7 @@ describe('freshkey-prisma generator (run inside prisma generate)', () => {
       expect(metadata.format).toBe(2)
       expect(metadata.relationMode).toBe('foreignKeys')
       expect(metadata.provider).toBe(provider)
-      const dir = new URL(`./generated/${provider}/freshkey/`, import.meta.url)
+      const dir = new URL(generated(`${provider}/freshkey/`))
       expect(JSON.parse(readFileSync(new URL('metadata.json', dir), 'utf8'))).toEqual(metadata)
       expect(readFileSync(new URL('index.d.ts', dir), 'utf8')).toContain('FreshkeyPrismaMetadata')
     }
@@ -81,7 +82,7 @@ describe('freshkey-prisma generator (run inside prisma generate)', () => {
   })
 
   it('records relationMode = "prisma" (emulated referential actions)', async () => {
-    const { metadata } = await import('./generated/emulated-sqlite/freshkey/index.js')
+    const { metadata } = await import(generated('emulated-sqlite/freshkey/index.js'))
     expect(metadata.relationMode).toBe('prisma')
     expect(metadata.models.Book?.relations.shelf).toMatchObject({ onDelete: 'Cascade', onUpdate: 'Cascade' })
   })

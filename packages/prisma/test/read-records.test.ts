@@ -4,8 +4,9 @@ import { translate } from '../src/filters.ts'
 import { prepareRead, readRecords, tablesRead } from '../src/reads.ts'
 import { ModelIndex } from '../src/schema.ts'
 import './support/clients.ts'
+import { generated } from './support/generate-clients.ts'
 
-const { metadata } = await import('./generated/sqlite/freshkey/index.js')
+const { metadata } = await import(generated('sqlite/freshkey/index.js'))
 const index = new ModelIndex(metadata, undefined)
 const article = index.model('Article')!
 const user = index.model('User')!

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dep } from '@freshkey/core'
 import { createClient } from '@libsql/client'
-import { PrismaLibSql } from '@prisma/adapter-libsql'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freshkeyPrisma } from '../../src/index.ts'
 import { emulatedDdl } from '../fixtures/ddl.ts'
-import { generateTestClients } from '../support/generate-clients.ts'
+import { libsqlAdapter } from '../support/clients.ts'
+import { generated, generateTestClients } from '../support/generate-clients.ts'
 import { matrix, newFreshkey, watch } from '../support/harness.ts'
 import { pgConnect } from '../support/pg-client.ts'
 
@@ -25,8 +25,8 @@ describe.each(matrix())('emulated relations on $db with $store store', (combo) =
   let fk: ReturnType<typeof newFreshkey>['fk']
   beforeAll(async () => {
     const provider = combo.db === 'sqlite' ? 'sqlite' : 'postgresql'
-    const { PrismaClient } = await import(`../generated/emulated-${provider}/client.ts`)
-    const { metadata } = await import(`../generated/emulated-${provider}/freshkey/index.js`)
+    const { PrismaClient } = await import(generated(`emulated-${provider}/client.ts`))
+    const { metadata } = await import(generated(`emulated-${provider}/freshkey/index.js`))
     const fresh = newFreshkey(combo.store, combo.redisUrl)
     fk = fresh.fk
     let adapter: unknown
@@ -36,7 +36,7 @@ describe.each(matrix())('emulated relations on $db with $store store', (combo) =
       const setup = createClient({ url: `file:${file}` })
       await setup.executeMultiple(emulatedDdl.map((s) => `${s};`).join('\n'))
       setup.close()
-      adapter = new PrismaLibSql({ url: `file:${file}` })
+      adapter = libsqlAdapter(`file:${file}`)
       drop = async () => rmSync(file, { force: true })
     } else {
       const name = `fk_emulated_${randomUUID().replaceAll('-', '').slice(0, 12)}`

@@ -3,18 +3,26 @@ import { existsSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@libsql/client'
-import { PrismaLibSql } from '@prisma/adapter-libsql'
+import * as libsql from '@prisma/adapter-libsql'
 import { PrismaPg } from '@prisma/adapter-pg'
 import type { FreshkeyPrismaMetadata } from '../../src/index.ts'
 import { ddl } from '../fixtures/ddl.ts'
 import type { PrismaClient } from '../generated/sqlite/client.ts'
-import { generateTestClients } from './generate-clients.ts'
+import { generated, generateTestClients } from './generate-clients.ts'
 import { pgConnect } from './pg-client.ts'
 
 await generateTestClients()
 
 interface QueryEvents {
   $on(event: 'query', listener: (e: { query: string }) => void): void
+}
+
+/** A libSQL driver adapter (`PrismaLibSql` in Prisma 7, `PrismaLibSQL` in Prisma 6). */
+export function libsqlAdapter(url: string): unknown {
+  const Adapter =
+    (libsql as Record<string, new (config: { url: string }) => unknown>).PrismaLibSql ??
+    (libsql as Record<string, new (config: { url: string }) => unknown>).PrismaLibSQL!
+  return new Adapter({ url })
 }
 
 /** A client of the test schema (the SQLite and PostgreSQL clients have the same API). */
@@ -58,8 +66,8 @@ export interface PostgresOptions {
 }
 
 async function openSqlite(options: PostgresOptions): Promise<TestDatabase> {
-  const { PrismaClient } = await import('../generated/sqlite/client.ts')
-  const { metadata } = await import('../generated/sqlite/freshkey/index.js')
+  const { PrismaClient } = await import(generated('sqlite/client.ts'))
+  const { metadata } = await import(generated('sqlite/freshkey/index.js'))
   // tmpfs when there is one: SQLite's fsync per commit dominates otherwise.
   const file = join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `fk-prisma-${randomUUID()}.db`)
   const url = `file:${file}`
@@ -67,7 +75,7 @@ async function openSqlite(options: PostgresOptions): Promise<TestDatabase> {
   await setup.executeMultiple(ddl.sqlite.map((s) => `${s};`).join('\n'))
   setup.close()
   const base = new PrismaClient({
-    adapter: new PrismaLibSql({ url }),
+    adapter: libsqlAdapter(url) as never,
     ...(options.onQuery ? { log: [{ emit: 'event' as const, level: 'query' as const }] } : {}),
   })
   if (options.onQuery) (base as unknown as QueryEvents).$on('query', (e) => options.onQuery!(e.query))
@@ -96,8 +104,8 @@ async function openPostgres(
 ): Promise<TestDatabase> {
   const { poolSize = 10, schema, setup: extra = [], user } = options
   if (!databaseUrl) throw new Error('openDatabase("postgres") needs DATABASE_URL')
-  const { PrismaClient } = await import('../generated/postgresql/client.ts')
-  const { metadata } = await import('../generated/postgresql/freshkey/index.js')
+  const { PrismaClient } = await import(generated('postgresql/client.ts'))
+  const { metadata } = await import(generated('postgresql/freshkey/index.js'))
   const name = `fk_prisma_${randomUUID().replaceAll('-', '').slice(0, 16)}`
   const admin = await pgConnect(databaseUrl)
   try {
