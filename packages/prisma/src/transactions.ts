@@ -3,14 +3,16 @@ import type { PrismaBinding, TxFrame } from './prisma-binding.ts'
 
 type AnyFn = (this: unknown, ...args: any[]) => any
 
-/** Prisma keeps the interactive-transaction id of a transaction client under this symbol. */
+/** Where a transaction client keeps its interactive transaction's id: Prisma 7, Prisma 6. */
 const TX_SCOPE = Symbol.for('prisma.client.transaction.scope_context')
+const TX_ID = Symbol.for('prisma.client.transaction.id')
 const WATCHED = Symbol.for('freshkey.prisma.engineWatched')
 
 /** Prisma's interactive transaction id of a transaction client (shared by its nested savepoints). */
 export function txIdOf(client: unknown): string | undefined {
-  const scope = (client as Record<symbol, { txId?: unknown } | undefined> | null)?.[TX_SCOPE]
-  return typeof scope?.txId === 'string' ? scope.txId : undefined
+  const c = client as Record<symbol, { txId?: unknown } | string | undefined> | null
+  const id = (c?.[TX_SCOPE] as { txId?: unknown } | undefined)?.txId ?? c?.[TX_ID]
+  return typeof id === 'string' ? id : undefined
 }
 
 /**
