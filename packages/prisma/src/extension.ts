@@ -25,6 +25,9 @@ export interface FreshkeyPrismaInfo {
 }
 
 const BINDING = Symbol('freshkey.prisma.binding')
+type Probe = {
+  $transaction(fn: (tx: { $queryRawUnsafe(sql: string): Promise<unknown> }) => unknown): Promise<unknown>
+}
 
 /**
  * The freshkey Prisma Client extension: `const prisma = base.$extends(freshkeyPrisma(fk, { metadata }))`.
@@ -33,41 +36,36 @@ const BINDING = Symbol('freshkey.prisma.binding')
  * transaction's commit; reads inside `fk.wrap`, `fk.cached` and `prisma.<model>.cached()` report what
  * they read, so cached values depend on exactly that. Returned records work with `fk.keyFor(record)`.
  * One binding per Prisma client and freshkey instance: extending a client that has it with the same
- * `fk` again is a no-op; another `fk` gets its own.
+ * `fk` again is a no-op; another `fk` gets its own. Apply it last when other extensions override
+ * `$transaction` or rewrite arguments.
  */
 export function freshkeyPrisma(fk: Freshkey, options: FreshkeyPrismaOptions = {}) {
   return Prisma.defineExtension((client) => {
     const root = (client as { _originalClient?: object })._originalClient ?? client
     const binding = Binding.for(fk, root, () => new PrismaBinding(fk, root, client, options))
-    const previous = (client as { $freshkey?: FreshkeyPrismaInfo }).$freshkey
-    if (previous?.all.some((i) => (i as unknown as Record<symbol, unknown>)[BINDING] === binding))
+    const previous = (client as { $freshkey?: FreshkeyPrismaInfo }).$freshkey?.all ?? []
+    if (previous.some((i) => (i as unknown as Record<symbol, unknown>)[BINDING] === binding))
       return client as never
     const self: { layer?: object } = {}
-    const info: FreshkeyPrismaInfo = Object.freeze({
+    const all: FreshkeyPrismaInfo[] = [...previous]
+    all.push({
       [BINDING]: binding,
       fk,
-      all: [...(previous?.all ?? []), undefined as never],
+      all,
       tableOf: (model: string) => binding.index.model(model)?.table,
       verify: (on?: object) => verify(binding, (on ?? self.layer) as Probe),
       dispose: () => binding.dispose(),
-    })
-    ;(info.all as FreshkeyPrismaInfo[])[info.all.length - 1] = info
-    const component = { $freshkey: info }
+    } as FreshkeyPrismaInfo)
     // Prisma gives extensions no commit hook: wrapping $transaction is how commits are seen. Added
     // outside the literal so the client keeps Prisma's own (model-aware) $transaction type.
-    Object.assign(component, {
-      $transaction: transactionOverride(
-        binding,
-        (client as { $transaction: (...a: any[]) => any }).$transaction,
-      ),
-    })
+    const inner = (client as { $transaction: (...a: any[]) => any }).$transaction
+    const component = Object.assign(
+      { $freshkey: all.at(-1)! },
+      { $transaction: transactionOverride(binding, inner) },
+    )
     const layer = client.$extends({
       name: 'freshkey',
-      query: {
-        $allOperations(params) {
-          return binding.onQuery(params as QueryParams)
-        },
-      },
+      query: { $allOperations: (params) => binding.onQuery(params as QueryParams) },
       model: {
         $allModels: {
           /** Cached reads of this model: `prisma.post.cached({ ttl: 60 }).findMany({ where })`. */
@@ -76,17 +74,11 @@ export function freshkeyPrisma(fk: Freshkey, options: FreshkeyPrismaOptions = {}
           },
         },
       },
-      client: component,
+      client: component as { $freshkey: FreshkeyPrismaInfo },
     })
     self.layer = layer
     return layer
   })
-}
-
-interface Probe {
-  $transaction(
-    fn: (tx: { $queryRawUnsafe(sql: string): Promise<unknown> }) => Promise<unknown>,
-  ): Promise<unknown>
 }
 
 async function verify(binding: PrismaBinding, client: Probe): Promise<void> {
@@ -96,11 +88,11 @@ async function verify(binding: PrismaBinding, client: Probe): Promise<void> {
   if (binding.probe === undefined)
     throw new AdapterInactiveError(
       'prisma',
-      'the query hook did not see a probe query: is this the client freshkeyPrisma() extended?',
+      'the query hook did not see a probe: is this the client freshkeyPrisma() extended?',
     )
   if (!binding.probe)
     throw new AdapterInactiveError(
       'prisma',
-      'the probe ran in a transaction freshkey did not see start: an extension applied after freshkey replaces $transaction (apply freshkey last)',
+      'the probe ran in a transaction freshkey did not see start: apply freshkey last',
     )
 }

@@ -17,7 +17,7 @@ export interface Filter {
   readonly relations: Set<string>
 }
 
-const MAX_CONJUNCTIONS = 32
+const MAX = 32
 const NOT_UNDERSTOOD = Symbol('not understood')
 
 /**
@@ -27,19 +27,39 @@ const NOT_UNDERSTOOD = Symbol('not understood')
  * and relation filters and unknown keys make the filter not understood (the whole table).
  */
 export function translate(model: ModelInfo, where: unknown): Filter {
-  const fields = new Set<string>()
-  const relations = new Set<string>()
-  let conjs: Conjunction[] | typeof NOT_UNDERSTOOD
+  const f = { rows: [] as PrimaryKey[], fields: new Set<string>(), relations: new Set<string>() }
+  const conjunctions = (w: unknown): Conjunction[] => {
+    if (w === undefined || w === null) return [{}]
+    if (!isObject(w)) throw NOT_UNDERSTOOD
+    let out: Conjunction[] = [{}]
+    const and = (next: Conjunction[]) => {
+      out = out.flatMap((a) => next.map((b) => ({ ...b, ...a })))
+      if (out.length > MAX) throw NOT_UNDERSTOOD
+    }
+    for (const [key, value] of Object.entries(w)) {
+      if (value === undefined) continue
+      if (key === 'AND') for (const sub of list(value)) and(conjunctions(sub))
+      else if (key === 'OR') and(list(value).flatMap(conjunctions))
+      // Dropping a conjunct widens the filter: sound, as long as its fields are watched.
+      else if (key === 'NOT') for (const sub of list(value)) conjunctions(sub)
+      else if (model.relations.has(key)) f.relations.add(key)
+      else if (model.compoundUniques[key] && isObject(value)) and(conjunctions(value))
+      else if (!Object.hasOwn(model.columns, key)) throw NOT_UNDERSTOOD
+      else {
+        f.fields.add(key)
+        const eq = equality(model, key, value)
+        if (eq !== undefined) and([{ [key]: eq }])
+      }
+    }
+    return out
+  }
   try {
-    conjs = conjunctions(model, where, fields, relations)
+    const all = conjunctions(where)
+    if (f.relations.size === 0) return { ...f, where: all.filter((c) => !pinned(model, c, f.rows)) }
   } catch (e) {
     if (e !== NOT_UNDERSTOOD) throw e
-    conjs = NOT_UNDERSTOOD
   }
-  if (conjs === NOT_UNDERSTOOD || relations.size > 0) return { where: undefined, rows: [], fields, relations }
-  const rows: PrimaryKey[] = []
-  const rest = conjs.filter((c) => !pinned(model, c, rows))
-  return { where: rest, rows, fields, relations }
+  return { ...f, where: undefined }
 }
 
 /** A conjunction that fixes every primary-key field names its rows: they say it all. */
@@ -48,41 +68,10 @@ function pinned(model: ModelInfo, conj: Conjunction, rows: PrimaryKey[]): boolea
   let combos: Row[] = [{}]
   for (const f of model.primaryKey)
     combos = combos.flatMap((c) => list(conj[f]).map((v) => ({ ...c, [f]: v })))
-  if (combos.length > MAX_CONJUNCTIONS) return false
   const pks = combos.map((c) => pkOf(model, c))
-  if (pks.some((pk) => pk === undefined)) return false
+  if (combos.length > MAX || pks.some((pk) => pk === undefined)) return false
   rows.push(...(pks as PrimaryKey[]))
   return true
-}
-
-function conjunctions(
-  model: ModelInfo,
-  where: unknown,
-  fields: Set<string>,
-  relations: Set<string>,
-): Conjunction[] {
-  if (where === undefined || where === null) return [{}]
-  if (!isObject(where)) throw NOT_UNDERSTOOD
-  let out: Conjunction[] = [{}]
-  const and = (next: Conjunction[]) => {
-    out = out.flatMap((a) => next.map((b) => ({ ...b, ...a })))
-    if (out.length > MAX_CONJUNCTIONS) throw NOT_UNDERSTOOD
-  }
-  for (const [key, value] of Object.entries(where)) {
-    if (value === undefined) continue
-    if (key === 'AND') for (const sub of list(value)) and(conjunctions(model, sub, fields, relations))
-    else if (key === 'OR') and(list(value).flatMap((sub) => conjunctions(model, sub, fields, relations)))
-    // Dropping a conjunct widens the filter: sound, as long as its fields are watched.
-    else if (key === 'NOT') for (const sub of list(value)) conjunctions(model, sub, fields, relations)
-    else if (model.relations.has(key)) relations.add(key)
-    else if (model.compoundUniques[key] && isObject(value)) and(conjunctions(model, value, fields, relations))
-    else if (Object.hasOwn(model.columns, key)) {
-      fields.add(key)
-      const eq = equality(model, key, value)
-      if (eq !== undefined) and([{ [key]: eq }])
-    } else throw NOT_UNDERSTOOD
-  }
-  return out
 }
 
 /** The value (or "any of" array) a field condition pins, or undefined when it is no equality. */
@@ -91,20 +80,13 @@ function equality(model: ModelInfo, field: string, value: unknown): unknown {
   // List and JSON `equals` compare whole values; DateTime strings may carry no zone.
   if (type === 'Json' || type.endsWith('[]')) return undefined
   const ok = (v: unknown) => isPlain(v) && !(type === 'DateTime' && typeof v === 'string')
-  if (ok(value)) return value
-  if (!isObject(value)) return undefined
+  if (ok(value) || !isObject(value)) return ok(value) ? value : undefined
   if ('equals' in value) return ok(value.equals) ? value.equals : undefined
-  if (Array.isArray(value.in) && value.in.every(ok)) return value.in
-  return undefined
+  return Array.isArray(value.in) && value.in.every(ok) ? value.in : undefined
 }
 
-/** Scalar fields of an `orderBy`, `distinct` or cursor argument; relation orderings go to `relations`. */
-export function orderFields(
-  model: ModelInfo,
-  orderBy: unknown,
-  fields: Set<string>,
-  relations: Set<string>,
-): void {
+/** Scalar fields of an `orderBy` or `distinct` argument; relation orderings go to `relations`. */
+export function orderFields(model: ModelInfo, orderBy: unknown, fields: Set<string>, relations: Set<string>) {
   for (const item of list(orderBy)) {
     if (typeof item === 'string') fields.add(item)
     else if (isObject(item))

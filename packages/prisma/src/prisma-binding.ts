@@ -8,18 +8,17 @@ import {
   rawSqlFacts,
   SchemaGraph,
   sqlTablesRead,
+  sqlWrites,
   type WriteFact,
 } from '@freshkey/core/adapter'
 import { PrismaOptionsError } from './errors.ts'
 import type { FreshkeyPrismaOptions } from './options.ts'
-import { rawMayWrite, rawParameters, rawSqlText } from './raw-sql.ts'
-import { prepareRead, READS, readRecords, tablesRead } from './reads.ts'
+import { isRead, prepareRead, readRecords, tablesRead } from './reads.ts'
 import { markRecords, resolverFor } from './record-mark.ts'
 import type { Row } from './rows.ts'
 import { ModelIndex, type ModelInfo, type RuntimeDataModel } from './schema.ts'
-import { augmentWrite, strip } from './selection.ts'
 import { watchEngine } from './transactions.ts'
-import { WRITES, writeFacts } from './writes.ts'
+import { augmentWrite, isWrite, writeFacts } from './writes.ts'
 
 /** What Prisma passes to a `query.$allOperations` hook. */
 export interface QueryParams {
@@ -40,11 +39,16 @@ export interface TxFrame {
   batchId?: unknown
 }
 
+interface Internal {
+  readonly transaction?: { readonly kind?: string; readonly id?: unknown }
+  readonly dataPath?: readonly unknown[]
+}
+
+const GENERATOR =
+  'add `generator freshkey { provider = "freshkey-prisma" }` to the schema and run `prisma generate`'
+
 /** The SQL `verify()` sends: the query hook recognises it. */
 export const PROBE_SQL = 'SELECT 1 AS freshkey_probe'
-
-const AUTOCOMMIT = new Set(['update', 'delete'])
-const MAX_PARSED = 500
 
 /** freshkey on one Prisma client: the query hook, the transactions it sees and the model index. */
 export class PrismaBinding extends Binding<TxFrame> {
@@ -57,24 +61,18 @@ export class PrismaBinding extends Binding<TxFrame> {
   /** Where the last `verify()` probe was seen: `true` in a frame this binding began. */
   probe: boolean | undefined
   readonly #mark: boolean
-  readonly #parsedWrites = new Map<string, WriteFact[]>()
-  readonly #parsedReads = new Map<string, string[]>()
+  readonly #writes = new Map<string, WriteFact[]>()
+  readonly #reads = new Map<string, string[]>()
 
   constructor(fk: Freshkey, root: object, client: object, options: FreshkeyPrismaOptions) {
     super(fk, root, 'prisma', options)
     this.#mark = options.markRecords ?? true
-    const raw = options.rawSql
-    if (raw !== undefined && typeof raw !== 'function' && !['parse', 'all', 'ignore'].includes(raw))
+    if (typeof this.rawSql !== 'function' && !['parse', 'all', 'ignore'].includes(this.rawSql))
       throw new PrismaOptionsError("`rawSql` must be 'parse', 'all', 'ignore' or a function")
+    const rdm = (client as { _runtimeDataModel?: RuntimeDataModel })._runtimeDataModel
     if (!options.metadata)
-      throw new AdapterSetupError(
-        'prisma',
-        'pass `metadata` from the freshkey-prisma generator: add `generator freshkey { provider = "freshkey-prisma" }` and run `prisma generate`',
-      )
-    this.index = new ModelIndex(
-      options.metadata,
-      (client as { _runtimeDataModel?: RuntimeDataModel })._runtimeDataModel,
-    )
+      throw new AdapterSetupError('prisma', `pass \`metadata\` from the generator: ${GENERATOR}`)
+    this.index = new ModelIndex(options.metadata, rdm)
     for (const [name, lists] of Object.entries(options.scopes ?? {})) {
       const model = this.index.model(name)
       if (!model) throw new PrismaOptionsError(`scopes: unknown model "${name}"`)
@@ -87,46 +85,72 @@ export class PrismaBinding extends Binding<TxFrame> {
 
   /** The `query.$allOperations` hook. */
   async onQuery(p: QueryParams): Promise<unknown> {
-    if (this.disposed) return p.query(p.args)
-    if (!p.model) return this.#raw(p)
-    const model = this.index.model(p.model)
-    if (!model) return p.query(p.args)
-    if (WRITES.has(p.operation)) return this.#write(model, p)
-    const frame = READS.has(p.operation) ? this.frame() : undefined
-    const result = frame ? await this.#tracked(frame, model, p) : await p.query(p.args)
-    if (this.#mark) this.#markSafely(model, result)
+    const model = p.model === undefined ? undefined : this.index.model(p.model)
+    if (this.disposed || (p.model !== undefined && !model)) return p.query(p.args)
+    if (!model) return this.#raw(p)
+    if (isWrite(p.operation)) return this.#write(model, p)
+    const frame = isRead(p.operation) ? this.frame() : undefined
+    const args = (p.args ?? {}) as Row
+    const internal = p.__internalParams as Internal | undefined
+    // The fluent API (`findUnique().posts()`) hands the hook the unpacked relation: read whole.
+    const fluent = (internal?.dataPath?.length ?? 0) > 0
+    const plan =
+      frame && !fluent ? prepareRead(this.index, model, p.operation, args) : { sent: args, strip() {} }
+    const result = frame
+      ? await this.#tracked(frame, p, tablesRead(this.index, model, args), plan.sent, (r) =>
+          fluent ? [] : readRecords(this.index, model, p.operation, plan.sent, r),
+        )
+      : await p.query(args)
+    plan.strip(result)
+    this.#marked(model, result)
+    return result
+  }
+
+  /** A read inside a load: its tables fenced first, then the load told what it returned (its tables whole if unknown). */
+  async #tracked(
+    frame: ReadFrame,
+    p: QueryParams,
+    tables: string[],
+    sent: unknown,
+    records: (r: unknown) => ReadRecord[],
+  ) {
+    // Rows read inside a transaction may be uncommitted: serve them, never store them.
+    if ((p.__internalParams as Internal | undefined)?.transaction?.kind === 'itx') frame.unsafe = true
+    await frame.beforeQuery(tables)
+    const result = await p.query(sent)
+    let read: ReadRecord[] = []
+    try {
+      read = records(result)
+    } catch (error) {
+      this.report('read', error)
+    }
+    for (const r of read.length > 0 ? read : tables.map((table) => ({ table, whole: true }))) frame.read(r)
     return result
   }
 
   /** Where a statement's writes go: its transaction's frame, or nowhere (it commits by itself). */
   #locate(p: QueryParams): { handle?: TxFrame; inTransaction: boolean } {
-    const internal = p.__internalParams as { transaction?: { kind?: string; id?: unknown } } | undefined
+    const internal = p.__internalParams as Internal | undefined
     const current = this.als.getStore()
     // Without Prisma's request parameters (another Prisma version) the frame is all there is.
-    if (!internal || typeof internal !== 'object' || !('transaction' in internal))
-      return current ? { handle: current, inTransaction: true } : { inTransaction: false }
+    if (!internal || !('transaction' in internal))
+      return { handle: current, inTransaction: current !== undefined }
     const t = internal.transaction
-    if (!t) return { inTransaction: false }
-    if (t.kind === 'itx' && typeof t.id === 'string') {
-      const known = this.itx.get(t.id)
-      if (known) return { handle: known, inTransaction: true }
-      let missed = this.missed.get(t.id)
-      if (!missed && watchEngine(this.client)) {
-        missed = { kind: 'itx', parent: undefined, txId: t.id }
-        this.missed.set(t.id, missed)
-      }
-      if (missed) return { handle: missed, inTransaction: true }
+    if (t?.kind === 'itx' && typeof t.id === 'string') {
+      // A transaction whose start freshkey did not see: its end is watched on the engine.
+      if (!this.itx.has(t.id) && !this.missed.has(t.id) && watchEngine(this.client))
+        this.missed.set(t.id, { kind: 'itx', parent: undefined, txId: t.id })
+      const handle = this.itx.get(t.id) ?? this.missed.get(t.id)
+      if (handle) return { handle, inTransaction: true }
       this.report(
         'transaction',
-        new Error('a write ran in a transaction freshkey cannot follow; it is bumped at once'),
+        new Error('a write ran in a transaction freshkey cannot follow: bumped at once'),
       )
-      return { inTransaction: false }
-    }
-    if (t.kind === 'batch' && current?.kind === 'batch') {
+    } else if (t?.kind === 'batch' && current?.kind === 'batch') {
       current.batchId ??= t.id
       if (current.batchId === t.id) return { handle: current, inTransaction: true }
     }
-    // A batch freshkey did not see start: its results arrive after its COMMIT.
+    // No transaction, or a batch freshkey did not see start: its results arrive after its COMMIT.
     return { inTransaction: false }
   }
 
@@ -142,67 +166,45 @@ export class PrismaBinding extends Binding<TxFrame> {
   async #write(model: ModelInfo, p: QueryParams): Promise<unknown> {
     const args = (p.args ?? {}) as Row
     const { handle, inTransaction } = this.#locate(p)
-    const { sent, added } = augmentWrite(model, p.operation, args)
-    let result: unknown
+    const { sent, strip } = augmentWrite(model, p.operation, args)
+    // An update or delete by key outside a transaction: its fence goes out in parallel with it.
     const early =
-      !inTransaction && AUTOCOMMIT.has(p.operation) ? this.#facts(model, p.operation, args) : undefined
+      !inTransaction && /^(update|delete)$/.test(p.operation) && this.#facts(model, p.operation, args)
+    let result: unknown
     if (early) result = await this.autocommit(early, () => Promise.resolve(p.query(sent)))
     else {
       result = await p.query(sent)
       await this.record(handle, this.#facts(model, p.operation, args, result) ?? [], inTransaction)
     }
-    strip(result, added)
-    if (this.#mark) this.#markSafely(model, result)
-    return result
-  }
-
-  /** A read inside a load: fence its tables first, then tell the load what it returned. */
-  async #tracked(frame: ReadFrame, model: ModelInfo, p: QueryParams): Promise<unknown> {
-    const args = (p.args ?? {}) as Row
-    const internal = p.__internalParams as
-      | { dataPath?: unknown[]; transaction?: { kind?: string } }
-      | undefined
-    // Rows read inside a transaction may be uncommitted: serve them, never store them.
-    if (internal?.transaction?.kind === 'itx') frame.unsafe = true
-    const tables = tablesRead(this.index, model, args)
-    // The fluent API (`findUnique().posts()`) hands the hook the unpacked relation: read whole.
-    const fluent = (internal?.dataPath?.length ?? 0) > 0
-    const plan = fluent ? { sent: args, strip() {} } : prepareRead(this.index, model, p.operation, args)
-    const pending = frame.beforeQuery(tables)
-    if (pending) await pending
-    const result = await p.query(plan.sent)
-    let records: ReadRecord[]
-    try {
-      records = fluent ? [] : readRecords(this.index, model, p.operation, plan.sent, result)
-    } catch (error) {
-      this.report('read', error)
-      records = []
-    }
-    if (records.length === 0) records = tables.map((table) => ({ table, whole: true }))
-    for (const r of records) frame.read(r)
-    plan.strip(result)
+    strip(result)
+    this.#marked(model, result)
     return result
   }
 
   async #raw(p: QueryParams): Promise<unknown> {
-    const sql = rawSqlText(p.operation, p.args)
+    const writes = /^\$executeRaw|^\$runCommandRaw$/.test(p.operation)
+    if (!writes && !p.operation.startsWith('$queryRaw')) return p.query(p.args)
+    const a = p.args as { strings?: string[]; sql?: string; values?: unknown[] } | unknown[] | undefined
+    const sql = Array.isArray(a)
+      ? typeof a[0] === 'string'
+        ? a[0]
+        : undefined
+      : (a?.strings?.join('?') ?? a?.sql)
+    const parameters = (Array.isArray(a) ? a.slice(1) : a?.values) ?? []
     if (sql === PROBE_SQL) {
       const { handle } = this.#locate(p)
-      this.probe = handle !== undefined && !this.missed.has(handle.txId ?? '')
+      this.probe = handle?.txId !== undefined && !this.missed.has(handle.txId)
     }
-    if (!rawMayWrite(p.operation, p.args)) {
-      const frame = this.frame()
-      if (!frame || sql === undefined) return p.query(p.args)
-      const tables = remember(this.#parsedReads, sql, () => sqlTablesRead(sql, this.graph.tables))
-      const pending = frame.beforeQuery(tables)
-      if (pending) await pending
-      const result = await p.query(p.args)
-      for (const table of tables) frame.read({ table, whole: true })
-      return result
+    const frame = this.frame()
+    if (!writes && sql !== undefined && !sqlWrites(sql)) {
+      if (!frame) return p.query(p.args)
+      // A raw read depends on the tables it names, as a whole (every table when it names none).
+      const named = remember(this.#reads, sql, () => sqlTablesRead(sql, this.graph.tables))
+      return this.#tracked(frame, p, named.length > 0 ? named : [...this.graph.tables], p.args, () => [])
     }
     const { handle, inTransaction } = this.#locate(p)
     const result = await p.query(p.args)
-    await this.record(handle, this.#rawFacts(sql, rawParameters(p.operation, p.args)), inTransaction)
+    await this.record(handle, this.#rawFacts(sql, parameters), inTransaction)
     return result
   }
 
@@ -212,31 +214,28 @@ export class PrismaBinding extends Binding<TxFrame> {
     if (sql === undefined) return this.rawSql === 'ignore' ? [] : all()
     const parse = () => rawSqlFacts(this.graph, sql, parameters, this.rawSql)
     try {
-      return typeof this.rawSql === 'function' ? parse() : remember(this.#parsedWrites, sql, parse)
+      return typeof this.rawSql === 'function' ? parse() : remember(this.#writes, sql, parse)
     } catch (error) {
       this.report('raw', error)
       return all()
     }
   }
 
-  /** Marks can fail on frozen results (another extension's doing); the write has committed by then. */
-  #markSafely(model: ModelInfo, result: unknown): void {
+  /** Marks returned records for `fk.keyFor`; marks can fail on frozen results (another extension's doing). */
+  #marked(model: ModelInfo, result: unknown): void {
     try {
-      markRecords(this.index, model, result)
+      if (this.#mark) markRecords(this.index, model, result)
     } catch (error) {
       this.report('mark', error)
     }
   }
 }
 
-/** An LRU of what was parsed per statement text. */
+/** What was parsed of a statement's text, kept in an LRU of 500 statements. */
 function remember<T>(cache: Map<string, T>, key: string, compute: () => T): T {
-  let value = cache.get(key)
-  if (value !== undefined) cache.delete(key)
-  else {
-    value = compute()
-    if (cache.size >= MAX_PARSED) cache.delete(cache.keys().next().value as string)
-  }
+  const value = cache.get(key) ?? compute()
+  cache.delete(key)
+  if (cache.size >= 500) cache.delete(cache.keys().next().value as string)
   cache.set(key, value)
   return value
 }

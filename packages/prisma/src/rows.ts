@@ -10,20 +10,10 @@ export const list = (v: unknown): unknown[] =>
 const isDecimal = (v: object) => typeof (v as { toFixed?: unknown }).toFixed === 'function' && 'd' in v
 
 /** A value a filter or an image may compare: what Prisma returns for a scalar column. */
-export function isPlain(v: unknown): boolean {
-  if (v === null) return true
-  switch (typeof v) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return true
-    case 'object':
-      return v instanceof Date || v instanceof Uint8Array || isDecimal(v)
-    default:
-      return false
-  }
-}
+export const isPlain = (v: unknown): boolean =>
+  v === null ||
+  ['string', 'number', 'boolean', 'bigint'].includes(typeof v) ||
+  (typeof v === 'object' && (v instanceof Date || v instanceof Uint8Array || isDecimal(v)))
 
 /** The scalar fields of a record (relations, `_count` and computed fields left out). */
 export function scalars(model: ModelInfo, record: unknown): Row | undefined {
@@ -53,18 +43,14 @@ export function changedFields(model: ModelInfo, data: unknown): string[] {
 }
 
 /** The primary key of a record, when every key field holds a key value. */
-export function pkOf(
-  model: ModelInfo,
-  record: unknown,
-  fields: readonly string[] = model.primaryKey,
-): PrimaryKey | undefined {
+export function pkOf(model: ModelInfo, record: unknown): PrimaryKey | undefined {
+  const fields = model.primaryKey
   if (!isObject(record) || fields.length === 0) return undefined
   const values: Record<string, string | number | bigint> = {}
   for (const f of fields) {
-    const v = record[f]
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') values[f] = v
-    else if (v instanceof Date) values[f] = v.toISOString()
-    else return undefined
+    const v = record[f] instanceof Date ? (record[f] as Date).toISOString() : record[f]
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint') return undefined
+    values[f] = v
   }
   return fields.length === 1 ? values[fields[0]!]! : values
 }

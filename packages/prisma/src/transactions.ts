@@ -98,18 +98,17 @@ export function watchEngine(root: object): boolean {
       return frame ? [[b as PrismaBinding, frame] as const] : []
     })
     if (action === 'commit') for (const [b, frame] of missed) b.frames.beforeCommit(frame)
-    let done: unknown
+    let committed = false
     try {
-      done = await original.call(this, action, headers, info)
-    } catch (error) {
-      for (const [b, frame] of missed) b.frames.afterRollback(frame)
-      throw error
+      const done = await original.call(this, action, headers, info)
+      committed = action === 'commit'
+      return done
+    } finally {
+      for (const [b, frame] of missed) {
+        if (committed) await b.frames.afterCommit(frame)
+        else b.frames.afterRollback(frame)
+      }
     }
-    for (const [b, frame] of missed) {
-      if (action === 'commit') await b.frames.afterCommit(frame)
-      else b.frames.afterRollback(frame)
-    }
-    return done
   }
   return true
 }

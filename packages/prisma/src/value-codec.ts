@@ -32,20 +32,11 @@ const instance: TaggedType = {
 const OPTIONS: TaggedJsonOptions = { key: '$fkp', types: [decimal, instance] }
 
 /**
- * Turns a Prisma result into plain JSON that any serializer keeps: `Date`, `bigint`, `Decimal`,
- * `Uint8Array` (Bytes) and non-finite numbers become tagged objects, so a cache hit returns the
- * same types a database read does.
+ * A Prisma result as plain JSON that any serializer keeps (`Date`, `bigint`, `Decimal`, Bytes and
+ * non-finite numbers tagged), so a cache hit returns the types a database read does; and back.
  */
-export function encodeValue(value: unknown): TaggedJsonValue {
-  return toTaggedJson(value, OPTIONS)
-}
-
-/** Inverse of {@link encodeValue}. */
-export function decodeValue(value: unknown): unknown {
-  return fromTaggedJson(value, OPTIONS)
-}
+export const encodeValue = (value: unknown): TaggedJsonValue => toTaggedJson(value, OPTIONS)
+export const decodeValue = (value: unknown): unknown => fromTaggedJson(value, OPTIONS)
 
 /** A stable text form of query arguments for a cache key (types that JSON would lose are tagged). */
-export function encodeArgs(args: unknown): string {
-  return JSON.stringify(encodeValue(args === undefined ? {} : args))
-}
+export const encodeArgs = (args: unknown): string => JSON.stringify(encodeValue(args ?? {}))
