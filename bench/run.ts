@@ -1,15 +1,21 @@
-// Runs every bench/*/run.ts in turn (each needs REDIS_URL; none starts a server).
+// Runs every bench/*/run.ts in turn (each needs REDIS_URL; none starts a server). Arguments that
+// from the first `--` on go to the benches (`pnpm run bench app --quick`). The application benchmark
+// (bench/app, ~12 minutes, also needs DATABASE_URL) runs only when named.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const only = process.argv.slice(2)
+const argv = process.argv.slice(2)
+const firstFlag = argv.findIndex((a) => a.startsWith('--'))
+const only = firstFlag < 0 ? argv : argv.slice(0, firstFlag)
+const flags = firstFlag < 0 ? [] : argv.slice(firstFlag)
+const namedOnly = new Set(['app'])
 const benches = readdirSync(here, { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(here, d.name, 'run.ts')))
   .map((d) => d.name)
-  .filter((name) => only.length === 0 || only.includes(name))
+  .filter((name) => (only.length === 0 ? !namedOnly.has(name) : only.includes(name)))
   .sort()
 
 if (!process.env.REDIS_URL) {
@@ -21,7 +27,7 @@ if (!process.env.REDIS_URL) {
 let failed = 0
 for (const name of benches) {
   console.log(`\n## bench/${name}\n`)
-  const { status } = spawnSync(process.execPath, [join(here, name, 'run.ts')], {
+  const { status } = spawnSync(process.execPath, [join(here, name, 'run.ts'), ...flags], {
     stdio: 'inherit',
     cwd: here,
   })

@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { readdirSync } from 'node:fs'
-import { createFreshkey, dep, type Freshkey, memoryStore, type Store } from '@freshkey/core'
+import { createFreshkey, dep, type Freshkey, memoryStore, type Store, StoreUnavailableError } from '@freshkey/core'
 import { redisStore } from '@freshkey/redis'
 import pg from 'pg'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -27,6 +27,7 @@ const dbs: ('sqlite' | 'postgres')[] = databaseUrl ? ['sqlite', 'postgres'] : ['
 
 const A = 'blog_articles'
 const M = 'memberships'
+const U = 'app_users'
 let seq = 0
 
 async function freshDatabase(name: string): Promise<string> {
@@ -43,34 +44,64 @@ async function freshDatabase(name: string): Promise<string> {
   return url.toString()
 }
 
+/** A store whose calls can be made to fail like an unreachable store (errors inside a user's transaction). */
+function breakable(inner: Store): { store: Store; broken: { on: boolean } } {
+  const broken = { on: false }
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target)
+      if (typeof value !== 'function' || prop === 'close') return typeof value === 'function' ? value.bind(target) : value
+      return (...args: unknown[]) =>
+        broken.on ? Promise.reject(new StoreUnavailableError(`simulated outage: ${String(prop)}`)) : value.apply(target, args)
+    },
+  })
+  return { store, broken }
+}
+
 describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_name, driver) => {
   describe.each(dbs.flatMap((db) => stores.map(([s, make]) => [`${db} + ${s}`, db, make] as const)))(
     '%s',
     (_label, db, makeStore) => {
       let fk: Freshkey
-      let store: Store
+      let inner: Store
+      let broken: { on: boolean }
       let orm: OrmSession
       const bumps: string[][] = []
+      /** `{ns:t:blog_articles}:r:1` → `blog_articles:r:1`, `{ns:g}:g` → `g`, `{ns:x:name}:x` → `x:name`. */
+      const short = (key: string) => {
+        const m = /^\{[^:]*:(t|x|g)(?::([^}]*))?\}:(.*)$/.exec(key)
+        if (!m) return key
+        if (m[1] === 'g') return m[3]!
+        if (m[1] === 'x') return `x:${m[2]}`
+        return `${m[2]}:${m[3]}`
+      }
       const onInvalidate = (msg: unknown) => {
         const m = msg as { namespace: string; keys: readonly string[] }
-        if (m.namespace === fk?.namespace)
-          bumps.push(m.keys.map((k) => k.slice(fk.keyspace.tag.length + 1)).sort())
+        if (m.namespace === fk?.namespace) bumps.push(m.keys.map(short).sort())
       }
       const bumped = () => [...new Set(bumps.flat())].sort()
-      const cond = (where: Record<string, unknown>) =>
-        fk.tokenKeysOf([dep.scope(A, where)])[1]!.slice(fk.keyspace.tag.length + 1)
+      const scopeKeys = (where: Record<string, unknown>) => fk.tokenKeysOf([dep.scope(A, where)]).map(short)
+      /** The condition key of a declared scope, and the key of every condition of its field list. */
+      const cond = (where: Record<string, unknown>) => scopeKeys(where)[0]!
+      const wide = () => scopeKeys({ published: true, category: 'any' }).at(-2)!
+      const row = (table: string, pk: string | number) => `${table}:r:${pk}`
+      const table = (t: string) => `${t}:t`
+      const bulk = (t: string) => `${t}:b`
       const expectMiss = async (deps: unknown[], after: () => Promise<unknown>, shouldMiss: boolean) => {
         let loads = 0
         const load = async () => ++loads
-        await fk.wrap(deps, load)
+        const key = ['expect-miss', seq++]
+        await fk.wrap(key, load, { deps })
         await after()
-        await fk.wrap(deps, load)
+        await fk.wrap(key, load, { deps })
         expect(loads, `expected ${shouldMiss ? 'a miss' : 'a hit'}`).toBe(shouldMiss ? 2 : 1)
       }
 
       beforeAll(async () => {
-        store = makeStore()
-        fk = createFreshkey({ store, namespace: `conf-${driver.name}-${process.pid}-${seq++}` })
+        inner = makeStore()
+        const b = breakable(inner)
+        broken = b.broken
+        fk = createFreshkey({ store: b.store, namespace: `conf-${driver.name}-${process.pid}-${seq++}`, logger: false })
         fk.defineScope(A, ['published', 'category'])
         const url =
           db === 'postgres'
@@ -84,9 +115,12 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
       afterAll(async () => {
         unsubscribe('freshkey:invalidate', onInvalidate)
         await orm?.close()
-        await store?.close()
+        await fk?.close()
+        await inner?.close()
       })
-      beforeEach(() => {
+      beforeEach(async () => {
+        broken.on = false
+        await fk.idle()
         bumps.length = 0
       })
 
@@ -98,11 +132,15 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         authorId: 1,
       })
 
+      // ------------------------------------------------------------ what each write bumps
+      // These run first, before any cached read has registered a filter of its own: only the
+      // declared scope ['published', 'category'] is known. No adapter passes before images (the
+      // write itself does not return the old row on every ORM), so leaving a declared scope bumps
+      // its scope-wide key.
+
       it('insert bumps the row, table, global and the scope condition it entered', async () => {
         await orm.insertArticle(article(101))
-        expect(bumped()).toEqual(
-          [cond({ published: true, category: 'x' }), 'g', `r:${A}:101`, `t:${A}`].sort(),
-        )
+        expect(bumped()).toEqual([cond({ published: true, category: 'x' }), 'g', row(A, 101), table(A)].sort())
         expect(bumps).toHaveLength(1)
       })
 
@@ -110,40 +148,33 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         await orm.insertArticle(article(102))
         bumps.length = 0
         await orm.updateArticle(102, { title: 'new title' })
-        expect(bumped()).toEqual(['g', `r:${A}:102`, `t:${A}`].sort())
+        expect(bumped()).toEqual(['g', row(A, 102), table(A)].sort())
       })
 
-      it('a row moving between filters bumps the condition it left and the one it entered', async () => {
+      it('a row moving between filters bumps the condition it entered and, for the one it left, the scope-wide key', async () => {
         await orm.insertArticle(article(103, 'x'))
         bumps.length = 0
         await orm.updateArticle(103, { category: 'y' })
-        expect(bumped()).toEqual(
-          [
-            cond({ published: true, category: 'x' }),
-            cond({ published: true, category: 'y' }),
-            'g',
-            `r:${A}:103`,
-            `t:${A}`,
-          ].sort(),
-        )
+        expect(bumped()).toEqual([cond({ published: true, category: 'y' }), wide(), 'g', row(A, 103), table(A)].sort())
       })
 
-      it('delete bumps the row and the condition it left', async () => {
+      it('delete bumps the row and, for the declared scope it leaves, the scope-wide key', async () => {
         await orm.insertArticle(article(104, 'z', false))
         bumps.length = 0
         await orm.deleteArticle(104)
-        expect(bumped()).toEqual(
-          [cond({ published: false, category: 'z' }), 'g', `r:${A}:104`, `t:${A}`].sort(),
-        )
+        expect(bumped()).toEqual([wide(), 'g', row(A, 104), table(A)].sort())
       })
 
-      it('update by id without a loaded entity still invalidates both lists', async () => {
+      it('update by id without a loaded entity: the row, and the scope-wide key when a scoped field changed', async () => {
         await orm.insertArticle(article(105, 'p'))
         const x = [dep.scope(A, { published: true, category: 'p' })]
         const y = [dep.scope(A, { published: true, category: 'q' })]
         await expectMiss(x, () => orm.updateArticleById(105, { category: 'q' }), true)
+        expect(bumped()).toEqual([wide(), 'g', row(A, 105), table(A)].sort())
         await expectMiss(y, () => orm.updateArticleById(105, { category: 'p' }), true)
-        expect(bumped()).toContain(`r:${A}:105`)
+        bumps.length = 0
+        await orm.updateArticleById(105, { title: 'by id' })
+        expect(bumped()).toEqual(['g', row(A, 105), table(A)].sort())
       })
 
       it('upsert invalidates the row and its lists', async () => {
@@ -163,30 +194,55 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
       it('bulk update and bulk delete bump the table and make every row and list of it miss', async () => {
         await orm.insertArticle(article(108, 'bulk'))
         await expectMiss([dep.row(A, 108)], () => orm.bulkUpdateArticles('bulk', { published: false }), true)
-        expect(bumped()).toEqual(expect.arrayContaining([`b:${A}`, 'g', `t:${A}`]))
+        expect(bumped()).toEqual(expect.arrayContaining([bulk(A), 'g', table(A)]))
         bumps.length = 0
         await expectMiss(
           [dep.scope(A, { published: false, category: 'bulk' })],
           () => orm.bulkDeleteArticles('bulk'),
           true,
         )
-        expect(bumped()).toEqual(expect.arrayContaining([`b:${A}`, 'g', `t:${A}`]))
+        expect(bumped()).toEqual(expect.arrayContaining([bulk(A), 'g', table(A)]))
       })
 
       it('composite primary keys name one row', async () => {
         await orm.insertMembership({ userId: 1, groupId: 7, role: 'member' })
-        expect(bumped()).toEqual(['g', `r:${M}:groupId=7&userId=1`, `t:${M}`].sort())
+        expect(bumped()).toEqual(['g', row(M, 'groupId=7&userId=1'), table(M)].sort())
         bumps.length = 0
-        await expectMiss(
-          [dep.row(M, { userId: 1, groupId: 7 })],
-          () => orm.updateMembership(1, 7, 'admin'),
-          true,
+        await expectMiss([dep.row(M, { userId: 1, groupId: 7 })], () => orm.updateMembership(1, 7, 'admin'), true)
+        await expectMiss([dep.row(M, { userId: 2, groupId: 7 })], () => orm.updateMembership(1, 7, 'owner'), false)
+      })
+
+      it('nested writes bump the rows of both tables', async () => {
+        await orm.insertUserWithArticles({ id: 3, name: 'Cy' }, [
+          { ...article(130, 'n'), authorId: 3 },
+          { ...article(131, 'n'), authorId: 3 },
+        ])
+        expect(bumped()).toEqual(
+          [cond({ published: true, category: 'n' }), 'g', row(A, 130), row(A, 131), table(A), row(U, 3), table(U)].sort(),
         )
-        await expectMiss(
-          [dep.row(M, { userId: 2, groupId: 7 })],
-          () => orm.updateMembership(1, 7, 'owner'),
-          false,
+      })
+
+      it('a delete follows ON DELETE CASCADE chains: every table the database changes is bumped', async () => {
+        await orm.insertChain(1, 11)
+        bumps.length = 0
+        await orm.deleteChainA(1)
+        expect(bumped()).toEqual(['g', row('chain_a', 1), table('chain_a'), bulk('chain_b'), table('chain_b'), bulk('chain_c'), table('chain_c')].sort())
+      })
+
+      it('a primary-key change is the old row leaving and a new one arriving, and follows ON UPDATE CASCADE chains', async () => {
+        await orm.insertChain(2, 12)
+        bumps.length = 0
+        await orm.updateChainAId(2, 3)
+        expect(bumped()).toEqual(
+          ['g', row('chain_a', 2), row('chain_a', 3), table('chain_a'), bulk('chain_b'), table('chain_b'), bulk('chain_c'), table('chain_c')].sort(),
         )
+      })
+
+      it('raw SQL bumps the tables it writes', async () => {
+        await orm.insertArticle(article(120))
+        bumps.length = 0
+        await orm.raw(`UPDATE blog_articles SET title = 'raw' WHERE id = 120`)
+        expect(bumped()).toEqual([bulk(A), 'g', table(A)].sort())
       })
 
       it('a transaction bumps once, after commit', async () => {
@@ -197,7 +253,7 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
           expect(bumps).toHaveLength(0)
         })
         expect(bumps).toHaveLength(1)
-        expect(bumped()).toEqual(expect.arrayContaining([`r:${A}:110`, `r:${A}:111`]))
+        expect(bumped()).toEqual(expect.arrayContaining([row(A, 110), row(A, 111)]))
       })
 
       it('a rolled back transaction bumps nothing', async () => {
@@ -207,6 +263,7 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
             throw new Error('abort')
           }),
         ).rejects.toThrow('abort')
+        await fk.idle()
         expect(bumps).toHaveLength(0)
       })
 
@@ -224,22 +281,42 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
           })
         })
         expect(bumps).toHaveLength(1)
-        expect(bumped()).toEqual(expect.arrayContaining([`r:${A}:113`, `r:${A}:115`]))
-        expect(bumped()).not.toContain(`r:${A}:114`)
+        expect(bumped()).toEqual(expect.arrayContaining([row(A, 113), row(A, 115)]))
+        expect(bumped()).not.toContain(row(A, 114))
+      })
+
+      it('a transaction whose start the adapter did not see is still bumped by the time it returns', async () => {
+        await orm.unseenTransaction(async (s) => {
+          await s.insertArticle(article(140))
+        })
+        expect(bumped()).toEqual(expect.arrayContaining([row(A, 140), table(A)]))
+      })
+
+      it('errors inside a user transaction never fail it: with the store down, the writes commit', async () => {
+        broken.on = true
+        await orm.transaction(async (s) => {
+          await s.insertArticle(article(150))
+          await s.updateArticle(150, { title: 'during outage' })
+        })
+        await orm.updateArticleById(150, { category: 'outage' })
+        broken.on = false
+        expect(await fk.keyFor(await orm.loadArticle(150))).toBe(await fk.keyFor(dep.row(A, 150)))
+        expect((await orm.listArticles('outage')).map((a) => a.title)).toEqual(['during outage'])
       })
 
       it('inside a transaction, reads of what it wrote bypass the cache and nothing is stored', async () => {
         await orm.insertArticle(article(116))
         let loads = 0
         const load = async () => ++loads
-        await fk.wrap([dep.row(A, 116)], load)
+        const deps = [dep.row(A, 116)]
+        await fk.wrap('ryw', load, { deps })
         await orm.transaction(async (s) => {
           await s.updateArticle(116, { title: 'inside' })
-          await fk.wrap([dep.row(A, 116)], load)
-          await fk.wrap([dep.row(A, 116)], load)
+          await fk.wrap('ryw', load, { deps })
+          await fk.wrap('ryw', load, { deps })
         })
         expect(loads).toBe(3)
-        await fk.wrap([dep.row(A, 116)], load)
+        await fk.wrap('ryw', load, { deps })
         expect(loads).toBe(4)
       })
 
@@ -248,17 +325,79 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         await orm.insertMembership({ userId: 2, groupId: 8, role: 'member' })
         expect(await fk.keyFor(await orm.loadArticle(117))).toBe(await fk.keyFor(dep.row(A, 117)))
         expect(await fk.keyFor(orm.articleTarget)).toBe(await fk.keyFor(dep.table(A)))
-        expect(await fk.keyFor(await orm.loadMembership(2, 8))).toBe(
-          await fk.keyFor(dep.row(M, { groupId: 8, userId: 2 })),
-        )
+        expect(await fk.keyFor(await orm.loadMembership(2, 8))).toBe(await fk.keyFor(dep.row(M, { groupId: 8, userId: 2 })))
       })
 
-      it("the ORM's own result cache is invalidated by commits", async () => {
+      // ------------------------------------------------------------ automatic dependencies
+      // Cached reads with no declared dependency depend on the rows and filters their queries read.
+
+      const counted = <T>(read: () => Promise<T>) => {
+        const calls = { n: 0 }
+        return Object.assign(
+          async () => {
+            calls.n++
+            return read()
+          },
+          { calls },
+        )
+      }
+
+      it('a list cached with no declared deps misses when a member changes or a member arrives, and only then', async () => {
+        await orm.insertArticle(article(201, 'auto'))
+        await orm.insertArticle(article(209, 'elsewhere'))
+        const load = counted(() => orm.listArticles('auto'))
+        const list = () => fk.wrap(['list', 'auto'], load)
+        expect((await list()).map((a) => a.id)).toEqual([201])
+        expect((await list()).map((a) => a.id)).toEqual([201])
+        expect(load.calls.n).toBe(1)
+        await orm.updateArticle(201, { title: 'retitled' })
+        expect((await list()).map((a) => a.title)).toEqual(['retitled'])
+        expect(load.calls.n).toBe(2)
+        await orm.insertArticle(article(202, 'auto'))
+        expect((await list()).map((a) => a.id)).toEqual([201, 202])
+        expect(load.calls.n).toBe(3)
+        await orm.updateArticle(209, { title: 'not a member' })
+        await orm.insertArticle(article(210, 'elsewhere'))
+        expect((await list()).map((a) => a.id)).toEqual([201, 202])
+        expect(load.calls.n).toBe(3)
+        await orm.updateArticleById(202, { published: false })
+        expect((await list()).map((a) => a.id)).toEqual([201])
+        expect(load.calls.n).toBe(4)
+        await orm.deleteArticle(201)
+        expect(await list()).toEqual([])
+        expect(load.calls.n).toBe(5)
+      })
+
+      it('a count cached with no declared deps misses when a row enters or leaves its filter, not when one is retitled', async () => {
+        await orm.insertArticle(article(221, 'counted'))
+        const load = counted(() => orm.countArticles('counted'))
+        const count = () => fk.wrap(['count', 'counted'], load)
+        expect(await count()).toBe(1)
+        expect(await count()).toBe(1)
+        await orm.updateArticle(221, { title: 'retitled' })
+        expect(await count()).toBe(1)
+        expect(load.calls.n).toBe(1)
+        await orm.insertArticle(article(222, 'counted'))
+        expect(await count()).toBe(2)
+        await orm.updateArticleById(222, { category: 'elsewhere' })
+        expect(await count()).toBe(1)
+        await orm.deleteArticle(221)
+        expect(await count()).toBe(0)
+        expect(load.calls.n).toBe(4)
+      })
+
+      it("the ORM's own result cache depends on what the query read, not on the whole table", async () => {
         await orm.insertArticle(article(118, 'rc'))
+        await orm.insertArticle(article(119, 'rc-other'))
         expect((await orm.cachedArticlesByCategory('rc')).map((a) => a.id)).toEqual([118])
+        const hits = fk.stats().hits
         expect((await orm.cachedArticlesByCategory('rc')).map((a) => a.id)).toEqual([118])
-        await orm.insertArticle(article(119, 'rc'))
-        expect((await orm.cachedArticlesByCategory('rc')).map((a) => a.id).sort()).toEqual([118, 119])
+        expect(fk.stats().hits).toBe(hits + 1)
+        await orm.updateArticle(119, { title: 'another category' })
+        expect((await orm.cachedArticlesByCategory('rc')).map((a) => a.id)).toEqual([118])
+        expect(fk.stats().hits).toBe(hits + 2)
+        await orm.insertArticle(article(123, 'rc'))
+        expect((await orm.cachedArticlesByCategory('rc')).map((a) => a.id)).toEqual([118, 123])
         await orm.updateArticle(118, { title: 'renamed' })
         expect((await orm.cachedArticlesByCategory('rc')).find((a) => a.id === 118)?.title).toBe('renamed')
       })
@@ -271,13 +410,6 @@ describe('conformance drivers', () => {
     const adapters = readdirSync(new URL('../../packages/', import.meta.url)).filter((p) =>
       ['typeorm', 'mikro-orm', 'prisma'].includes(p),
     )
-    const withSources = adapters.filter((p) => {
-      try {
-        return readdirSync(new URL(`../../packages/${p}/src/`, import.meta.url)).some((f) => f === 'index.ts')
-      } catch {
-        return false
-      }
-    })
-    expect(drivers.map((d) => d.name).sort()).toEqual(expect.arrayContaining(withSources))
+    expect(drivers.map((d) => d.name).sort()).toEqual([...adapters].sort())
   })
 })

@@ -43,6 +43,8 @@ export function counting(inner: Store): CountingStore {
       // Bound to the real store: RedisStore keeps #private state a proxy receiver cannot reach.
       const value = Reflect.get(target, prop, target)
       if (typeof value !== 'function' || typeof prop !== 'string') return value
+      // A synchronous answer from the client's own state, not a round trip.
+      if (prop === 'generation') return value.bind(target)
       return (...a: unknown[]) => {
         calls[prop] = (calls[prop] ?? 0) + 1
         const list = args[prop] ?? []

@@ -2,12 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import {
   createFreshkey,
   dep,
-  type EntityResolver,
   type Freshkey,
   InvalidKeyPartError,
   type Store,
 } from '@freshkey/core'
-import { addResolver } from '@freshkey/core/adapter'
+import { addResolver, type EntityResolver } from '@freshkey/core/adapter'
 import { type RedisStore, redisStore } from '@freshkey/redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { counting, freshNamespace, storeCases } from './helpers.ts'

@@ -4,7 +4,7 @@ import { Bumper } from './bumper.ts'
 import type { Change } from './change.ts'
 import { Collection, type CollectionOptions } from './collection.ts'
 import { type DependencyLike, toDependency } from './dependency.ts'
-import { count, milliseconds, seconds } from './durations.ts'
+import { count, seconds } from './durations.ts'
 import { boundKey, segment } from './encoding.ts'
 import { ConfigError, FreshkeyError, InvalidKeyPartError, StoreUnavailableError } from './errors.ts'
 import { etagOf } from './etag.ts'
@@ -536,8 +536,8 @@ export class Freshkey {
 
   #startNear(near: NearCache, options: NearCacheOptions): void {
     const store = this.store
-    const heartbeat = milliseconds(options.heartbeatMs ?? 1000, 'nearCache.heartbeatMs')
-    const maxLag = milliseconds(options.maxLagMs ?? 2000, 'nearCache.maxLagMs')
+    const heartbeat = count(options.heartbeatMs ?? 1000, 'nearCache.heartbeatMs', 10)
+    const maxLag = count(options.maxLagMs ?? 2000, 'nearCache.maxLagMs', 20)
     let lastPing = 0
     let subscribed = false
     let unsubscribe: (() => Promise<void>) | undefined

@@ -60,12 +60,12 @@ export function memoize<A extends unknown[], R>(
   const declared = (args: A) => (options.deps ? host.declared(options.deps(...args), 'deps') : [])
   const invoke = (self: unknown, args: A, force: boolean) =>
     host.call<Awaited<R>>(keyOf(self, args), declared(args), async () => await fn.apply(self, args), options, force)
-  const call = function (this: unknown, ...args: A): Promise<Awaited<R>> {
+  const call = async function (this: unknown, ...args: A): Promise<Awaited<R>> {
     return invoke(this, args, false)
   }
   return Object.assign(call, {
     invalidate: (...args: A) => host.drop(keyOf(undefined, args)),
-    refresh: function (this: unknown, ...args: A) {
+    refresh: async function (this: unknown, ...args: A): Promise<Awaited<R>> {
       return invoke(this, args, true)
     },
     peek: async (...args: A): Promise<Awaited<R>> => {

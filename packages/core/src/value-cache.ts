@@ -269,7 +269,13 @@ export class ValueCache {
     const running = this.#flights.get(entryKey)
     // A loader that hangs longer than the lease time no longer holds later callers.
     if (running?.open && running.startedAt > Date.now() - h.leaseMs) {
-      const outcome = await running.promise.catch(() => undefined)
+      // Wait for it at most until its lease time is up: a hung loader must not hold every caller.
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<undefined>((r) => {
+        timer = setTimeout(r, Math.max(0, running.startedAt + h.leaseMs - Date.now()), undefined)
+      })
+      const outcome = await Promise.race([running.promise.catch(() => undefined), late])
+      clearTimeout(timer)
       if (outcome && joinable(outcome, read)) return outcome.value as T
       return (await this.#load(entryKey, declared, keys, read, loader, options, seq, undefined, noop)).value as T
     }

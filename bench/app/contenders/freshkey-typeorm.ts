@@ -1,0 +1,51 @@
+// freshkey on TypeORM: the native query cache (`find({ cache: true })` through
+// `freshkeyQueryResultCache`), `fk.wrap`, and `fk.wrap` with the near cache.
+import { freshkeyQueryResultCache, freshkeyTypeORM } from '@freshkey/typeorm'
+import { freshkeyWrapApp, newFreshkey } from './freshkey-common.ts'
+import { openTypeOrm } from './orm-typeorm.ts'
+import type { Contender } from './types.ts'
+
+/** TypeORM's `cache.duration` for freshkey's provider: entries end on invalidation, not on time. */
+const DURATION_MS = 3_600_000
+
+export const freshkeyTypeormNative: Contender = {
+  name: 'freshkey-typeorm-native',
+  orm: 'typeorm',
+  family: 'freshkey',
+  config: `TypeORM \`find({ cache: true })\`, \`cache: { provider: freshkeyQueryResultCache(fk), duration: ${DURATION_MS / 1000} s }\`, adapter registered; no deps declared`,
+  async open(ctx) {
+    const fk = newFreshkey(ctx)
+    const app = await openTypeOrm(ctx, {
+      cache: { provider: freshkeyQueryResultCache(fk), duration: DURATION_MS },
+      readCache: true,
+      before: (ds) => void freshkeyTypeORM(ds, fk),
+    })
+    return {
+      ...app,
+      async close() {
+        await app.close()
+        await fk.close()
+      },
+    }
+  },
+}
+
+function wrapContender(near: boolean): Contender {
+  return {
+    name: near ? 'freshkey-typeorm-near' : 'freshkey-typeorm-wrap',
+    orm: 'typeorm',
+    family: 'freshkey',
+    config: `\`fk.wrap\` per request over TypeORM${near ? ' + near cache' : ''}; automatic dependencies`,
+    async open(ctx) {
+      const fk = newFreshkey(ctx, { near })
+      const base = await openTypeOrm(ctx, { before: (ds) => void freshkeyTypeORM(ds, fk) })
+      return freshkeyWrapApp(fk, base, async () => {
+        await base.close()
+        await fk.close()
+      })
+    },
+  }
+}
+
+export const freshkeyTypeormWrap = wrapContender(false)
+export const freshkeyTypeormNear = wrapContender(true)
