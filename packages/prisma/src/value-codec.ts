@@ -7,7 +7,11 @@ import {
 } from '@freshkey/core'
 import { Decimal } from '@prisma/client/runtime/client'
 
-const decimal: TaggedType<Decimal> = {
+/**
+ * Round-trips Prisma's `Decimal` through freshkey's JSON serializer, for values cached with `fk.wrap`:
+ * `createFreshkey({ serializer: createJsonSerializer({ types: [prismaDecimal] }), ... })`.
+ */
+export const prismaDecimal: TaggedType<Decimal> = {
   tag: 'decimal',
   test: (value) => Decimal.isDecimal(value),
   encode: (value) => value.toString(),
@@ -29,7 +33,7 @@ const instance: TaggedType = {
 }
 
 // A key of our own: the result then passes through core's jsonSerializer as plain JSON, unescaped.
-const OPTIONS: TaggedJsonOptions = { key: '$fkp', types: [decimal, instance] }
+const OPTIONS: TaggedJsonOptions = { key: '$fkp', types: [prismaDecimal, instance] }
 
 /**
  * A Prisma result as plain JSON that any serializer keeps (`Date`, `bigint`, `Decimal`, Bytes and

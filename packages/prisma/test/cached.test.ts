@@ -1,6 +1,7 @@
-import { dep } from '@freshkey/core'
+import { createFreshkey, createJsonSerializer, dep, memoryStore } from '@freshkey/core'
 import { Decimal } from '@prisma/client/runtime/client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { freshkeyPrisma, prismaDecimal } from '../src/index.ts'
 import { matrix } from './support/harness.ts'
 import { type Fixture, openFixture } from './support/setup.ts'
 
@@ -140,6 +141,29 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
       expect(v.createdAt).toEqual(createdAt)
       expect(v.meta).toEqual({ $fkp: 'x', n: [1, null] })
     }
+  })
+
+  it('fk.wrap hits keep Date, BigInt and Bytes; Decimal with the prismaDecimal serializer type', async () => {
+    const serializer = createJsonSerializer({ types: [prismaDecimal] })
+    const fk = createFreshkey({ store: memoryStore(), namespace: 'decimal', serializer })
+    const prisma = f.db.base.$extends(freshkeyPrisma(fk, { metadata: f.db.metadata }))
+    await prisma.asset.create({
+      data: {
+        id: 'w',
+        size: 5n,
+        price: new Decimal('1.25'),
+        data: new Uint8Array([7]),
+        createdAt: new Date(0),
+      },
+    })
+    const read = () => fk.wrap('asset:w', () => prisma.asset.findUniqueOrThrow({ where: { id: 'w' } }))
+    await read()
+    await fk.idle()
+    const hit = await read()
+    expect(fk.stats().hits).toBe(1)
+    expect(Decimal.isDecimal(hit.price) && hit.price.toString()).toBe('1.25')
+    expect([hit.size, hit.createdAt, [...hit.data!]]).toEqual([5n, new Date(0), [7]])
+    await fk.close()
   })
 
   it('hits are marked for keyFor like database results', async () => {
