@@ -209,6 +209,25 @@ describe.each(matrix())('automatic dependencies on $db with $store store', (comb
     expect((await served(read)).hit).toBe(false)
   })
 
+  it('fk.cached functions get the same automatic dependencies', async () => {
+    const title = f.fk.cached(async (id: number) => (await f.prisma.article.findUnique({ where: { id } }))?.title, {
+      name: 'prisma:title',
+    })
+    expect(await served(() => title(1))).toEqual({ value: 'one', hit: false })
+    await f.prisma.article.update({ where: { id: 2 }, data: { title: 'deux' } })
+    expect(await served(() => title(1))).toEqual({ value: 'one', hit: true })
+    await f.prisma.article.update({ where: { id: 1 }, data: { title: 'uno' } })
+    expect(await served(() => title(1))).toEqual({ value: 'uno', hit: false })
+  })
+
+  it('the fluent API (findUnique().articles()) depends on the tables it reads, whole', async () => {
+    const read = () => f.fk.wrap('fluent', () => f.prisma.user.findUnique({ where: { id: 2 } }).articles())
+    expect((await served(read)).value.map((a) => a.id)).toEqual([3])
+    expect((await served(read)).hit).toBe(true)
+    await f.prisma.article.update({ where: { id: 1 }, data: { views: 1 } })
+    expect((await served(read)).hit).toBe(false)
+  })
+
   it('reads outside any load send the arguments as given', async () => {
     const seen: unknown[] = []
     const spy = f.prisma.$extends({
