@@ -166,6 +166,35 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
     await fk.close()
   })
 
+  it('a hit costs one store command, a miss two once the entry is known (lookup + fill)', async () => {
+    const calls: string[] = []
+    const store = new Proxy(memoryStore(), {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver)
+        if (typeof value !== 'function' || prop === 'generation') return value
+        return (...args: unknown[]) => {
+          calls.push(String(prop))
+          return value.apply(target, args)
+        }
+      },
+    })
+    const fk = createFreshkey({ store, namespace: 'commands' })
+    const prisma = f.db.base.$extends(freshkeyPrisma(fk, { metadata: f.db.metadata }))
+    const read = () => prisma.article.cached().findMany({ where: { category: 'tech' }, include: { author: true } })
+    await read()
+    await fk.idle()
+    const count = async (run: () => Promise<unknown>) => {
+      calls.length = 0
+      await run()
+      return calls.length
+    }
+    expect(await count(read)).toBe(1)
+    await fk.invalidate(dep.row('blog_articles', 1))
+    await fk.idle()
+    expect(await count(read)).toBe(2)
+    await fk.close()
+  })
+
   it('hits are marked for keyFor like database results', async () => {
     const read = () => f.prisma.user.cached().findUnique({ where: { id: 1 }, include: { articles: true } })
     await read()
