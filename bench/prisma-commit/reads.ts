@@ -145,14 +145,16 @@ async function run(name: string) {
     opsPerSec: ops / seconds,
     stale,
     hitRatio: s ? s.hits / Math.max(1, s.hits + s.misses) : undefined,
+    refused: s ? `${s.fills} / ${s.fillsRefused} / ${s.loads - s.fills - s.fillsRefused}` : '—',
   }
 }
 
-const results = new Map<string, { opsPerSec: number[]; stale: number; hit: number[] }>()
+const results = new Map<string, { opsPerSec: number[]; stale: number; hit: number[]; refused: string[] }>()
 for (let round = 0; round < ROUNDS; round++)
   for (const name of round % 2 ? Object.keys(contenders).reverse() : Object.keys(contenders)) {
     const r = await run(name)
-    const acc = results.get(name) ?? { opsPerSec: [], stale: 0, hit: [] }
+    const acc = results.get(name) ?? { opsPerSec: [], stale: 0, hit: [], refused: [] }
+    acc.refused.push(r.refused)
     acc.opsPerSec.push(r.opsPerSec)
     acc.stale += r.stale
     if (r.hitRatio !== undefined) acc.hit.push(r.hitRatio)
@@ -162,13 +164,21 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 const baseline = mean(results.get('no cache')!.opsPerSec)
 console.log(
   table(
-    ['contender', 'ops/s', 'vs no cache', 'hit ratio', 'stale reads'],
+    [
+      'contender',
+      'ops/s',
+      'vs no cache',
+      'hit ratio',
+      'stale reads',
+      'fills / refused / not stored, per round',
+    ],
     [...results].map(([name, r]) => [
       name,
       fmtOps(mean(r.opsPerSec)),
       `${(mean(r.opsPerSec) / baseline).toFixed(2)}×`,
       r.hit.length ? `${(mean(r.hit) * 100).toFixed(1)} %` : '—',
       String(r.stale),
+      r.refused.join('; '),
     ]),
   ),
 )
