@@ -180,7 +180,8 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
     })
     const fk = createFreshkey({ store, namespace: 'commands' })
     const prisma = f.db.base.$extends(freshkeyPrisma(fk, { metadata: f.db.metadata }))
-    const read = () => prisma.article.cached().findMany({ where: { category: 'tech' }, include: { author: true } })
+    const read = () =>
+      prisma.article.cached().findMany({ where: { category: 'tech' }, include: { author: true } })
     await read()
     await fk.idle()
     const count = async (run: () => Promise<unknown>) => {

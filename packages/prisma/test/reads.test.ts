@@ -210,9 +210,12 @@ describe.each(matrix())('automatic dependencies on $db with $store store', (comb
   })
 
   it('fk.cached functions get the same automatic dependencies', async () => {
-    const title = f.fk.cached(async (id: number) => (await f.prisma.article.findUnique({ where: { id } }))?.title, {
-      name: 'prisma:title',
-    })
+    const title = f.fk.cached(
+      async (id: number) => (await f.prisma.article.findUnique({ where: { id } }))?.title,
+      {
+        name: 'prisma:title',
+      },
+    )
     expect(await served(() => title(1))).toEqual({ value: 'one', hit: false })
     await f.prisma.article.update({ where: { id: 2 }, data: { title: 'deux' } })
     expect(await served(() => title(1))).toEqual({ value: 'one', hit: true })
