@@ -29,9 +29,9 @@ describe('redis store timeouts', () => {
     try {
       const started = Date.now()
       const results = await Promise.allSettled([
-        store.tokens(['a'], 60),
-        store.read('e', ['a'], 60),
-        store.bump(['a'], 60),
+        store.tokens(['{t:a}:t'], 60),
+        store.read({ entry: '{v:e}:v', keys: ['{t:a}:t'], ttl: 60 }),
+        store.bump({ keys: ['{t:a}:t'], ttl: 60 }),
       ])
       expect(Date.now() - started).toBeLessThan(1000)
       for (const r of results) {
@@ -48,7 +48,7 @@ describe('redis store timeouts', () => {
     const store = redisStore(`redis://127.0.0.1:${port}`, { timeout: 200 })
     try {
       const started = Date.now()
-      await expect(store.tokens(['a'], 60)).rejects.toBeInstanceOf(StoreUnavailableError)
+      await expect(store.tokens(['{t:a}:t'], 60)).rejects.toBeInstanceOf(StoreUnavailableError)
       expect(Date.now() - started).toBeLessThan(2500)
     } finally {
       await store.close()

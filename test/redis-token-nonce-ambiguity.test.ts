@@ -1,29 +1,29 @@
 import { redisStore } from '@freshkey/redis'
+import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
+import { BUMP, TOKENS } from '../packages/redis/src/scripts.ts'
 import { serviceUrl } from './support/services.ts'
 
 // Regression: fresh tokens were `nonce .. index`, so nonce "45a" with index 21 and nonce "45a2"
 // with index 1 gave the same token; a bump could then leave a token unchanged and let a
-// compare-and-set accept a stale value.
+// compare-and-set accept a stale value. Tokens are now `nonce .. ':' .. index`.
 const redisUrl = serviceUrl('REDIS_URL')
 
 describe.skipIf(!redisUrl)('redis token nonces', () => {
   it('tokens made from nonces that prefix each other never collide', async () => {
-    const store = redisStore(redisUrl!)
+    const client = new Redis(redisUrl!)
+    const store = redisStore(client)
     try {
       const base = `nonce-${process.pid}-${Date.now()}`
-      const many = Array.from({ length: 21 }, (_, i) => `fk:${base}:a${i}`)
-      const scripts = store.client as unknown as {
-        fkTokens(n: number, ...args: (string | number)[]): Promise<string[]>
-        fkBump(n: number, ...args: (string | number)[]): Promise<number>
-      }
-      const first = await scripts.fkTokens(many.length, ...many, 60, '45a')
-      await scripts.fkBump(1, `fk:${base}:b`, 60, '45a2', '', 'fk:')
-      const [bumped] = await store.tokens([`${base}:b`], 60)
+      const many = Array.from({ length: 21 }, (_, i) => `fk:{${base}:t:a}:r:${i}`)
+      const first = (await client.eval(TOKENS, many.length, ...many, 60, '45a')) as string[]
+      await client.eval(BUMP, 1, `fk:{${base}:t:b}:t`, 60, '45a2', '', 1)
+      const [bumped] = (await store.tokens([`{${base}:t:b}:t`], 60)).tokens
       expect(first).not.toContain(bumped)
       expect(new Set([...first, bumped]).size).toBe(22)
     } finally {
       await store.close()
+      client.disconnect()
     }
   })
 })

@@ -1,12 +1,6 @@
 import { memoryStore } from '@freshkey/core'
-import { redisStore } from '@freshkey/redis'
-import { describe } from 'vitest'
-import { storeSuite } from './store-suite.ts'
-import { serviceUrl } from './support/services.ts'
+import { storeSuite } from '@freshkey/test-suite'
 
+// The reference implementation. Redis runs the same suite in store-redis.test.ts (standalone) and
+// store-cluster.test.ts (Cluster), each with ioredis 5 and 6.
 storeSuite('memoryStore', { make: () => memoryStore(), shared: false })
-
-const redisUrl = serviceUrl('REDIS_URL')
-describe.skipIf(!redisUrl)('redis', () => {
-  storeSuite('redisStore', { make: () => redisStore(redisUrl!), shared: true })
-})

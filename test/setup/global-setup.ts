@@ -1,13 +1,27 @@
-import { type PostgresServer, type RedisServer, startPostgres, startRedis, which } from './servers.ts'
+import {
+  type PostgresServer,
+  type RedisClusterServer,
+  type RedisServer,
+  startCluster,
+  startPostgres,
+  startRedis,
+  which,
+} from './servers.ts'
 
-// Starts throwaway servers for the whole run unless REDIS_URL / DATABASE_URL are given.
-// Without a server binary (and outside CI) the suites that need it report a one-line skip.
+// Starts throwaway servers for the whole run unless REDIS_URL / REDIS_CLUSTER_NODES / DATABASE_URL
+// are given. Without a server binary (and outside CI) the suites that need it report a one-line
+// skip. FK_CLUSTER=off skips starting the Cluster (six redis-servers) for quick local runs.
 export default async function setup(): Promise<() => Promise<void>> {
   let redis: RedisServer | undefined
+  let cluster: RedisClusterServer | undefined
   let pg: PostgresServer | undefined
   if (!process.env.REDIS_URL && which('redis-server')) {
     redis = await startRedis()
     process.env.REDIS_URL = redis.url
+  }
+  if (!process.env.REDIS_CLUSTER_NODES && process.env.FK_CLUSTER !== 'off' && which('redis-server')) {
+    cluster = await startCluster()
+    process.env.REDIS_CLUSTER_NODES = cluster.nodes.join(',')
   }
   if (
     !process.env.DATABASE_URL &&
@@ -22,6 +36,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   }
   return async () => {
     await redis?.stop()
+    await cluster?.stop()
     await pg?.stop()
   }
 }

@@ -1,3 +1,9 @@
-export type { PostgresServer, RedisServer } from '../setup/servers.ts'
-export { freePort, startPostgres, startRedis } from '../setup/servers.ts'
-export { serviceUrl } from './services.ts'
+export type {
+  PostgresServer,
+  RedisClusterServer,
+  RedisServer,
+  RedisServerOptions,
+  SentinelSet,
+} from '../setup/servers.ts'
+export { cli, freePort, startCluster, startPostgres, startRedis, startSentinels } from '../setup/servers.ts'
+export { clusterNodes, clusterStoreFactory, redisStoreFactory, serviceUrl } from './services.ts'

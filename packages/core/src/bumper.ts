@@ -55,7 +55,6 @@ export class Bumper {
   readonly #o: BumperOptions
   #plain: Batch | undefined
   #fence: Batch | undefined
-  #lifts: { keys: string[]; tokens: string[] } | undefined
   readonly #owedTables = new Set<string>()
   readonly #owedKeys = new Set<string>()
   #paying: Promise<void> | undefined
@@ -164,6 +163,7 @@ export class Bumper {
     for (let round = 0; round < 3 && keys.length > 0; round++) {
       const result = await o.store.bump({
         keys,
+        counters: this.#counters(keys),
         ttl: o.tokenTtl,
         ...(fenceMs === undefined ? {} : { fenceMs }),
         schemes: o.planner.versions(batch.tables),
@@ -251,6 +251,7 @@ export class Bumper {
       try {
         await o.store.bump({
           keys: [...keys],
+          counters: this.#counters(keys),
           ttl: o.tokenTtl,
           channel: o.keys.bumps,
           message: bumpMessage(o.sender, keys),
@@ -270,23 +271,28 @@ export class Bumper {
     return this.#paying
   }
 
+  /**
+   * Sent at once, not awaited: on the store's connection it goes before any read this process
+   * sends after the writer's call returns, so that read can already store under the lifted token.
+   */
   #lift(batch: Batch): void {
-    const lifts = (this.#lifts ??= (() => {
-      const l = { keys: [] as string[], tokens: [] as string[] }
-      setImmediate(() => {
-        this.#lifts = undefined
-        const p = this.#o.store.lift(l.keys, l.tokens, this.#o.tokenTtl).catch((error) => {
-          // The fences expire by themselves; until then only needless misses.
-          this.#o.reporter.store('lift', error)
-        })
-        this.#track(p)
-      })
-      return l
-    })())
-    for (const [key, token] of batch.written) {
-      lifts.keys.push(key)
-      lifts.tokens.push(token)
+    const keys = [...batch.written.keys()]
+    const tokens = [...batch.written.values()]
+    const p = this.#o.store.lift(keys, tokens, this.#o.tokenTtl, this.#counters(keys)).catch((error) => {
+      // The fences expire by themselves; until then only needless misses.
+      this.#o.reporter.store('lift', error)
+    })
+    this.#track(p)
+  }
+
+  /** The bump counters of the table groups of these keys. */
+  #counters(keys: Iterable<string>): string[] {
+    const out = new Set<string>()
+    for (const k of keys) {
+      const c = this.#o.keys.counterOf(k)
+      if (c !== undefined) out.add(c)
     }
+    return [...out]
   }
 
   #track(p: Promise<unknown>): void {
@@ -296,7 +302,7 @@ export class Bumper {
 
   /** Resolves when background work (batches, lifts) has settled. */
   async idle(): Promise<void> {
-    while (this.#inflight.size > 0 || this.#plain || this.#fence || this.#lifts) {
+    while (this.#inflight.size > 0 || this.#plain || this.#fence) {
       await Promise.allSettled([...this.#inflight, new Promise((r) => setImmediate(r))])
     }
   }

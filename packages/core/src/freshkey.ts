@@ -385,7 +385,7 @@ export class Freshkey {
       const d = toDependency(like)
       if (d.type === 'table') keys.add(k.table(d.table)).add(k.bulk(d.table))
       else if (d.type === 'scope') {
-        for (const key of this.#parts.scopeKeys(this.#parts.scopeTable(d.target), d.where).slice(0, -2)) keys.add(key)
+        for (const key of this.#parts.scopeConditions(this.#parts.scopeTable(d.target), d.where).conds) keys.add(key)
       } else {
         const out: string[] = []
         this.#parts.depKeys(d, out)

@@ -5,7 +5,7 @@ import type { Keyspace } from './keyspace.ts'
 import type { EntityResolver } from './resolver.ts'
 import { scopesOf } from './scope-decorator.ts'
 import { whereKey } from './scope-value.ts'
-import { conditionKeys, type DeclaredSchemes, MAX_CONDITIONS, wideKey } from './schemes.ts'
+import { conditionKeys, type DeclaredSchemes, MAX_CONDITIONS, wideKeys } from './schemes.ts'
 
 /** Key parts resolved: an injective body and the token keys the parts depend on. */
 export interface ResolvedParts {
@@ -82,8 +82,8 @@ export class KeyParts {
     return table
   }
 
-  /** Token keys a `dep.scope(target, where)` reads: its conditions, the scheme-wide key and the bulk key. */
-  scopeKeys(table: string, where: Readonly<Record<string, unknown>>): string[] {
+  /** The condition keys of a `dep.scope(target, where)` on a declared field list. */
+  scopeConditions(table: string, where: Readonly<Record<string, unknown>>): { list: readonly string[]; conds: string[] } {
     const fields = Object.keys(where).sort()
     const lists = this.#declared.lists(table)
     const list = lists.find((l) => l.length === fields.length && l.every((f, i) => f === fields[i]))
@@ -95,7 +95,13 @@ export class KeyParts {
     }
     if (conds.length === 0)
       throw new InvalidDependencyError(`a scope field of "${table}" has an empty "any of" list`)
-    return [...conds, wideKey(this.#keys, table, list), this.#keys.bulk(table)]
+    return { list, conds }
+  }
+
+  /** Token keys a `dep.scope(target, where)` reads: its conditions, the scheme-wide keys and the bulk key. */
+  scopeKeys(table: string, where: Readonly<Record<string, unknown>>): string[] {
+    const { list, conds } = this.scopeConditions(table, where)
+    return [...conds, ...wideKeys(this.#keys, table, list, true), this.#keys.bulk(table)]
   }
 
   /** Token keys of one dependency. */

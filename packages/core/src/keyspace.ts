@@ -43,6 +43,10 @@ export class Keyspace {
   table(table: string): string {
     return `${this.group(table)}:t`
   }
+  /** The table's bump counter: every bump of its tokens increments it, and new tokens carry its value. */
+  counter(table: string): string {
+    return `${this.group(table)}:n`
+  }
   bulk(table: string): string {
     return `${this.group(table)}:b`
   }
@@ -83,6 +87,12 @@ export class Keyspace {
   }
   collection(name: string, version = this.version): string {
     return `${this.versionPrefixOf(version)}c:${segment(name)}}`
+  }
+  /** The bump counter of the table group a key belongs to, or undefined outside table groups. */
+  counterOf(key: string): string | undefined {
+    const head = `{${this.ns}:t:`
+    if (!key.startsWith(head)) return undefined
+    return `${key.slice(0, key.indexOf('}', head.length) + 1)}:n`
   }
   /** The table a token key belongs to, or undefined for tags, the global token and values. */
   tableOf(key: string): string | undefined {

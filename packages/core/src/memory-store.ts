@@ -11,7 +11,17 @@ import type {
   TokenRead,
   WriteRequest,
 } from './store.ts'
-import { fencedToken, isFenced, newNonce, newToken } from './token.ts'
+import { fencedToken, isFenced, newNonce, newToken, tokenSeq } from './token.ts'
+
+/** The hash tag of a key (its group), or the key itself when it has none. */
+function groupOf(key: string): string {
+  const open = key.indexOf('{')
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1)
+  return close > open + 1 ? key.slice(open + 1, close) : key
+}
+
+/** Scheme keys and bump counters are not tokens: `invalidateAll` leaves them alone. */
+const NOT_A_TOKEN = /\}:(?:n|q|qv)$/
 
 interface Slot {
   value: string | StoredEntry | Map<string, string>
@@ -26,6 +36,10 @@ export class MemoryStore implements Store {
   readonly #data = new Map<string, Slot>()
   readonly #sets = new Map<string, string[]>()
   readonly #listeners = new Map<string, Set<(message: string) => void>>()
+  /** Bump counters: they never expire (a counter that restarted would make newer tokens look old). */
+  readonly #counters = new Map<string, number>()
+  /** The counter each scheme was registered under, by hash key and scheme id. */
+  readonly #registered = new Map<string, number>()
   readonly #generation = `m${newNonce()}`
   #timer: NodeJS.Timeout | undefined
 
@@ -67,7 +81,8 @@ export class MemoryStore implements Store {
   #token(key: string, ttl: number): string {
     const slot = this.#get(key)
     if (slot !== undefined && typeof slot.value === 'string') {
-      if (!isFenced(slot.value)) slot.expiresAt = Date.now() + ttl * 1000
+      // A refresh extends, never shortens: a caller with a short ttl must not expire shared tokens.
+      if (!isFenced(slot.value)) slot.expiresAt = Math.max(slot.expiresAt, Date.now() + ttl * 1000)
       return slot.value
     }
     const token = newToken()
@@ -83,14 +98,31 @@ export class MemoryStore implements Store {
     return { tokens: keys.map((k) => this.#token(k, ttl)), generation: this.#generation }
   }
 
+  async counters(keys: readonly string[]): Promise<string[]> {
+    return keys.map((k) => String(this.#counters.get(k) ?? 0))
+  }
+
+  /** Increments the counters once each; returns the new value by group. */
+  #increment(counters: readonly string[] | undefined): Map<string, number> {
+    const byGroup = new Map<string, number>()
+    for (const c of counters ?? []) {
+      const n = (this.#counters.get(c) ?? 0) + 1
+      this.#counters.set(c, n)
+      byGroup.set(groupOf(c), n)
+    }
+    return byGroup
+  }
+
   async read(request: ReadRequest): Promise<ReadResult> {
     const current = new Map<string, string>()
     for (const k of request.keys) current.set(k, this.#token(k, request.ttl))
+    for (const c of request.counters ?? []) current.set(c, String(this.#counters.get(c) ?? 0))
     const slot = this.#get(request.entry)
-    const entry = slot && typeof slot.value === 'object' && !(slot.value instanceof Map) ? slot.value : undefined
+    const entry =
+      slot && typeof slot.value === 'object' && !(slot.value instanceof Map) ? slot.value : undefined
     if (entry) {
       for (const k of entry.keys) if (!current.has(k)) current.set(k, this.#token(k, request.ttl))
-      for (const k of entry.fences) if (!current.has(k)) current.set(k, this.#token(k, request.ttl))
+      for (const c of entry.fences) if (!current.has(c)) current.set(c, String(this.#counters.get(c) ?? 0))
     }
     let lease: string | undefined
     if (request.lease !== undefined && request.leaseMs !== undefined) {
@@ -113,11 +145,29 @@ export class MemoryStore implements Store {
         if (t === undefined || t !== et[i] || isFenced(t)) return false
       }
       const expected = new Map(ek.map((k, i) => [k, et[i]!]))
+      const baseline = new Map<string, { key: string; value: number }>()
+      const ck = request.counters?.keys ?? []
+      ck.forEach((c, i) => baseline.set(groupOf(c), { key: c, value: Number(request.counters!.values[i]) }))
       const tokens: string[] = []
       for (const k of request.keys) {
-        const t = expected.get(k) ?? this.#token(k, request.tokenTtl)
+        const known = expected.get(k)
+        const t = known ?? this.#token(k, request.tokenTtl)
         if (isFenced(t)) return false
+        if (known === undefined) {
+          // Found during the load: it must not have been bumped since the load began.
+          const base = baseline.get(groupOf(k))
+          if (!base || tokenSeq(t) > base.value) return false
+        }
         tokens.push(t)
+      }
+      for (const s of request.schemes ?? []) {
+        const base = baseline.get(groupOf(s.hash))
+        if (!base) return false
+        const hash = this.#get(s.hash)?.value
+        const at = this.#registered.get(`${s.hash}\u0000${s.id}`)
+        const known = hash instanceof Map && hash.has(s.id) && at !== undefined && at <= base.value
+        // A scheme the table's writers may not have planned with: no write to the table since the load began.
+        if (!known && (this.#counters.get(base.key) ?? 0) !== base.value) return false
       }
       for (const s of request.schemes ?? []) {
         let hash = this.#get(s.hash)?.value
@@ -127,6 +177,7 @@ export class MemoryStore implements Store {
         } else this.#get(s.hash)!.expiresAt = Date.now() + request.tokenTtl * 1000
         if (!hash.has(s.id)) {
           hash.set(s.id, s.meta)
+          this.#registered.set(`${s.hash}\u0000${s.id}`, this.#counters.get(baseline.get(groupOf(s.hash))!.key) ?? 0)
           const v = Number(this.#current(s.version) ?? '0') + 1
           this.#data.set(s.version, { value: String(v), expiresAt: Date.now() + request.tokenTtl * 1000 })
         }
@@ -150,25 +201,32 @@ export class MemoryStore implements Store {
     const tokens: string[] = []
     const fenced = request.fenceMs !== undefined
     const expiresAt = Date.now() + (fenced ? request.fenceMs! : request.ttl * 1000)
+    const seq = this.#increment(request.counters)
     for (const k of request.keys) {
-      const t = fenced ? fencedToken(newToken()) : newToken()
+      const n = seq.get(groupOf(k))
+      const fresh = n === undefined ? newToken() : `${newToken()}@${n}`
+      const t = fenced ? fencedToken(fresh) : fresh
       this.#data.set(k, { value: t, expiresAt })
       tokens.push(t)
     }
     const schemes: SchemeSet[] = []
     for (const loc of request.schemes ?? []) {
       const current = this.#current(loc.version) ?? '0'
-      if (current !== loc.known) schemes.push(this.#schemeSet(loc))
+      if (current !== loc.known) schemes.push(this.#schemeSet({ hash: loc.hash, version: loc.version }))
     }
     if (request.channel !== undefined)
       this.publish(request.channel, request.message ?? request.keys.join('\n')).catch(() => {})
     return { tokens, generation: this.#generation, schemes }
   }
 
-  async lift(keys: readonly string[], fenced: readonly string[], ttl: number): Promise<void> {
-    keys.forEach((k, i) => {
-      if (this.#current(k) === fenced[i]) this.#data.set(k, { value: newToken(), expiresAt: Date.now() + ttl * 1000 })
-    })
+  async lift(keys: readonly string[], fenced: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
+    const lifted = keys.filter((k, i) => this.#current(k) === fenced[i])
+    const groups = new Set(lifted.map(groupOf))
+    const seq = this.#increment((counters ?? []).filter((c) => groups.has(groupOf(c))))
+    for (const k of lifted) {
+      const n = seq.get(groupOf(k))
+      this.#data.set(k, { value: n === undefined ? newToken() : `${newToken()}@${n}`, expiresAt: Date.now() + ttl * 1000 })
+    }
   }
 
   #schemeSet(loc: SchemeLocation): SchemeSet {
@@ -190,8 +248,10 @@ export class MemoryStore implements Store {
 
   async fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number> {
     let n = 0
+    const now = Date.now()
     for (const [k, slot] of [...this.#data]) {
-      if (typeof slot.value !== 'string' || !prefixes.some((p) => k.startsWith(p))) continue
+      if (typeof slot.value !== 'string' || NOT_A_TOKEN.test(k) || slot.expiresAt <= Date.now()) continue
+      if (!prefixes.some((p) => k.startsWith(p))) continue
       this.#data.set(k, { value: fencedToken(newToken()), expiresAt: Date.now() + fenceMs })
       n++
     }
@@ -219,11 +279,11 @@ export class MemoryStore implements Store {
 
   async deletePrefix(prefix: string): Promise<number> {
     let n = 0
-    for (const k of [...this.#data.keys()]) {
-      if (k.startsWith(prefix)) {
-        this.#data.delete(k)
-        n++
-      }
+    const now = Date.now()
+    for (const [k, slot] of [...this.#data]) {
+      if (!k.startsWith(prefix)) continue
+      this.#data.delete(k)
+      if (slot.expiresAt > now) n++
     }
     return n
   }

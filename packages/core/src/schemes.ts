@@ -83,9 +83,14 @@ export function conditionKeys(
   return combos.map((values) => keys.condition(table, fid, segment(canonical(values))))
 }
 
-/** Token keys a read of one scheme condition depends on besides the conditions: the scheme-wide key. */
-export function wideKey(keys: Keyspace, table: string, fields: readonly string[]): string {
-  return keys.wide(table, fieldsId(fields))
+/**
+ * Token keys a read of one scheme's conditions depends on besides the conditions: the key of
+ * every condition of the field list, and for reads that do not name their members, the key of
+ * every row leaving one.
+ */
+export function wideKeys(keys: Keyspace, table: string, fields: readonly string[], leave: boolean): string[] {
+  const fid = fieldsId(fields)
+  return leave ? [keys.wide(table, fid), keys.wide(table, `${fid}:l`)] : [keys.wide(table, fid)]
 }
 
 /**
@@ -100,23 +105,25 @@ export function wideKey(keys: Keyspace, table: string, fields: readonly string[]
 export function schemeBumps(keys: Keyspace, change: RowChange, s: Scheme, out: Set<string>): void {
   const { table } = change
   const fid = fieldsId(s.fields)
-  const bump = (image: RowImage | undefined) => {
+  // An unknown entering condition concerns every read of the field list; an unknown left one only
+  // the reads that do not name their members (the others see members leave through their rows).
+  const bump = (image: RowImage | undefined, leaving: boolean) => {
     const values = image ? conditionValues(image, s.fields) : undefined
     if (values) out.add(keys.condition(table, fid, segment(canonical(values))))
-    else out.add(keys.wide(table, fid))
+    else out.add(keys.wide(table, leaving ? `${fid}:l` : fid))
   }
   switch (change.kind) {
     case 'insert':
-      bump(change.after)
+      bump(change.after, false)
       return
     case 'delete':
-      if (s.leave) bump(change.before)
+      if (s.leave) bump(change.before, true)
       return
     case 'update': {
       const changed = change.changed
       if (changed && !touches(changed, s.watch)) return
-      bump(afterUpdate(change, s.fields))
-      if (s.leave && (!changed || s.fields.some((f) => changed.includes(f)))) bump(change.before)
+      bump(afterUpdate(change, s.fields), false)
+      if (s.leave && (!changed || s.fields.some((f) => changed.includes(f)))) bump(change.before, true)
     }
   }
 }

@@ -11,21 +11,34 @@
  * it, so no value may be stored under it (see `docs/design.md`, "Commits that do not wait").
  */
 export interface Store {
-  /** Get-or-create the token of each key (missing ones created fresh and random). ttl: seconds. */
+  /**
+   * Get-or-create the token of each key (missing ones created fresh and random). ttl: seconds, for
+   * tokens created or refreshed; a refresh extends a token's life, never shortens it, and never
+   * touches a fenced token (it keeps its own short life).
+   */
   tokens(keys: readonly string[], ttl: number): Promise<TokenRead>
+  /** Current values of bump counters (`'0'` when missing; never created). */
+  counters(keys: readonly string[]): Promise<string[]>
   /** Reads an entry and the current tokens it needs, taking its load lease when asked and it is not a fresh hit. */
   read(request: ReadRequest): Promise<ReadResult>
   /** Compare-and-set write of an entry (see {@link WriteRequest}). */
   write(request: WriteRequest): Promise<boolean>
   /** Replaces tokens with new random ones (fenced ones when `fenceMs` is set) and reports scheme sets that moved. */
   bump(request: BumpRequest): Promise<BumpResult>
-  /** Replaces each fenced token that is still current with a fresh unfenced one. ttl: seconds. */
-  lift(keys: readonly string[], fenced: readonly string[], ttl: number): Promise<void>
+  /**
+   * Replaces each fenced token that is still current with a fresh unfenced one, incrementing the
+   * bump counter of its group (one of `counters`) like a bump does. ttl: seconds.
+   */
+  lift(keys: readonly string[], fenced: readonly string[], ttl: number, counters?: readonly string[]): Promise<void>
   /** Deletes keys (tokens or values); missing keys are fine. Must work when the server refuses writes for memory (UNLINK does). */
   delete(keys: readonly string[]): Promise<void>
   /** The scheme sets stored for these tables (see {@link SchemeSet}). */
   schemes(locations: readonly SchemeLocation[]): Promise<SchemeSet[]>
-  /** Fences every token under these prefixes (fenced for `fenceMs`, then gone): `invalidateAll`. Resolves to how many. */
+  /**
+   * Fences every token under these prefixes (fenced for `fenceMs`, then gone): `invalidateAll`.
+   * Scheme keys (`…}:q`, `…}:qv`) and bump counters (`…}:n`) are not tokens and stay as they are.
+   * Resolves to how many.
+   */
   fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number>
   /** Deletes every key that starts with `prefix`, in batches; resolves to how many were deleted. */
   deletePrefix(prefix: string): Promise<number>
@@ -55,7 +68,8 @@ export interface Store {
   ): Promise<() => Promise<void>>
   /**
    * The generation the store trusts right now without a round trip (it changes on reconnects to
-   * another server), or undefined when unknown. A commit compares it with its fence's generation.
+   * another server); `''` while it is not known yet (trust nothing). A commit compares it with its
+   * fence's generation. Absent: the store has a single memory that never changes.
    */
   generation?(): string | undefined
   /** Startup checks: reachability, permissions, configuration. Absent: nothing to check. */
@@ -77,7 +91,7 @@ export interface StoredEntry {
   readonly keys: readonly string[]
   /** Their tokens when the value was stored; the entry is valid while every one is still current. */
   readonly tokens: readonly string[]
-  /** Token keys the next load must read first (the tables the last load read): not part of validity. */
+  /** Bump counters the next load must read first (of the tables the last load read): not part of validity. */
   readonly fences: readonly string[]
   /** Epoch milliseconds after which the value is stale (still servable within stale-while-revalidate). */
   readonly freshUntil: number
@@ -91,11 +105,16 @@ export interface StoredEntry {
 export interface ReadRequest {
   /** The entry's key. */
   readonly entry: string
-  /** Token keys to read besides the entry's own (declared dependencies, fences); get-or-create. */
+  /** Token keys to read besides the entry's own (declared dependencies); get-or-create. */
   readonly keys: readonly string[]
+  /** Bump counters to read besides the entry's fences (`'0'` when missing; never created). */
+  readonly counters?: readonly string[]
   /** ttl: seconds, for tokens created or refreshed. */
   readonly ttl: number
-  /** With `leaseMs`: the lease key, taken (`SET NX PX`) when the entry is missing, stale or invalid. */
+  /**
+   * With `leaseMs`: the lease key, taken (`SET NX PX`) when the entry is missing, stale or invalid
+   * and nobody holds it. Never taken while the generation is `''` (nothing loaded then is stored).
+   */
   readonly lease?: string
   /** leaseMs: milliseconds the lease lasts. */
   readonly leaseMs?: number
@@ -105,11 +124,12 @@ export interface ReadRequest {
 export interface ReadResult {
   /** The entry, if any (valid or not). */
   readonly entry?: StoredEntry
-  /** Current tokens of the requested keys and of the entry's keys and fences. */
+  /** Current tokens of the requested keys and of the entry's keys; current values of the requested counters and of the entry's fences. */
   readonly current: ReadonlyMap<string, string>
   /**
    * Identifies the server memory the tokens came from: it changes when a server restarts or a
    * replica is promoted, so values and keys read under another generation are never trusted.
+   * `''` when the store cannot tell (reconnecting): nothing read then is trusted or stored.
    */
   readonly generation: string
   /** The lease owner id when this call took the lease. */
@@ -132,14 +152,23 @@ export interface SchemeRecord {
  * What {@link Store.write} is asked: store `payload` under `entry` only if
  * 1. every `expect` key still holds its expected token and none is fenced (read before the load),
  * 2. every other key of `keys` (dependencies discovered during the load) currently holds an
- *    unfenced token (created fresh when missing); those current tokens go into the entry,
- * 3. the server's generation is still `generation`.
- * The scheme records are added in the same atomic step, and the lease, if given, is released
- * whether or not the entry was stored. Resolves to true when stored.
+ *    unfenced token (created fresh when missing) whose bump counter (`…@<n>`, 0 when absent) is
+ *    not above the value `counters` gives for its group — it was not bumped since the load began;
+ *    a discovered key of a group without a counter in `counters` refuses the write;
+ *    those current tokens go into the entry,
+ * 3. every scheme record that is not in its hash yet, or was registered under a counter above the
+ *    one `counters` gives for its group, finds that group's counter unchanged (a writer may have
+ *    planned without the scheme),
+ * 4. the server's generation is still `generation`.
+ * The scheme records are added in the same atomic step (remembering the counter they were
+ * registered under), and the lease, if given, is released whether or not the entry was stored.
+ * Resolves to true when stored.
  */
 export interface WriteRequest {
   readonly entry: string
   readonly expect: { readonly keys: readonly string[]; readonly tokens: readonly string[] }
+  /** Bump counters read before the load, one per table group it read. */
+  readonly counters?: { readonly keys: readonly string[]; readonly values: readonly string[] }
   readonly keys: readonly string[]
   readonly fences: readonly string[]
   readonly generation: string
@@ -172,6 +201,11 @@ export interface SchemeSet extends SchemeLocation {
 export interface BumpRequest {
   /** Token keys to replace. */
   readonly keys: readonly string[]
+  /**
+   * Bump counters to increment once each (never expiring); the new tokens of keys in a counter's
+   * group end with `@<its new value>`.
+   */
+  readonly counters?: readonly string[]
   /** ttl: seconds for unfenced tokens. */
   readonly ttl: number
   /** fenceMs: when set, the new tokens are fenced (`~…`) and live this many milliseconds. */

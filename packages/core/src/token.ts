@@ -25,3 +25,13 @@ export function isFenced(token: string | null | undefined): boolean {
 export function fencedToken(token: string): string {
   return `~${token}`
 }
+
+/**
+ * The bump counter a token was written under (`…@<n>`), 0 for tokens created fresh by a read.
+ * A dependency found during a load is stored only if its token's counter is not newer than the
+ * counter read before the load.
+ */
+export function tokenSeq(token: string): number {
+  const at = token.lastIndexOf('@')
+  return at < 0 ? 0 : Number(token.slice(at + 1)) || 0
+}

@@ -1,6 +1,6 @@
 import { canonicalPk, type PrimaryKey } from './dependency.ts'
 import type { Keyspace } from './keyspace.ts'
-import { conditionKeys, encodeScheme, type Scheme, scheme, schemeId, wideKey } from './schemes.ts'
+import { conditionKeys, encodeScheme, type Scheme, scheme, schemeId, wideKeys } from './schemes.ts'
 import type { SchemeRecord } from './store.ts'
 import { isFenced } from './token.ts'
 
@@ -33,58 +33,56 @@ export interface ReadRecord {
   readonly enumerates?: boolean
 }
 
-/** Tokens read before the load (the load's compare-and-set baseline). */
-export interface Baseline {
-  readonly keys: string[]
-  readonly tokens: string[]
-}
-
 /** A dependency gatherer that runs while a loader runs (`fk.wrap`, `fk.cached`, result caches). */
 export class ReadFrame {
   /** Dependencies found so far (validity keys). */
   readonly keys = new Set<string>()
-  /** Table keys the load read: the next load of the same entry reads them first. */
+  /** Bump counters of the tables the load read: the next load of the same entry reads them first. */
   readonly fences = new Set<string>()
   readonly schemes = new Map<string, SchemeRecord & { scheme: Scheme }>()
-  /** Keys read before the load, and their tokens. */
-  readonly baseline: Map<string, string>
+  /** Tokens read before the load (declared dependencies, nested entries): compared exactly at the fill. */
+  readonly tokens: Map<string, string>
+  /** Bump counters read before the load: a dependency found later must not have been bumped since. */
+  readonly counters: Map<string, string>
   /** Set when something read cannot be covered: the value is served, never stored. */
   unsafe = false
   readonly #keysOf: Keyspace
-  readonly #preRead: (keys: string[]) => Promise<string[]>
+  readonly #preRead: (counters: string[]) => Promise<string[]>
   readonly parent: ReadFrame | undefined
 
   constructor(
     keys: Keyspace,
-    baseline: Map<string, string>,
-    preRead: (keys: string[]) => Promise<string[]>,
+    tokens: Map<string, string>,
+    counters: Map<string, string>,
+    preRead: (counters: string[]) => Promise<string[]>,
     parent: ReadFrame | undefined,
   ) {
     this.#keysOf = keys
-    this.baseline = baseline
+    this.tokens = tokens
+    this.counters = counters
     this.#preRead = preRead
     this.parent = parent
   }
 
   /**
    * Call before an ORM query on these tables runs (and await the promise when one is returned):
-   * a table this load has not fenced yet gets its token read first, so a write that commits while
-   * the query runs makes the fill fail instead of storing an old result (DESIGN rule 1).
+   * a table this load has not fenced yet gets its bump counter read first, so a write that commits
+   * while the query runs makes the fill fail instead of storing an old result (DESIGN rule 1).
    */
   beforeQuery(tables: Iterable<string>): Promise<void> | undefined {
     const list = [...tables]
     let missing: string[] | undefined
     for (const table of list) {
-      const key = this.#keysOf.table(table)
+      const key = this.#keysOf.counter(table)
       this.fences.add(key)
-      if (!this.baseline.has(key)) (missing ??= []).push(key)
+      if (!this.counters.has(key)) (missing ??= []).push(key)
     }
     const outer = this.parent?.beforeQuery(list)
     if (!missing) return outer
-    for (const key of missing) this.baseline.set(key, '')
+    for (const key of missing) this.counters.set(key, '')
     const own = this.#preRead(missing).then(
-      (tokens) => {
-        missing.forEach((key, i) => this.baseline.set(key, tokens[i]!))
+      (values) => {
+        missing.forEach((key, i) => this.counters.set(key, values[i]!))
       },
       () => {
         this.unsafe = true
@@ -107,9 +105,10 @@ export class ReadFrame {
     const k = this.#keysOf
     const { table } = r
     const tableKey = k.table(table)
-    this.fences.add(tableKey)
+    const counter = k.counter(table)
+    this.fences.add(counter)
     // A table this load never fenced before its query ran cannot be compared-and-set: serve, do not store.
-    if (!this.baseline.has(tableKey)) this.unsafe = true
+    if (!this.counters.has(counter)) this.unsafe = true
     this.keys.add(k.bulk(table))
     if (r.whole) {
       this.keys.add(tableKey)
@@ -130,7 +129,7 @@ export class ReadFrame {
         continue
       }
       for (const c of conds) this.keys.add(c)
-      this.keys.add(wideKey(k, table, s.fields))
+      for (const w of wideKeys(k, table, s.fields, s.leave)) this.keys.add(w)
       const id = schemeId(s)
       if (!this.schemes.has(id))
         this.schemes.set(id, {
@@ -148,16 +147,16 @@ export class ReadFrame {
     for (const key of keys) {
       this.keys.add(key)
       // The nested entry's tokens were current when read: treat them as read before this load.
-      if (!this.baseline.has(key)) {
+      if (!this.tokens.has(key)) {
         const token = current.get(key)
-        if (token !== undefined) this.baseline.set(key, token)
+        if (token !== undefined) this.tokens.set(key, token)
       }
     }
     for (const f of fences) {
       this.fences.add(f)
-      if (!this.baseline.has(f)) {
-        const token = current.get(f)
-        if (token !== undefined) this.baseline.set(f, token)
+      if (!this.counters.has(f)) {
+        const value = current.get(f)
+        if (value !== undefined) this.counters.set(f, value)
         else this.unsafe = true
       }
     }
@@ -166,7 +165,7 @@ export class ReadFrame {
 
   /** True when a baseline token is fenced (a write was committing): the result may predate it. */
   get fenced(): boolean {
-    for (const t of this.baseline.values()) if (isFenced(t)) return true
+    for (const t of this.tokens.values()) if (isFenced(t)) return true
     return false
   }
 }

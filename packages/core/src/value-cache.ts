@@ -62,8 +62,15 @@ interface Flight {
 interface Outcome {
   readonly value: unknown
   readonly stored: boolean
+  /** Tokens and counters the load read before it ran. */
   readonly baseline: ReadonlyMap<string, string>
   readonly unsafe: boolean
+}
+
+/** What a read asks the store for: token keys (declared) and bump counters (the entry's known fences). */
+interface Asked {
+  readonly keys: readonly string[]
+  readonly counters: readonly string[]
 }
 
 interface Resolved {
@@ -132,14 +139,17 @@ export class ValueCache {
     return this.frames.getStore()
   }
 
-  #newFrame(baseline: Map<string, string>, parent: ReadFrame | undefined): ReadFrame {
+  #newFrame(read: ReadResult | undefined, asked: Asked, parent: ReadFrame | undefined): ReadFrame {
     const h = this.#h
-    return new ReadFrame(
-      h.keys,
-      baseline,
-      async (keys) => (await h.store.tokens(keys, h.tokenTtl)).tokens,
-      parent,
-    )
+    const pick = (keys: readonly string[]) => {
+      const out = new Map<string, string>()
+      for (const k of keys) {
+        const v = read?.current.get(k)
+        if (v !== undefined) out.set(k, v)
+      }
+      return out
+    }
+    return new ReadFrame(h.keys, pick(asked.keys), pick(asked.counters), (counters) => h.store.counters(counters), parent)
   }
 
   #remember(entryKey: string, fences: readonly string[]): void {
@@ -170,15 +180,15 @@ export class ValueCache {
         return slot.value as T
       }
     }
-    const shape = this.#shapes.get(entryKey)
-    const keys = shape ? [...new Set([...declared, ...shape])] : declared
+    const asked: Asked = { keys: declared, counters: this.#shapes.get(entryKey) ?? [] }
     const seq = near?.seq ?? 0
     const leased = !tx && !this.#flights.has(entryKey)
     let read: ReadResult
     try {
       read = await h.store.read({
         entry: entryKey,
-        keys,
+        keys: asked.keys,
+        counters: asked.counters,
         ttl: h.tokenTtl,
         ...(leased ? { lease: h.keys.lease(entryKey), leaseMs: h.leaseMs } : {}),
       })
@@ -203,7 +213,7 @@ export class ValueCache {
     if (entry && !force && options.swr > 0 && !tx && !parent && entry.freshUntil + options.swr * 1000 > now) {
       h.stats.staleServed++
       emit('stale', () => ({ namespace: h.namespace, key: entryKey }))
-      const refresh = this.#flight(entryKey, declared, keys, read, loader, options, seq, contested).catch(() => {})
+      const refresh = this.#flight(entryKey, declared, asked, read, loader, options, seq, contested).catch(() => {})
       this.#track(refresh)
       return h.serializer.deserialize(entry.payload) as T
     }
@@ -211,7 +221,7 @@ export class ValueCache {
     emit('miss', () => ({ namespace: h.namespace, key: entryKey }))
     // Inside a transaction the loader may see uncommitted rows: serve them, never store them (DESIGN rule 4).
     if (tx) return this.#bypass(entryKey, declared, loader, options, false) as Promise<T>
-    return this.#flight(entryKey, declared, keys, read, loader, options, seq, contested) as Promise<T>
+    return this.#flight(entryKey, declared, asked, read, loader, options, seq, contested) as Promise<T>
   }
 
   #hit<T>(
@@ -242,7 +252,7 @@ export class ValueCache {
     if (count) this.#h.stats.bypasses++
     const parent = this.frames.getStore()
     if (!parent) return this.#run(entryKey, loader, options)
-    const frame = this.#newFrame(new Map(), parent)
+    const frame = this.#newFrame(undefined, { keys: [], counters: [] }, parent)
     for (const k of declared) frame.keys.add(k)
     parent.unsafe = true
     return this.frames.run(frame, () => this.#run(entryKey, loader, options))
@@ -258,7 +268,7 @@ export class ValueCache {
   async #flight<T>(
     entryKey: string,
     declared: readonly string[],
-    keys: readonly string[],
+    asked: Asked,
     read: ReadResult,
     loader: Loader<T>,
     options: Resolved,
@@ -277,7 +287,7 @@ export class ValueCache {
       const outcome = await Promise.race([running.promise.catch(() => undefined), late])
       clearTimeout(timer)
       if (outcome && joinable(outcome, read)) return outcome.value as T
-      return (await this.#load(entryKey, declared, keys, read, loader, options, seq, undefined, noop)).value as T
+      return (await this.#load(entryKey, declared, asked, read, loader, options, seq, undefined, noop)).value as T
     }
     const flight: Flight = { startedAt: Date.now(), promise: Promise.resolve(EMPTY), open: true }
     const close = () => {
@@ -285,7 +295,7 @@ export class ValueCache {
       if (this.#flights.get(entryKey) === flight) this.#flights.delete(entryKey)
     }
     this.#flights.set(entryKey, flight)
-    flight.promise = this.#leased(entryKey, declared, keys, read, loader, options, seq, contested, close)
+    flight.promise = this.#leased(entryKey, declared, asked, read, loader, options, seq, contested, close)
     flight.promise.then(close, close)
     return (await flight.promise).value as T
   }
@@ -294,7 +304,7 @@ export class ValueCache {
   async #leased<T>(
     entryKey: string,
     declared: readonly string[],
-    keys: readonly string[],
+    asked: Asked,
     first: ReadResult,
     loader: Loader<T>,
     options: Resolved,
@@ -311,7 +321,8 @@ export class ValueCache {
         try {
           read = await h.store.read({
             entry: entryKey,
-            keys,
+            keys: asked.keys,
+            counters: asked.counters,
             ttl: h.tokenTtl,
             lease: h.keys.lease(entryKey),
             leaseMs: h.leaseMs,
@@ -331,13 +342,13 @@ export class ValueCache {
         if (read.lease !== undefined) break
       }
     }
-    return this.#load(entryKey, declared, keys, read, loader, options, seq, read.lease, close)
+    return this.#load(entryKey, declared, asked, read, loader, options, seq, read.lease, close)
   }
 
   async #load<T>(
     entryKey: string,
     declared: readonly string[],
-    keys: readonly string[],
+    asked: Asked,
     read: ReadResult,
     loader: Loader<T>,
     options: Resolved,
@@ -346,12 +357,7 @@ export class ValueCache {
     loaded: () => void,
   ): Promise<Outcome> {
     const h = this.#h
-    const baseline = new Map<string, string>()
-    for (const k of keys) {
-      const t = read.current.get(k)
-      if (t !== undefined) baseline.set(k, t)
-    }
-    const frame = this.#newFrame(baseline, this.frames.getStore())
+    const frame = this.#newFrame(read, asked, this.frames.getStore())
     for (const k of declared) frame.keys.add(k)
     let value: T
     try {
@@ -366,7 +372,7 @@ export class ValueCache {
       !frame.unsafe && !frame.fenced && read.generation !== '' && (value !== undefined || options.cacheUndefined)
     const stored = store ? await this.#write(entryKey, frame, read.generation, value, options, seq, lease) : false
     if (!stored && !store && lease !== undefined) h.store.release(h.keys.lease(entryKey), lease).catch(() => {})
-    return { value, stored, baseline: frame.baseline, unsafe: frame.unsafe || frame.fenced }
+    return { value, stored, baseline: new Map([...frame.tokens, ...frame.counters]), unsafe: frame.unsafe || frame.fenced }
   }
 
   /** Compare-and-set; store trouble is reported, never thrown. Releases the lease in the same call. */
@@ -397,7 +403,8 @@ export class ValueCache {
     try {
       const ok = await h.store.write({
         entry: entryKey,
-        expect: { keys: [...frame.baseline.keys()], tokens: [...frame.baseline.values()] },
+        expect: { keys: [...frame.tokens.keys()], tokens: [...frame.tokens.values()] },
+        counters: { keys: [...frame.counters.keys()], values: [...frame.counters.values()] },
         keys,
         fences,
         generation,
@@ -504,8 +511,9 @@ export class ValueCache {
   ): Promise<{ hit: true; value: unknown } | { hit: false; ticket: FillTicket | undefined }> {
     const h = this.#h
     const tx = h.currentTransaction()
-    const fences = tables.map((t) => h.keys.table(t))
-    if (tx?.touches([...declared, ...fences]) || h.bumper.owes([...declared, ...fences])) {
+    const fences = tables.map((t) => h.keys.counter(t))
+    const touched = [...declared, ...tables.map((t) => h.keys.table(t))]
+    if (tx?.touches(touched) || h.bumper.owes(touched)) {
       h.stats.bypasses++
       return { hit: false, ticket: undefined }
     }
@@ -519,12 +527,11 @@ export class ValueCache {
         return { hit: true, value: slot.value }
       }
     }
-    const shape = this.#shapes.get(entryKey)
-    const keys = [...new Set([...declared, ...fences, ...(shape ?? [])])]
+    const asked: Asked = { keys: declared, counters: [...new Set([...fences, ...(this.#shapes.get(entryKey) ?? [])])] }
     const seq = near?.seq ?? 0
     let read: ReadResult
     try {
-      read = await h.store.read({ entry: entryKey, keys, ttl: h.tokenTtl })
+      read = await h.store.read({ entry: entryKey, keys: asked.keys, counters: asked.counters, ttl: h.tokenTtl })
     } catch (error) {
       h.reporter.store('read', error)
       h.stats.bypasses++
@@ -537,12 +544,7 @@ export class ValueCache {
     h.stats.misses++
     emit('miss', () => ({ namespace: h.namespace, key: entryKey }))
     if (tx) return { hit: false, ticket: undefined }
-    const baseline = new Map<string, string>()
-    for (const k of keys) {
-      const t = read.current.get(k)
-      if (t !== undefined) baseline.set(k, t)
-    }
-    const frame = this.#newFrame(baseline, undefined)
+    const frame = this.#newFrame(read, asked, undefined)
     for (const k of declared) frame.keys.add(k)
     for (const f of fences) frame.fences.add(f)
     return { hit: false, ticket: { entry: entryKey, frame, generation: read.generation, declared, seq } }
@@ -600,6 +602,7 @@ export class ValueCache {
     return h.store.write({
       entry: entryKey,
       expect: { keys: base.keys, tokens: base.tokens },
+      counters: { keys: [], values: [] },
       keys: declared,
       fences: [],
       generation: base.generation,

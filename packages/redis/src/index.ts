@@ -1,2 +1,5 @@
+export type { IoredisClient, RedisClusterTarget } from './client.ts'
+export { decodeEntry, encodeEntry, entryStoredAt } from './entry-codec.ts'
 export type { RedisStoreOptions, RedisTarget } from './redis-store.ts'
 export { RedisStore, redisStore } from './redis-store.ts'
+export { keySlot } from './slots.ts'

@@ -1,13 +1,37 @@
+import { createHash } from 'node:crypto'
+import { ConfigError, StoreUnavailableError } from '@freshkey/core'
 import {
-  ConfigError,
+  type BumpRequest,
+  type BumpResult,
   newToken,
+  type ReadRequest,
+  type ReadResult,
+  type SchemeLocation,
+  type SchemeSet,
   type Store,
+  type StoreCheck,
   type StoredEntry,
-  type StoreRead,
-  StoreUnavailableError,
-} from '@freshkey/core'
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import { BUMP, READ, REGISTER, RELEASE, TOKENS, WRITE } from './scripts.ts'
+  type TokenRead,
+  type WriteRequest,
+} from '@freshkey/core/adapter'
+import type { RedisOptions } from 'ioredis'
+import { verifyStore } from './checks.ts'
+import {
+  type Conn,
+  checkMasterReads,
+  createClient,
+  type IoredisClient,
+  isClient,
+  type Pipe,
+  type RedisClusterTarget,
+} from './client.ts'
+import { Deadlines, unavailable } from './deadline.ts'
+import { decodeEntry, entryHead, entryTail } from './entry-codec.ts'
+import { Identities } from './identity.ts'
+import { nonce } from './nonce.ts'
+import { SCRIPTS } from './scripts.ts'
+import { keySlot } from './slots.ts'
+import { Subscriptions } from './subscriptions.ts'
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -15,348 +39,922 @@ export interface RedisStoreOptions {
   prefix?: string
   /** timeout: milliseconds one store call may take before it fails with `StoreUnavailableError`. Default 1000. */
   timeout?: number
-  /** Keys deleted per UNLINK while purging. Default 500. */
+  /** Keys scanned and deleted per batch while purging or fencing. Default 500. */
   batchSize?: number
+  /**
+   * Durable bumps: after every bump (and delete, and `invalidateAll` fence), wait until this many
+   * replicas acknowledged it (`WAIT`, in the same round trip); fewer is a failed bump. Default 0
+   * (off). See the package README for what it buys and costs.
+   */
+  replicas?: number
+  /** replicaTimeout: milliseconds `WAIT` waits for the replicas. Default min(500, timeout / 2). */
+  replicaTimeout?: number
 }
 
-type Client = Redis | Cluster
+type ScriptName = keyof typeof SCRIPTS
+type Names = Record<ScriptName, string>
 
-interface ScriptClient {
-  fkTokens(n: number, ...args: (string | number)[]): Promise<string[]>
-  fkBump(n: number, ...args: (string | number)[]): Promise<number>
-  fkRead(n: number, ...args: (string | number)[]): Promise<[string[], string, number]>
-  fkWrite(n: number, ...args: (string | number)[]): Promise<number>
-  fkRelease(n: number, ...args: (string | number)[]): Promise<number>
-  fkRegister(n: number, ...args: (string | number)[]): Promise<string[]>
-}
-
-function encodeEntry(e: StoredEntry): string {
-  let head = `${e.tokenKeys.length}\n`
-  e.tokenKeys.forEach((k, i) => {
-    head += `${k}\n${e.tokens[i]}\n`
-  })
-  return `${head}${e.freshUntil}\n${e.payload}`
-}
-
-function decodeEntry(raw: string): StoredEntry {
-  let pos = raw.indexOf('\n')
-  const n = Number(raw.slice(0, pos))
-  const tokenKeys: string[] = []
-  const tokens: string[] = []
-  for (let i = 0; i < n; i++) {
-    const a = raw.indexOf('\n', pos + 1)
-    const b = raw.indexOf('\n', a + 1)
-    tokenKeys.push(raw.slice(pos + 1, a))
-    tokens.push(raw.slice(a + 1, b))
-    pos = b
-  }
-  const f = raw.indexOf('\n', pos + 1)
-  return { tokenKeys, tokens, freshUntil: Number(raw.slice(pos + 1, f)), payload: raw.slice(f + 1) }
-}
-
+const SCHEME_SUFFIX = /\}:qv?$/
+const isFenced = (t: string) => t.charCodeAt(0) === 126
 const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`)
+const HINTS = 100_000
+const SHAPES = 10_000
+
+function definedNames(client: Conn): Names {
+  const names = {} as Names
+  for (const [name, lua] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
+    const n = `fk2${name.toLowerCase()}_${createHash('sha1').update(lua).digest('hex').slice(0, 10)}`
+    if (typeof client[n] !== 'function') client.defineCommand(n, { lua })
+    names[name] = n
+  }
+  return names
+}
+
+function schemeMap(flat: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>()
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!)
+  return m
+}
+
+/** One slot's share of a call: the positions (in the caller's list) of its keys. */
+type Groups = Map<number, number[]>
 
 /**
- * A freshkey store on Redis through ioredis (standalone, Sentinel or Cluster). Every operation is
- * one round trip; multi-key work runs in Lua scripts. Key layout: `<prefix>{<namespace>}:…` — the
- * hash tag keeps one namespace in one Cluster slot, so every script is valid on Cluster.
+ * A freshkey store on Redis through ioredis: standalone, Sentinel or Cluster (key layout 2).
+ * Standalone, every operation is one script or one command; on a Cluster, work is split by slot
+ * and the per-slot calls run in parallel (one round trip of latency), each atomic on its slot.
+ * Token reads and compare-and-set only ever reach masters, and every result carries the
+ * generation (server `run_id`) it was read under (see `docs/design.md`).
  */
 export class RedisStore implements Store {
-  readonly client: Client
+  /** The ioredis client (yours, or the one this store created). */
+  readonly client: IoredisClient
+  /** Prefix of every key. */
   readonly prefix: string
+  /** Replicas every bump must reach (0: off). */
+  readonly replicas: number
+  readonly #c: Conn
+  readonly #cluster: boolean
   readonly #owned: boolean
-  readonly #timeout: number
   readonly #batch: number
-  /** Clients with `commandTimeout` (ours always have it) enforce it themselves; others need our watchdog. */
-  readonly #race: boolean
-  readonly #pending = new Set<{ deadline: number; reject: (error: unknown) => void }>()
-  #watchdog: NodeJS.Timeout | undefined
-  /** When this process last refreshed each token key's TTL (bounded). */
+  readonly #replicaTimeout: number
+  readonly #names: Names
+  readonly #deadlines: Deadlines
+  readonly #ids = new Identities()
+  readonly #subs: Subscriptions
+  /** When this process last refreshed the TTL of each token key (tokens) or entry's tokens (read). */
   readonly #refreshed = new Map<string, number>()
-  #subscriber: Redis | undefined
-  readonly #handlers = new Map<string, Set<(message: string) => void>>()
+  #calls = 0
+  /** Cluster: the last token this process saw for each key, to judge entries on their own slot. */
+  readonly #hints = new Map<string, string>()
+  /** Cluster: the keys and fences each entry had when last seen, read beside it next time. */
+  readonly #shapes = new Map<string, { keys: readonly string[]; fences: readonly string[] }>()
+  readonly #onNode = (node: Conn) => this.#ids.watch(node)
+  readonly #onRefresh = () => this.#learnMasters()
 
-  constructor(client: Client, options: RedisStoreOptions & { owned?: boolean } = {}) {
+  /** Use {@link redisStore}. */
+  constructor(client: IoredisClient, options: RedisStoreOptions & { owned?: boolean } = {}) {
+    if (!isClient(client)) throw new ConfigError('RedisStore needs an ioredis Redis or Cluster client')
+    const c = client as unknown as Conn
+    checkMasterReads(c)
+    const timeout = options.timeout ?? 1000
+    const replicas = options.replicas ?? 0
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw new ConfigError('`replicas` must be a whole number ≥ 0')
+    if (!(timeout > 0)) throw new ConfigError('`timeout` must be a positive number of milliseconds')
     this.client = client
+    this.#c = c
+    this.#cluster = c.isCluster === true
     this.prefix = options.prefix ?? 'fk:'
+    this.replicas = replicas
     this.#owned = options.owned ?? false
-    this.#race =
-      !this.#owned && typeof (client.options as { commandTimeout?: unknown }).commandTimeout !== 'number'
-    this.#timeout = options.timeout ?? 1000
     this.#batch = options.batchSize ?? 500
-    const define = (name: string, lua: string) => {
-      if (!(name in client)) client.defineCommand(name, { lua })
+    this.#replicaTimeout = Math.max(1, Math.floor(options.replicaTimeout ?? Math.min(500, timeout / 2)))
+    const selfTimed = this.#owned && !this.#cluster
+    const ownTimeout = typeof c.options.commandTimeout === 'number' && !this.#cluster
+    this.#deadlines = new Deadlines(timeout, !(selfTimed || ownTimeout))
+    this.#names = definedNames(c)
+    if (this.#cluster && c.options.enableAutoPipelining) {
+      // ioredis would route an auto-pipelined script by its key count: send the scripts on their own.
+      const ignored: unknown = c.options.autoPipeliningIgnoredCommands
+      const names = Object.values(this.#names)
+      ;(c.options as Record<string, unknown>).autoPipeliningIgnoredCommands = [
+        ...(Array.isArray(ignored) ? ignored : []),
+        ...names,
+      ]
     }
-    define('fkTokens', TOKENS)
-    define('fkBump', BUMP)
-    define('fkRead', READ)
-    define('fkWrite', WRITE)
-    define('fkRelease', RELEASE)
-    define('fkRegister', REGISTER)
+    this.#subs = new Subscriptions(c)
+    if (this.#cluster) {
+      for (const node of c.nodes('all')) this.#ids.watch(node)
+      c.on('+node', this.#onNode)
+      c.on('refresh', this.#onRefresh)
+      c.on('ready', this.#onRefresh)
+      this.#learnMasters()
+    } else this.#ids.watch(c)
   }
 
-  get #scripts(): ScriptClient {
-    return this.client as unknown as ScriptClient
+  #learnMasters(): void {
+    for (const node of this.#c.nodes('master')) {
+      this.#ids.watch(node)
+      // A master the Cluster client never used has no connection yet: open it to learn who it is.
+      if (node.status === 'wait') node.connect?.().catch(() => {})
+    }
   }
 
-  #fail(operation: string, error: unknown): StoreUnavailableError {
-    return new StoreUnavailableError(`redis ${operation} failed: ${(error as Error).message}`, {
-      cause: error,
-    })
+  // ---------------------------------------------------------------- plumbing
+
+  #k(key: string): string {
+    return this.prefix + key
   }
 
   #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    if (!this.#race) return fn().catch((error) => Promise.reject(this.#fail(operation, error)))
-    // One shared watchdog instead of a timer per call: the hot path only adds a Set entry.
-    return new Promise<T>((resolve, reject) => {
-      const slot = { deadline: Date.now() + this.#timeout, reject }
-      this.#pending.add(slot)
-      this.#watch()
-      fn().then(
-        (value) => {
-          this.#pending.delete(slot)
-          resolve(value)
-        },
-        (error) => {
-          this.#pending.delete(slot)
-          reject(this.#fail(operation, error))
-        },
+    return this.#deadlines.run(operation, fn)
+  }
+
+  #slot(full: string): number {
+    return this.#cluster ? keySlot(full) : 0
+  }
+
+  #group(full: readonly string[]): Groups {
+    const groups: Groups = new Map()
+    for (let i = 0; i < full.length; i++) {
+      const s = this.#slot(full[i]!)
+      let g = groups.get(s)
+      if (!g) {
+        g = []
+        groups.set(s, g)
+      }
+      g.push(i)
+    }
+    return groups
+  }
+
+  /** The generation the store trusts now: the master's run id (Cluster: of every master), or '' when unknown. */
+  #gen(): string {
+    if (!this.#cluster) return this.#ids.of(this.#c) ?? ''
+    const masters = this.#c.nodes('master')
+    if (masters.length === 0) return ''
+    const ids: string[] = []
+    for (const m of masters) {
+      const id = this.#ids.of(m)
+      if (id === undefined) {
+        if (m.status === 'wait') m.connect?.().catch(() => {})
+        return ''
+      }
+      ids.push(id)
+    }
+    return this.#ids.combine(ids)
+  }
+
+  /** Token reads never go to replicas (DESIGN rule 9): a standalone client that reached one fails. */
+  #master(operation: string): void {
+    if (!this.#cluster && this.#ids.replica(this.#c))
+      throw new StoreUnavailableError(
+        `redis ${operation} refused: the server is a replica (its tokens can be older than the last bump); connect to the master`,
       )
+  }
+
+  /** A result read under `before` counts only if the connections did not change meanwhile. */
+  #after(before: string): string {
+    return before !== '' && this.#gen() === before ? before : ''
+  }
+
+  #hint(full: string, token: string): void {
+    if (!this.#cluster) return
+    if (this.#hints.size >= HINTS) this.#hints.clear()
+    this.#hints.set(full, token)
+  }
+
+  /**
+   * TTL refreshes are checked on one call in 16 when the TTL is long (a key read that often is
+   * refreshed well before it expires; one read less often only risks a miss, never a stale value):
+   * the per-key bookkeeping stays off most hot-path calls.
+   */
+  #sample(ttl: number): boolean {
+    return ttl <= 60 || (++this.#calls & 15) === 0
+  }
+
+  #due(key: string, ttl: number, now: number): boolean {
+    const last = this.#refreshed.get(key)
+    if (last !== undefined && last + ttl * 250 > now) return false
+    if (this.#refreshed.size >= 100_000) this.#refreshed.clear()
+    this.#refreshed.set(key, now)
+    return true
+  }
+
+  /** Refreshes TTLs of unfenced tokens off the hot path, at most every ttl/4 per key, never shortening one. */
+  #refresh(full: readonly string[], tokens: readonly (string | null)[], ttl: number): void {
+    const now = Date.now()
+    let due: string[] | undefined
+    for (let i = 0; i < full.length; i++) {
+      const t = tokens[i]
+      if (!t || isFenced(t) || !this.#due(full[i]!, ttl, now)) continue
+      due ??= []
+      due.push(full[i]!)
+    }
+    if (!due) return
+    const list = due
+    for (const [, idx] of this.#group(list)) {
+      const keys = idx.map((i) => list[i]!)
+      this.#c[this.#names.REFRESH](keys.length, ...keys, Math.ceil(ttl)).catch(() => {})
+    }
+  }
+
+  /** WAIT for the configured replicas after a write, in the same pipeline; a shortfall fails the call. */
+  #waitFor(pipe: Pipe): void {
+    if (this.replicas > 0) pipe.wait(this.replicas, this.#replicaTimeout)
+  }
+
+  #checkWait(operation: string, result: [Error | null, unknown] | undefined): void {
+    if (this.replicas === 0) return
+    if (!result) throw unavailable(operation, new Error('no WAIT reply'))
+    if (result[0]) throw unavailable(operation, result[0])
+    const acked = Number(result[1])
+    if (acked < this.replicas)
+      throw new StoreUnavailableError(
+        `redis ${operation} reached ${acked} of ${this.replicas} replicas within ${this.#replicaTimeout} ms: not durable`,
+      )
+  }
+
+  async #exec(operation: string, pipe: { exec(): Promise<[Error | null, unknown][] | null> }) {
+    const results = await pipe.exec()
+    if (!results) throw unavailable(operation, new Error('pipeline aborted'))
+    return results
+  }
+
+  // ---------------------------------------------------------------- tokens
+
+  /** Hot path: one MGET per slot; the get-or-create script only for missing tokens. */
+  async tokens(keys: readonly string[], ttl: number): Promise<TokenRead> {
+    this.#master('tokens')
+    const g = this.#gen()
+    if (keys.length === 0) return { tokens: [], generation: g }
+    const full = new Array<string>(keys.length)
+    for (let i = 0; i < keys.length; i++) full[i] = this.prefix + keys[i]!
+    if (!this.#cluster) {
+      const found: (string | null)[] = await this.#run('tokens', () => this.#c.mget(...full))
+      let complete = true
+      for (let i = 0; i < found.length; i++) if (found[i] === null) complete = false
+      if (complete) {
+        if (this.#sample(ttl)) this.#refresh(full, found, ttl)
+        return { tokens: found as string[], generation: this.#after(g) }
+      }
+      const made: string[] = await this.#run('tokens', () =>
+        this.#c[this.#names.TOKENS](full.length, ...full, Math.ceil(ttl), nonce()),
+      )
+      return { tokens: made, generation: this.#after(g) }
+    }
+    const tokens: string[] = new Array(full.length)
+    await Promise.all(
+      [...this.#group(full)].map(async ([, idx]) => {
+        const keysOf = idx.map((i) => full[i]!)
+        const found: (string | null)[] = await this.#run('tokens', () => this.#c.mget(...keysOf))
+        const missing: number[] = []
+        found.forEach((t, j) => {
+          if (t === null) missing.push(j)
+          else tokens[idx[j]!] = t
+        })
+        if (this.#sample(ttl)) this.#refresh(keysOf, found, ttl)
+        if (missing.length > 0) {
+          const mk = missing.map((j) => keysOf[j]!)
+          const made: string[] = await this.#run('tokens', () =>
+            this.#c[this.#names.TOKENS](mk.length, ...mk, Math.ceil(ttl), nonce()),
+          )
+          missing.forEach((j, n) => {
+            tokens[idx[j]!] = made[n]!
+          })
+        }
+      }),
+    )
+    for (let i = 0; i < full.length; i++) this.#hint(full[i]!, tokens[i]!)
+    return { tokens, generation: this.#after(g) }
+  }
+
+  // ---------------------------------------------------------------- read
+
+  async read(request: ReadRequest): Promise<ReadResult> {
+    this.#master('read')
+    return this.#cluster ? this.#readCluster(request) : this.#readOne(request)
+  }
+
+  #leaseArgs(request: ReadRequest, generation: string): { key: string; ms: string; owner: string } {
+    if (request.lease === undefined || request.leaseMs === undefined)
+      return { key: this.#k(request.entry), ms: '', owner: '' }
+    return {
+      key: this.#k(request.lease),
+      ms: String(Math.ceil(request.leaseMs)),
+      owner: `${generation}/${newToken()}`,
+    }
+  }
+
+  /** Standalone: one script reads the entry, every token it needs, and takes the lease on a miss. */
+  async #readOne(request: ReadRequest): Promise<ReadResult> {
+    const g = this.#gen()
+    const now = Date.now()
+    const lease = this.#leaseArgs(request, g)
+    const n = request.keys.length
+    const keys = new Array<string>(n + 2)
+    keys[0] = this.prefix + request.entry
+    keys[1] = lease.key
+    for (let i = 0; i < n; i++) keys[i + 2] = this.prefix + request.keys[i]!
+    const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
+    const reply: [string[], string, string[] | 0, string[], number] = await this.#run('read', () =>
+      this.#c[this.#names.READ](
+        n + 2,
+        ...keys,
+        Math.ceil(request.ttl),
+        nonce(),
+        g,
+        now,
+        lease.ms,
+        lease.owner,
+        refresh,
+        this.prefix,
+        'a',
+      ),
+    )
+    const [out, raw, xk, xt, taken] = reply
+    const current = new Map<string, string>()
+    for (let i = 0; i < n; i++) current.set(request.keys[i]!, out[i]!)
+    if (Array.isArray(xk)) for (let i = 0; i < xk.length; i++) current.set(xk[i]!, xt[i]!)
+    const entry = raw === '' ? undefined : decodeEntry(raw)
+    const generation = this.#after(g)
+    const result: { entry?: StoredEntry; current: Map<string, string>; generation: string; lease?: string } =
+      {
+        current,
+        generation,
+      }
+    if (entry) result.entry = entry
+    if (taken === 1) result.lease = lease.owner
+    return result
+  }
+
+  /**
+   * Cluster: the entry's slot and every token slot in parallel. The entry's own keys are guessed
+   * from the last time this process saw the entry, so a second round trip happens only when its
+   * shape changed; the entry's slot judges the keys it cannot read by the tokens this process
+   * saw last, and a wrong guess costs one more round trip to take the lease.
+   */
+  async #readCluster(request: ReadRequest): Promise<ReadResult> {
+    const g = this.#gen()
+    const now = Date.now()
+    const lease = this.#leaseArgs(request, g)
+    const entryFull = this.#k(request.entry)
+    const entrySlot = keySlot(entryFull)
+    const shape = this.#shapes.get(request.entry)
+    const guess = new Set(request.keys)
+    if (shape) {
+      for (const k of shape.keys) guess.add(k)
+      for (const k of shape.fences) guess.add(k)
+    }
+    const list = [...guess]
+    const full = list.map((k) => this.prefix + k)
+    const groups = this.#group(full)
+    const local = groups.get(entrySlot) ?? []
+    groups.delete(entrySlot)
+    const hints: string[] = []
+    for (const [, idx] of groups) {
+      for (const i of idx) {
+        const h = this.#hints.get(full[i]!)
+        if (h !== undefined) hints.push(list[i]!, h)
+      }
+    }
+    const current = new Map<string, string>()
+    const ttl = Math.ceil(request.ttl)
+    const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
+    const localKeys = local.map((i) => full[i]!)
+    const entryCall = this.#run('read', () =>
+      this.#c[this.#names.READ](
+        localKeys.length + 2,
+        entryFull,
+        lease.key,
+        ...localKeys,
+        ttl,
+        nonce(),
+        g,
+        now,
+        lease.ms,
+        lease.owner,
+        refresh,
+        this.prefix,
+        'c',
+        ...hints,
+      ),
+    ) as Promise<[string[], string, string[], string[], number]>
+    const others = [...groups.values()].map((idx) =>
+      this.#tokensAt(
+        idx.map((i) => list[i]!),
+        request.ttl,
+      ),
+    )
+    const [reply, ...reads] = await Promise.all([entryCall, ...others])
+    const [out, raw] = reply
+    let taken = reply[4]
+    for (let j = 0; j < local.length; j++) current.set(list[local[j]!]!, out[j]!)
+    for (const r of reads) for (const [k, t] of r) current.set(k, t)
+    const entry = raw === '' ? undefined : decodeEntry(raw)
+    if (entry) {
+      this.#remember(request.entry, entry.keys, entry.fences)
+      const missing = [...entry.keys, ...entry.fences].filter((k) => !current.has(k))
+      if (missing.length > 0) {
+        const more = await this.#tokensRead([...new Set(missing)], request.ttl)
+        for (const [k, t] of more) current.set(k, t)
+      }
+    }
+    for (const [k, t] of current) this.#hint(this.prefix + k, t)
+    const hit =
+      entry !== undefined &&
+      g !== '' &&
+      entry.generation === g &&
+      entry.freshUntil > now &&
+      entry.keys.every((k, i) => current.get(k) === entry.tokens[i])
+    if (lease.ms !== '' && g !== '') {
+      if (hit && taken === 1) {
+        // Judged by an old hint: the entry is a hit after all; nobody needs this lease.
+        this.#c[this.#names.RELEASE](1, lease.key, lease.owner).catch(() => {})
+        taken = 0
+      } else if (!hit && taken === 0) {
+        taken = await this.#run('read', () =>
+          this.#c[this.#names.LEASE](1, lease.key, lease.owner, lease.ms, g),
+        )
+      }
+    }
+    const result: { entry?: StoredEntry; current: Map<string, string>; generation: string; lease?: string } =
+      {
+        current,
+        generation: this.#after(g),
+      }
+    if (entry) result.entry = entry
+    if (taken === 1) result.lease = lease.owner
+    return result
+  }
+
+  #remember(entry: string, keys: readonly string[], fences: readonly string[]): void {
+    if (!this.#cluster) return
+    if (this.#shapes.size >= SHAPES) this.#shapes.delete(this.#shapes.keys().next().value as string)
+    this.#shapes.set(entry, { keys, fences })
+  }
+
+  /** Tokens of keys that share one slot: MGET, then get-or-create for the missing ones. */
+  async #tokensAt(keys: readonly string[], ttl: number): Promise<[string, string][]> {
+    const full = keys.map((k) => this.prefix + k)
+    const found: (string | null)[] = await this.#run('read', () => this.#c.mget(...full))
+    const out: [string, string][] = []
+    const missing: number[] = []
+    found.forEach((t, i) => {
+      if (t === null) missing.push(i)
+      else out.push([keys[i]!, t])
+    })
+    if (this.#sample(ttl)) this.#refresh(full, found, ttl)
+    if (missing.length > 0) {
+      const mk = missing.map((i) => full[i]!)
+      const made: string[] = await this.#run('read', () =>
+        this.#c[this.#names.TOKENS](mk.length, ...mk, Math.ceil(ttl), nonce()),
+      )
+      missing.forEach((i, n) => {
+        out.push([keys[i]!, made[n]!])
+      })
+    }
+    return out
+  }
+
+  async #tokensRead(keys: readonly string[], ttl: number): Promise<[string, string][]> {
+    const full = keys.map((k) => this.prefix + k)
+    const parts = await Promise.all(
+      [...this.#group(full)].map(([, idx]) =>
+        this.#tokensAt(
+          idx.map((i) => keys[i]!),
+          ttl,
+        ),
+      ),
+    )
+    return parts.flat()
+  }
+
+  // ---------------------------------------------------------------- write
+
+  async write(request: WriteRequest): Promise<boolean> {
+    const g = this.#gen()
+    const leaseKey = request.lease ? this.#k(request.lease.key) : undefined
+    if (request.generation === '' || g !== request.generation) {
+      if (request.lease) await this.release(request.lease.key, request.lease.owner).catch(() => {})
+      return false
+    }
+    for (const k of request.keys)
+      if (k.includes('\n')) throw new ConfigError(`a token key contains a newline: ${k}`)
+    const expected = new Map<string, string>()
+    for (let i = 0; i < request.expect.keys.length; i++)
+      expected.set(request.expect.keys[i]!, request.expect.tokens[i]!)
+    const others: string[] = []
+    for (const k of new Set(request.keys)) if (!expected.has(k)) others.push(k)
+    const head = entryHead(request.freshUntil, request.generation, request.keys, request.fences.length)
+    const tail = entryTail(request.fences, request.payload)
+    const entryFull = this.#k(request.entry)
+    const entrySlot = this.#slot(entryFull)
+    const schemes = request.schemes ?? []
+    // Per slot: which expected keys, other keys and schemes it holds.
+    const bySlot = new Map<
+      number,
+      { expect: string[]; others: string[]; schemes: (typeof schemes)[number][] }
+    >()
+    const at = (slot: number) => {
+      let s = bySlot.get(slot)
+      if (!s) {
+        s = { expect: [], others: [], schemes: [] }
+        bySlot.set(slot, s)
+      }
+      return s
+    }
+    for (const k of expected.keys()) at(this.#slot(this.#k(k))).expect.push(k)
+    for (const k of others) at(this.#slot(this.#k(k))).others.push(k)
+    for (const s of schemes) at(this.#slot(this.#k(s.hash))).schemes.push(s)
+    const resolved = new Map<string, string>()
+    const remote = [...bySlot].filter(([slot]) => slot !== entrySlot)
+    if (remote.length > 0) {
+      // Phase 1 (Cluster): each token slot checks its expected tokens, reads its other keys and
+      // registers its schemes, atomically on that slot. See docs/design.md for why the split is safe.
+      let refused = false
+      await Promise.all(
+        remote.map(async ([, part]) => {
+          const keys = [
+            ...part.expect.map((k) => this.#k(k)),
+            ...part.others.map((k) => this.#k(k)),
+            ...part.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version)]),
+          ]
+          const args = [
+            Math.ceil(request.tokenTtl),
+            nonce(),
+            part.expect.length,
+            part.others.length,
+            part.schemes.length,
+            ...part.expect.map((k) => expected.get(k)!),
+            ...part.schemes.flatMap((s) => [s.id, s.meta]),
+          ]
+          const reply: number | string[] = await this.#run('write', () =>
+            this.#c[this.#names.CHECK](keys.length, ...keys, ...args),
+          )
+          if (!Array.isArray(reply)) {
+            refused = true
+            return
+          }
+          part.others.forEach((k, i) => {
+            resolved.set(k, reply[i]!)
+          })
+        }),
+      ).catch(async (error) => {
+        if (request.lease) await this.release(request.lease.key, request.lease.owner).catch(() => {})
+        throw error
+      })
+      if (refused || this.#gen() !== g) {
+        if (request.lease) await this.release(request.lease.key, request.lease.owner).catch(() => {})
+        return false
+      }
+    }
+    // Phase 2 (standalone: the only one): the entry's slot checks its own keys and stores the entry.
+    const local = bySlot.get(entrySlot) ?? { expect: [], others: [], schemes: [] }
+    const localOther = new Map(local.others.map((k, j) => [k, j + 1]))
+    const refs = request.keys.map((k) => {
+      const e = expected.get(k)
+      if (e !== undefined) return e
+      const j = localOther.get(k)
+      return j !== undefined ? `#${j}` : resolved.get(k)!
+    })
+    const keys = [
+      entryFull,
+      leaseKey ?? entryFull,
+      ...local.expect.map((k) => this.#k(k)),
+      ...local.others.map((k) => this.#k(k)),
+      ...local.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version)]),
+    ]
+    const ok: number = await this.#run('write', () =>
+      this.#wrote(
+        request,
+        this.#c[this.#names.WRITE](
+          keys.length,
+          ...keys,
+          Math.max(1, Math.ceil(request.ttlMs)),
+          Math.ceil(request.tokenTtl),
+          nonce(),
+          request.lease?.owner ?? '',
+          head,
+          tail,
+          local.expect.length,
+          local.others.length,
+          local.schemes.length,
+          ...local.expect.map((k) => expected.get(k)!),
+          ...local.schemes.flatMap((s) => [s.id, s.meta]),
+          ...refs,
+        ),
+      ),
+    )
+    if (ok !== 1 || this.#gen() !== g) return false
+    this.#remember(request.entry, request.keys, request.fences)
+    return true
+  }
+
+  /** A WRITE that failed (at maxmemory, its first SET) released nothing: release the lease (DEL is allowed there). */
+  #wrote(request: WriteRequest, call: Promise<number>): Promise<number> {
+    if (!request.lease) return call
+    const { key, owner } = request.lease
+    return call.catch(async (error) => {
+      await this.#c[this.#names.RELEASE](1, this.#k(key), owner).catch(() => {})
+      throw error
     })
   }
 
-  #watch(): void {
-    if (this.#watchdog) return
-    this.#watchdog = setInterval(
-      () => {
-        const now = Date.now()
-        for (const slot of this.#pending) {
-          if (slot.deadline > now) continue
-          this.#pending.delete(slot)
-          slot.reject(this.#fail('call', new Error(`timed out after ${this.#timeout} ms`)))
-        }
-        if (this.#pending.size === 0) {
-          clearInterval(this.#watchdog)
-          this.#watchdog = undefined
-        }
-      },
-      Math.max(10, Math.floor(this.#timeout / 4)),
-    )
-    this.#watchdog.unref()
-  }
+  // ---------------------------------------------------------------- bump, lift, delete, fence
 
-  #k = (key: string) => this.prefix + key
-
-  // Hot path: one MGET. The get-or-create script runs only when a token is missing (first use,
-  // expiry, a flushed Redis); TTLs are refreshed off the hot path, at most every ttl/4 per key.
-  async tokens(keys: readonly string[], ttl: number): Promise<string[]> {
-    if (keys.length === 0) return []
-    const full = keys.map(this.#k)
-    const found = await this.#run('tokens', () => this.client.mget(...full))
-    if (found.every((t) => t !== null)) {
-      this.#refresh(full, ttl)
-      return found as string[]
-    }
-    return this.#run('tokens', () => this.#scripts.fkTokens(full.length, ...full, Math.ceil(ttl), newToken()))
-  }
-
-  #refresh(full: readonly string[], ttl: number): void {
-    const now = Date.now()
-    const due = full.filter((k) => (this.#refreshed.get(k) ?? 0) + ttl * 250 < now)
-    if (due.length === 0) return
-    if (this.#refreshed.size > 100_000) this.#refreshed.clear()
-    const pipeline = this.client.pipeline()
-    for (const k of due) {
-      this.#refreshed.set(k, now)
-      pipeline.expire(k, Math.ceil(ttl))
-    }
-    pipeline.exec().catch(() => {})
-  }
-
-  async bump(keys: readonly string[], ttl: number, channel?: string): Promise<void> {
-    if (keys.length === 0) return
-    const ch = channel === undefined ? '' : this.#k(channel)
-    await this.#run('bump', () =>
-      this.#scripts.fkBump(keys.length, ...keys.map(this.#k), Math.ceil(ttl), newToken(), ch, this.prefix),
-    )
-  }
-
-  async read(entryKey: string, tokenKeys: readonly string[], ttl: number): Promise<StoreRead> {
-    if (tokenKeys.length > 0) {
-      // One MGET reads the entry and the current tokens atomically; the entry is checked here.
-      const full = tokenKeys.map(this.#k)
-      const [raw, ...tokens] = await this.#run('read', () => this.client.mget(this.#k(entryKey), ...full))
-      if (tokens.every((t) => t !== null)) {
-        this.#refresh(full, ttl)
-        const current = tokens as string[]
-        if (!raw) return { tokens: current, valid: false }
-        const entry = decodeEntry(raw)
-        // Usual case: the entry was written for these very keys, in this order.
-        if (
-          entry.tokenKeys.length === tokenKeys.length &&
-          entry.tokenKeys.every((k, i) => k === tokenKeys[i])
-        ) {
-          return { tokens: current, entry, valid: entry.tokens.every((t, i) => t === current[i]) }
-        }
-        const byKey = new Map(tokenKeys.map((k, i) => [k, current[i]]))
-        if (entry.tokenKeys.every((k) => byKey.has(k))) {
-          return {
-            tokens: current,
-            entry,
-            valid: entry.tokenKeys.every((k, i) => byKey.get(k) === entry.tokens[i]),
-          }
-        }
+  async bump(request: BumpRequest): Promise<BumpResult> {
+    const g = this.#gen()
+    const full = request.keys.map((k) => this.prefix + k)
+    const tokens: string[] = new Array(full.length)
+    const fenced = request.fenceMs !== undefined
+    const locations = request.schemes ?? []
+    const groups = this.#group(full)
+    const schemeGroups = new Map<number, number[]>()
+    locations.forEach((loc, i) => {
+      const s = this.#slot(this.#k(loc.version))
+      let list = schemeGroups.get(s)
+      if (!list) {
+        list = []
+        schemeGroups.set(s, list)
       }
-    }
-    const [tokens, raw, valid] = await this.#run('read', () =>
-      this.#scripts.fkRead(
-        1 + tokenKeys.length,
-        this.#k(entryKey),
-        ...tokenKeys.map(this.#k),
-        Math.ceil(ttl),
-        newToken(),
-        this.prefix,
-      ),
+      list.push(i)
+      if (!groups.has(s)) groups.set(s, [])
+    })
+    const moved: SchemeSet[] = []
+    const message = request.channel === undefined ? undefined : (request.message ?? request.keys.join('\n'))
+    const publishHere = message !== undefined && !this.#cluster
+    await Promise.all(
+      [...groups].map(async ([slot, idx]) => {
+        const n = nonce()
+        const locs = schemeGroups.get(slot) ?? []
+        const keys = [
+          ...idx.map((i) => full[i]!),
+          ...locs.flatMap((l) => [this.#k(locations[l]!.version), this.#k(locations[l]!.hash)]),
+        ]
+        const args = [
+          Math.ceil(request.ttl),
+          n,
+          fenced ? String(Math.max(1, Math.ceil(request.fenceMs!))) : '',
+          idx.length,
+          ...locs.map((l) => locations[l]!.known),
+        ]
+        const pipe = this.#c.pipeline()
+        pipe[this.#names.BUMP](keys.length, ...keys, ...args)
+        if (publishHere) pipe.publish(this.#k(request.channel!), message)
+        this.#waitFor(pipe)
+        const results = await this.#run('bump', () => this.#exec('bump', pipe))
+        const [error, reply] = results[0]!
+        if (error) throw unavailable('bump', error)
+        this.#checkWait('bump', results[publishHere ? 2 : 1])
+        idx.forEach((i, j) => {
+          tokens[i] = `${fenced ? '~' : ''}${n}:${j + 1}`
+        })
+        for (const [s, version, flat] of reply as [number, string, string[]][]) {
+          const loc = locations[locs[s - 1]!]!
+          moved.push({ hash: loc.hash, version: loc.version, current: version, schemes: schemeMap(flat) })
+        }
+      }),
     )
-    if (!raw) return { tokens, valid: false }
-    return { tokens, entry: decodeEntry(raw), valid: valid === 1 }
+    if (message !== undefined && this.#cluster) this.publish(request.channel!, message).catch(() => {})
+    for (let i = 0; i < full.length; i++) this.#hint(full[i]!, tokens[i]!)
+    return { tokens, generation: this.#after(g), schemes: moved }
   }
 
-  async write(entryKey: string, entry: StoredEntry, ttlMs: number): Promise<boolean> {
-    const n = 1 + entry.tokenKeys.length
-    const ok = await this.#run('write', () =>
-      this.#scripts.fkWrite(
-        n,
-        this.#k(entryKey),
-        ...entry.tokenKeys.map(this.#k),
-        encodeEntry(entry),
-        Math.ceil(ttlMs),
-        ...entry.tokens,
+  async lift(keys: readonly string[], fenced: readonly string[], ttl: number): Promise<void> {
+    if (keys.length === 0) return
+    const full = keys.map((k) => this.prefix + k)
+    await Promise.all(
+      [...this.#group(full)].map(([, idx]) =>
+        this.#run('lift', () =>
+          this.#c[this.#names.LIFT](
+            idx.length,
+            ...idx.map((i) => full[i]!),
+            Math.ceil(ttl),
+            nonce(),
+            ...idx.map((i) => fenced[i]!),
+          ),
+        ),
       ),
     )
-    return ok === 1
   }
 
+  /** UNLINK works when the server refuses writes for memory: the fallback of a failed bump. */
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return
-    await this.#run('delete', () => this.client.unlink(...keys.map(this.#k)))
+    const full = keys.map((k) => this.prefix + k)
+    await Promise.all(
+      [...this.#group(full)].map(async ([, idx]) => {
+        const pipe = this.#c.pipeline()
+        pipe.unlink(...idx.map((i) => full[i]!))
+        this.#waitFor(pipe)
+        const results = await this.#run('delete', () => this.#exec('delete', pipe))
+        if (results[0]![0]) throw unavailable('delete', results[0]![0])
+        this.#checkWait('delete', results[1])
+      }),
+    )
   }
+
+  #masters(): Conn[] {
+    return this.#cluster ? this.#c.nodes('master') : [this.#c]
+  }
+
+  /** SCAN every master for keys under `prefix` (of type `type` when given), batch by batch. */
+  async #scan(
+    prefix: string,
+    type: string | undefined,
+    each: (keys: string[]) => Promise<void>,
+  ): Promise<void> {
+    const match = `${globEscape(this.#k(prefix))}*`
+    for (const node of this.#masters()) {
+      let cursor = '0'
+      do {
+        const args: (string | number)[] = [cursor, 'MATCH', match, 'COUNT', this.#batch]
+        if (type !== undefined) args.push('TYPE', type)
+        const [next, keys]: [string, string[]] = await this.#run('scan', () => node.scan(...args))
+        cursor = next
+        if (keys.length > 0) await each(keys)
+      } while (cursor !== '0')
+    }
+  }
+
+  async fencePrefixes(prefixes: readonly string[], fenceMs: number): Promise<number> {
+    let fenced = 0
+    for (const prefix of prefixes) {
+      await this.#scan(prefix, 'string', async (found) => {
+        // Scheme versions (`…}:qv`) are counters, not tokens: they survive invalidateAll.
+        const keys = found.filter((k) => !SCHEME_SUFFIX.test(k))
+        const counts = await Promise.all(
+          [...this.#group(keys)].map(async ([, idx]) => {
+            const pipe = this.#c.pipeline()
+            pipe[this.#names.FENCE](
+              idx.length,
+              ...idx.map((i) => keys[i]!),
+              Math.max(1, Math.ceil(fenceMs)),
+              nonce(),
+            )
+            this.#waitFor(pipe)
+            const results = await this.#run('fence', () => this.#exec('fence', pipe))
+            if (results[0]![0]) throw unavailable('fence', results[0]![0])
+            this.#checkWait('fence', results[1])
+            return Number(results[0]![1])
+          }),
+        )
+        for (const c of counts) fenced += c
+      })
+    }
+    return fenced
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0
+    await this.#scan(prefix, undefined, async (keys) => {
+      const counts = await Promise.all(
+        [...this.#group(keys)].map(([, idx]) =>
+          this.#run('unlink', () => this.#c.unlink(...idx.map((i) => keys[i]!)) as Promise<number>),
+        ),
+      )
+      for (const c of counts) deleted += c
+    })
+    return deleted
+  }
+
+  async schemes(locations: readonly SchemeLocation[]): Promise<SchemeSet[]> {
+    const out: SchemeSet[] = new Array(locations.length)
+    const byVersion = locations.map((l) => this.#k(l.version))
+    await Promise.all(
+      [...this.#group(byVersion)].map(async ([, idx]) => {
+        const keys = idx.flatMap((i) => [this.#k(locations[i]!.version), this.#k(locations[i]!.hash)])
+        const reply: [string, string[]][] = await this.#run('schemes', () =>
+          this.#c[this.#names.SCHEMES](keys.length, ...keys),
+        )
+        idx.forEach((i, j) => {
+          const [current, flat] = reply[j]!
+          out[i] = { ...locations[i]!, current, schemes: schemeMap(flat) }
+        })
+      }),
+    )
+    return out
+  }
+
+  // ---------------------------------------------------------------- leases, raw values, registry
 
   async acquire(key: string, ms: number): Promise<string | undefined> {
     const owner = newToken()
     const ok = await this.#run('acquire', () =>
-      this.client.set(this.#k(key), owner, 'PX', Math.ceil(ms), 'NX'),
+      this.#c.set(this.#k(key), owner, 'PX', Math.max(1, Math.ceil(ms)), 'NX'),
     )
     return ok === 'OK' ? owner : undefined
   }
 
   async release(key: string, owner: string): Promise<void> {
-    await this.#run('release', () => this.#scripts.fkRelease(1, this.#k(key), owner))
-  }
-
-  async deletePrefix(prefix: string): Promise<number> {
-    const nodes: Redis[] =
-      this.client instanceof Cluster ? this.client.nodes('master') : [this.client as Redis]
-    const match = `${globEscape(this.#k(prefix))}*`
-    let deleted = 0
-    for (const node of nodes) {
-      let cursor = '0'
-      do {
-        const [next, keys] = await this.#run('scan', () =>
-          node.scan(cursor, 'MATCH', match, 'COUNT', this.#batch),
-        )
-        cursor = next
-        for (let i = 0; i < keys.length; i += this.#batch) {
-          const batch = keys.slice(i, i + this.#batch)
-          deleted += await this.#run('unlink', () => node.unlink(...batch))
-        }
-      } while (cursor !== '0')
-    }
-    return deleted
+    await this.#run('release', () => this.#c[this.#names.RELEASE](1, this.#k(key), owner))
   }
 
   async getRaw(key: string): Promise<string | undefined> {
-    return (await this.#run('get', () => this.client.get(this.#k(key)))) ?? undefined
+    return (await this.#run('get', () => this.#c.get(this.#k(key)))) ?? undefined
   }
 
   async setRaw(key: string, value: string, ttlMs?: number): Promise<void> {
     await this.#run('set', () =>
       ttlMs === undefined
-        ? this.client.set(this.#k(key), value)
-        : this.client.set(this.#k(key), value, 'PX', Math.ceil(ttlMs)),
+        ? this.#c.set(this.#k(key), value)
+        : this.#c.set(this.#k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs))),
     )
   }
 
   register(key: string, member: string): Promise<string[]> {
-    return this.#run('register', () => this.#scripts.fkRegister(1, this.#k(key), Date.now(), member))
+    return this.#run('register', () => this.#c[this.#names.REGISTER](1, this.#k(key), Date.now(), member))
   }
 
   async unregister(key: string, member: string): Promise<void> {
-    await this.#run('unregister', () => this.client.zrem(this.#k(key), member))
+    await this.#run('unregister', () => this.#c.zrem(this.#k(key), member))
   }
 
+  // ---------------------------------------------------------------- pub/sub, generation, checks
+
+  /** Best effort: standalone PUBLISH, Cluster sharded SPUBLISH (Redis 7) to the channel's slot. */
   async publish(channel: string, message: string): Promise<void> {
-    await this.#run('publish', () => this.client.publish(this.#k(channel), message))
+    const full = this.#k(channel)
+    await this.#run('publish', () =>
+      this.#cluster ? this.#c.call('SPUBLISH', full, message) : this.#c.publish(full, message),
+    )
   }
 
-  async subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
-    const full = this.#k(channel)
-    if (!this.#subscriber) {
-      const sub = (this.client instanceof Cluster ? this.client.nodes('master')[0]! : this.client).duplicate()
-      sub.on('message', (ch: string, message: string) => {
-        for (const fn of this.#handlers.get(ch) ?? []) fn(message)
-      })
-      sub.on('error', () => {})
-      this.#subscriber = sub
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onState?: (live: boolean) => void,
+  ): Promise<() => Promise<void>> {
+    return this.#run('subscribe', () => this.#subs.subscribe(this.#k(channel), onMessage, onState))
+  }
+
+  /** The generation the store trusts now (the master's run id; Cluster: every master's), or '' while unknown. */
+  generation(): string {
+    return this.#gen()
+  }
+
+  /** Waits until the generation is known (startup, tests); resolves to it, or '' after `ms`. */
+  async ready(ms = 5000): Promise<string> {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const g = this.#gen()
+      if (g !== '' || Date.now() > deadline) return g
+      await new Promise((r) => setTimeout(r, 10))
     }
-    let set = this.#handlers.get(full)
-    if (!set) {
-      set = new Set()
-      this.#handlers.set(full, set)
-      await this.#run('subscribe', () => this.#subscriber!.subscribe(full))
-    }
-    set.add(onMessage)
-    return async () => {
-      set.delete(onMessage)
-      if (set.size === 0 && this.#handlers.get(full) === set) {
-        this.#handlers.delete(full)
-        await this.#subscriber?.unsubscribe(full).catch(() => {})
-      }
-    }
+  }
+
+  /** Checks reachability, ACL rights on keys, scripts, channels and commands, eviction policy, replicas. */
+  verify(): Promise<StoreCheck[]> {
+    return verifyStore({
+      client: this.#c,
+      masters: () => this.#masters(),
+      prefix: this.prefix,
+      probe: this.#names.PROBE,
+      replicas: this.replicas,
+      generation: () => this.#gen(),
+      learn: (node) => this.#ids.learn(node),
+      run: (op, fn) => this.#run(op, fn),
+    })
   }
 
   async close(): Promise<void> {
-    if (this.#watchdog) clearInterval(this.#watchdog)
-    this.#watchdog = undefined
-    this.#subscriber?.disconnect()
-    this.#subscriber = undefined
-    if (this.#owned) this.client.disconnect()
+    this.#deadlines.stop()
+    this.#subs.close()
+    if (this.#cluster) {
+      this.#c.off('+node', this.#onNode)
+      this.#c.off('refresh', this.#onRefresh)
+      this.#c.off('ready', this.#onRefresh)
+    }
+    if (this.#owned) {
+      await Promise.race([this.#c.quit().catch(() => {}), new Promise((r) => setTimeout(r, 200).unref())])
+      this.#c.disconnect()
+    }
   }
 }
 
-/** Where {@link redisStore} connects: an ioredis client, a `redis://`/`rediss://` URL, or ioredis options. */
-export type RedisTarget = Redis | Cluster | string | RedisOptions
+/**
+ * Where {@link redisStore} connects: an ioredis `Redis` or `Cluster` (any copy of ioredis 5.4+ or
+ * 6), a `redis://`/`rediss://` URL, ioredis options (Sentinel included), or `{ cluster: nodes }`.
+ */
+export type RedisTarget = IoredisClient | string | RedisOptions | RedisClusterTarget
 
 /**
- * Creates a Redis store. Accepts an existing ioredis `Redis`/`Cluster` (left open on `close()`), a
- * URL (`rediss://` enables TLS; a password in the URL is used) or ioredis options; with nothing,
- * reads `REDIS_URL`.
+ * Creates a Redis store. Given a client, uses it and leaves it open on `close()`; given a URL
+ * (`rediss://` enables TLS), options or `{ cluster }`, creates its own; with nothing, reads
+ * `REDIS_URL`. Throws `ConfigError` for a client or options that would read from replicas.
  */
 export function redisStore(target?: RedisTarget, options: RedisStoreOptions = {}): RedisStore {
-  if (target instanceof Redis || target instanceof Cluster) return new RedisStore(target, options)
-  const timeout = options.timeout ?? 1000
-  const defaults: RedisOptions = {
-    commandTimeout: timeout,
-    maxRetriesPerRequest: 1,
-    connectTimeout: Math.max(timeout, 2000),
+  if (isClient(target)) return new RedisStore(target, options)
+  const client = createClient(
+    target as string | RedisOptions | RedisClusterTarget | undefined,
+    options.timeout ?? 1000,
+  )
+  try {
+    return new RedisStore(client as unknown as IoredisClient, { ...options, owned: true })
+  } catch (error) {
+    client.disconnect()
+    throw error
   }
-  const url = target === undefined ? process.env.REDIS_URL : typeof target === 'string' ? target : undefined
-  if (target === undefined && !url)
-    throw new ConfigError('redisStore needs a client, URL or options (or REDIS_URL)')
-  if (url !== undefined && !/^rediss?:\/\//.test(url))
-    throw new ConfigError(`not a redis:// or rediss:// URL: ${url}`)
-  const client =
-    url !== undefined ? new Redis(url, defaults) : new Redis({ ...defaults, ...(target as RedisOptions) })
-  client.on('error', () => {})
-  return new RedisStore(client, { ...options, owned: true })
 }

@@ -1,77 +1,316 @@
-// Lua scripts, registered with ioredis `defineCommand` (EVALSHA, falling back to EVAL when the
-// script cache was flushed). Fresh tokens are `nonce .. index`: the client sends one random nonce
-// per call, so tokens are unique without trusting Lua's random generator. The `:` keeps
-// `nonce .. index` unambiguous (nonces have no `:`).
+// Lua scripts of the store (key layout 2). Each runs on one Cluster slot: every key it touches is
+// in KEYS, or (standalone only, mode 'a') read from an entry's header. Fresh tokens are
+// `nonce .. ':' .. index`: the client sends one random nonce per call, and `:` never occurs in a
+// nonce, so tokens are unique without trusting Lua's random generator. A token starting with `~`
+// (byte 126) is fenced. Nothing here publishes: pub/sub is best effort and sent beside the
+// scripts, so a missing channel permission never fails a bump.
+//
+// Scripts carry no shebang flags: at `maxmemory` a script fails on its first write and Redis
+// refuses that write before anything else was written, so a refused bump writes nothing.
 
-/** KEYS: token keys. ARGV: ttl seconds, nonce. Returns the token of each key, creating missing ones. */
+/**
+ * KEYS: token keys. ARGV: ttl seconds, nonce. Get-or-create; a fenced token keeps its own expiry.
+ * TTL refreshes come last: at maxmemory Redis refuses a script's first write only if it may grow
+ * memory, and lets every later write through, so a leading EXPIRE would wave the SETs past it.
+ * A refresh never shortens a token's life (a caller with a short ttl must not expire shared tokens).
+ */
 export const TOKENS = `
-local out = {}
+local out, refresh = {}, {}
 for i, k in ipairs(KEYS) do
-  local v = redis.call('GETEX', k, 'EX', ARGV[1])
+  local v = redis.call('GET', k)
   if not v then
     v = ARGV[2] .. ':' .. i
     redis.call('SET', k, v, 'EX', ARGV[1])
+  elseif string.byte(v, 1) ~= 126 then
+    refresh[#refresh + 1] = k
   end
   out[i] = v
+end
+local ms = tonumber(ARGV[1]) * 1000
+for _, k in ipairs(refresh) do
+  if redis.call('PTTL', k) < ms then redis.call('EXPIRE', k, ARGV[1]) end
 end
 return out
 `
 
-/** KEYS: token keys. ARGV: ttl seconds, nonce, channel or '', key prefix. Gives each key a new token; publishes the unprefixed keys. */
-export const BUMP = `
-for i, k in ipairs(KEYS) do
-  redis.call('SET', k, ARGV[2] .. ':' .. i, 'EX', ARGV[1])
-end
-if ARGV[3] ~= '' then
-  local names = {}
-  for i, k in ipairs(KEYS) do names[i] = string.sub(k, #ARGV[4] + 1) end
-  redis.call('PUBLISH', ARGV[3], table.concat(names, '\\n'))
-end
-return #KEYS
-`
-
-// Entry layout: "<n>\\n<key1>\\n<token1>\\n...<keyN>\\n<tokenN>\\n<freshUntil>\\n<payload>".
-// Header keys are stored without the store prefix; ARGV carries it.
-
 /**
- * KEYS[1]: entry; KEYS[2..]: token keys to get-or-create. ARGV: ttl seconds, nonce, prefix.
- * Returns { tokens, entry or '', valid (1/0) }; validity compares the entry's own header tokens.
+ * KEYS[1]: entry, KEYS[2]: its lease, KEYS[3..]: token keys to get-or-create.
+ * ARGV: 1 ttl seconds, 2 nonce, 3 generation the client trusts ('' = none), 4 now (epoch ms),
+ * 5 lease ms ('' = no lease), 6 lease owner, 7 '1' to refresh token TTLs, 8 key prefix,
+ * 9 'a' (every key of the entry is reachable here) or 'c' (Cluster: only KEYS; the others are
+ * judged by the hints), 10.. hints: unprefixed key, token the client last saw.
+ * Returns { tokens of KEYS[3..], entry or '', extra keys (unprefixed) or 0, their tokens or 0, lease }:
+ * lease 1 taken, 2 held by someone else, 0 not tried (a fresh valid hit, or no lease asked). Lease
+ * owners are `<generation>/<id>`: a lease of another generation (restored with an old RDB) is taken over.
+ * TTL refreshes come last (see {@link TOKENS}): at maxmemory a miss fails here, a hit still reads.
  */
 export const READ = `
-local tokens = {}
-for i = 2, #KEYS do
-  local k = KEYS[i]
-  local v = redis.call('GETEX', k, 'EX', ARGV[1])
+local find, sub, byte = string.find, string.sub, string.byte
+local ttl, nonce, prefix = ARGV[1], ARGV[2], ARGV[8]
+local refresh = ARGV[7] == '1'
+local nk = #KEYS
+local touched
+local function token(k, i)
+  local v = redis.call('GET', k)
   if not v then
-    v = ARGV[2] .. ':' .. i
-    redis.call('SET', k, v, 'EX', ARGV[1])
+    v = nonce .. ':' .. i
+    redis.call('SET', k, v, 'EX', ttl)
+  elseif refresh and byte(v, 1) ~= 126 then
+    touched = touched or {}
+    touched[#touched + 1] = k
   end
-  tokens[i - 1] = v
+  return v
+end
+local seen, out = {}, {}
+for i = 3, nk do
+  local k = KEYS[i]
+  local v = token(k, i)
+  seen[k] = v
+  out[i - 2] = v
 end
 local raw = redis.call('GET', KEYS[1])
-if not raw then return { tokens, '', 0 } end
-local nl = string.find(raw, '\\n', 1, true)
-local n = tonumber(string.sub(raw, 1, nl - 1))
-local pos = nl + 1
-local valid = 1
-for _ = 1, n do
-  local e1 = string.find(raw, '\\n', pos, true)
-  local key = string.sub(raw, pos, e1 - 1)
-  local e2 = string.find(raw, '\\n', e1 + 1, true)
-  local token = string.sub(raw, e1 + 1, e2 - 1)
-  pos = e2 + 1
-  if valid == 1 and redis.call('GET', ARGV[3] .. key) ~= token then valid = 0 end
+local xk, xt
+local hit = false
+if raw and byte(raw, 1) == 70 then
+  local e = find(raw, '\\n', 2, true)
+  local fresh = tonumber(sub(raw, 2, e - 1))
+  local p = e + 1
+  e = find(raw, '\\n', p, true)
+  local gen = sub(raw, p, e - 1)
+  p = e + 1
+  e = find(raw, '\\n', p, true)
+  p = e + 1
+  e = find(raw, '\\n', p, true)
+  local n = tonumber(sub(raw, p, e - 1))
+  p = e + 1
+  e = find(raw, '\\n', p, true)
+  local m = tonumber(sub(raw, p, e - 1))
+  p = e + 1
+  local lines = {}
+  for i = 1, n + n + m do
+    e = find(raw, '\\n', p, true)
+    lines[i] = sub(raw, p, e - 1)
+    p = e + 1
+  end
+  hit = gen == ARGV[3] and gen ~= '' and fresh > tonumber(ARGV[4])
+  local all = ARGV[9] == 'a'
+  local hints
+  if not all then
+    hints = {}
+    for h = 10, #ARGV, 2 do hints[ARGV[h]] = ARGV[h + 1] end
+  end
+  for i = 1, n + n + m do
+    if i <= n or i > n + n then
+      local short = lines[i]
+      local k = prefix .. short
+      local v = seen[k]
+      if v == nil then
+        if all then
+          v = token(k, nk + i)
+          seen[k] = v
+          xk = xk or {}
+          xt = xt or {}
+          xk[#xk + 1] = short
+          xt[#xt + 1] = v
+        else
+          v = hints[short]
+        end
+      end
+      if i <= n and v ~= lines[n + i] then hit = false end
+    end
+  end
+else
+  raw = ''
 end
-return { tokens, raw, valid }
+local lease = 0
+if ARGV[5] ~= '' and not hit and ARGV[3] ~= '' then
+  if redis.call('SET', KEYS[2], ARGV[6], 'NX', 'PX', ARGV[5]) then
+    lease = 1
+  else
+    -- A lease taken under another generation came back with a restored server: its holder will
+    -- never release it here. Owners are '<generation>/<id>'.
+    local holder = redis.call('GET', KEYS[2])
+    if holder and sub(holder, 1, #ARGV[3] + 1) ~= ARGV[3] .. '/' then
+      redis.call('SET', KEYS[2], ARGV[6], 'PX', ARGV[5])
+      lease = 1
+    else
+      lease = 2
+    end
+  end
+end
+if touched then
+  local ms = tonumber(ttl) * 1000
+  for _, k in ipairs(touched) do
+    if redis.call('PTTL', k) < ms then redis.call('EXPIRE', k, ttl) end
+  end
+end
+return { out, raw, xk or 0, xt or 0, lease }
 `
 
-/** KEYS[1]: entry; KEYS[2..]: token keys. ARGV: entry text, ttl ms, expected tokens... Compare-and-set. */
+/**
+ * Compare-and-set write of an entry, releasing its lease whether stored or not.
+ * KEYS[1]: entry, KEYS[2]: lease, then a expected keys, b other keys (discovered during the
+ * load), c pairs (scheme hash, scheme version).
+ * ARGV: 1 entry ttl ms, 2 token ttl seconds, 3 nonce, 4 lease owner ('' none), 5 entry head,
+ * 6 entry tail, 7 a, 8 b, 9 c, then a expected tokens, c pairs (scheme id, description), then one
+ * token per entry key in entry order: the token itself, or '#j' for the j-th other key.
+ * Refuses (0) when an expected key no longer holds its token or holds a fenced one, or an other
+ * key holds a fenced token; missing other keys get fresh tokens. Returns 1 when stored.
+ */
 export const WRITE = `
-for i = 2, #KEYS do
-  if redis.call('GET', KEYS[i]) ~= ARGV[i + 1] then return 0 end
+local a, b, c = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local function release()
+  if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i = 1, a do
+  local v = redis.call('GET', KEYS[2 + i])
+  if v ~= ARGV[9 + i] or string.byte(v, 1) == 126 then
+    release()
+    return 0
+  end
+end
+local other = {}
+for j = 1, b do
+  local k = KEYS[2 + a + j]
+  local v = redis.call('GET', k)
+  if not v then
+    v = ARGV[3] .. ':' .. j
+    redis.call('SET', k, v, 'EX', ARGV[2])
+  elseif string.byte(v, 1) == 126 then
+    release()
+    return 0
+  end
+  other[j] = v
+end
+local ks, as = 2 + a + b, 9 + a
+for s = 1, c do
+  local h, ver = KEYS[ks + 2 * s - 1], KEYS[ks + 2 * s]
+  if redis.call('HSETNX', h, ARGV[as + 2 * s - 1], ARGV[as + 2 * s]) == 1 then redis.call('INCR', ver) end
+  redis.call('EXPIRE', h, ARGV[2])
+  redis.call('EXPIRE', ver, ARGV[2])
+end
+local parts = {}
+for i = as + 2 * c + 1, #ARGV do
+  local t = ARGV[i]
+  if string.byte(t, 1) == 35 then t = other[tonumber(string.sub(t, 2))] end
+  parts[#parts + 1] = t
+  parts[#parts + 1] = '\\n'
+end
+redis.call('SET', KEYS[1], ARGV[5] .. table.concat(parts) .. ARGV[6], 'PX', ARGV[1])
+release()
 return 1
+`
+
+/**
+ * Phase 1 of a Cluster write, on one token slot: the checks of {@link WRITE} for the keys of
+ * this slot, and its scheme registrations. KEYS: a expected keys, b other keys, c pairs (scheme
+ * hash, scheme version). ARGV: 1 token ttl seconds, 2 nonce, 3 a, 4 b, 5 c, a expected tokens,
+ * c pairs (id, description). Returns 0 when refused, else { tokens of the other keys }.
+ */
+export const CHECK = `
+local a, b, c = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+for i = 1, a do
+  local v = redis.call('GET', KEYS[i])
+  if v ~= ARGV[5 + i] or string.byte(v, 1) == 126 then return 0 end
+end
+local other = {}
+for j = 1, b do
+  local k = KEYS[a + j]
+  local v = redis.call('GET', k)
+  if not v then
+    v = ARGV[2] .. ':' .. j
+    redis.call('SET', k, v, 'EX', ARGV[1])
+  elseif string.byte(v, 1) == 126 then
+    return 0
+  end
+  other[j] = v
+end
+local ks, as = a + b, 5 + a
+for s = 1, c do
+  local h, ver = KEYS[ks + 2 * s - 1], KEYS[ks + 2 * s]
+  if redis.call('HSETNX', h, ARGV[as + 2 * s - 1], ARGV[as + 2 * s]) == 1 then redis.call('INCR', ver) end
+  redis.call('EXPIRE', h, ARGV[1])
+  redis.call('EXPIRE', ver, ARGV[1])
+end
+return other
+`
+
+/**
+ * KEYS: n token keys, then l pairs (scheme version, scheme hash). ARGV: 1 ttl seconds, 2 nonce,
+ * 3 fence ms ('' = plain tokens), 4 n, then l known versions. Sets key i to `nonce:i` (fenced:
+ * `~nonce:i`, living fence ms). Returns { pair index, version, hash fields and values } for each
+ * scheme set whose version is not the known one.
+ */
+export const BUMP = `
+local n = tonumber(ARGV[4])
+if ARGV[3] ~= '' then
+  for i = 1, n do redis.call('SET', KEYS[i], '~' .. ARGV[2] .. ':' .. i, 'PX', ARGV[3]) end
+else
+  for i = 1, n do redis.call('SET', KEYS[i], ARGV[2] .. ':' .. i, 'EX', ARGV[1]) end
+end
+local moved = {}
+for s = 1, (#KEYS - n) / 2 do
+  local ver = redis.call('GET', KEYS[n + 2 * s - 1]) or '0'
+  if ver ~= ARGV[4 + s] then
+    moved[#moved + 1] = { s, ver, redis.call('HGETALL', KEYS[n + 2 * s]) }
+  end
+end
+return moved
+`
+
+/** KEYS: token keys. ARGV: 1 ttl seconds, 2 nonce, then the fenced token each key must still hold. */
+export const LIFT = `
+for i, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[2 + i] then redis.call('SET', k, ARGV[2] .. ':' .. i, 'EX', ARGV[1]) end
+end
+return 0
+`
+
+/** KEYS: token keys. ARGV: ttl seconds. Extends the life of each unfenced token to ttl, never shortens it. */
+export const REFRESH = `
+local ms = tonumber(ARGV[1]) * 1000
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ms then
+    local v = redis.call('GET', k)
+    if v and string.byte(v, 1) ~= 126 then redis.call('EXPIRE', k, ARGV[1]) end
+  end
+end
+return 0
+`
+
+/** KEYS: token keys (found by SCAN). ARGV: 1 fence ms, 2 nonce. Fences those still present; returns how many. */
+export const FENCE = `
+local n = 0
+for i, k in ipairs(KEYS) do
+  if redis.call('GET', k) then
+    redis.call('SET', k, '~' .. ARGV[2] .. ':' .. i, 'PX', ARGV[1])
+    n = n + 1
+  end
+end
+return n
+`
+
+/** KEYS: pairs (scheme version, scheme hash). Returns { version or '0', hash fields and values } per pair. */
+export const SCHEMES = `
+local out = {}
+for s = 1, #KEYS / 2 do
+  out[s] = { redis.call('GET', KEYS[2 * s - 1]) or '0', redis.call('HGETALL', KEYS[2 * s]) }
+end
+return out
+`
+
+/**
+ * KEYS[1]: lease. ARGV: owner ('<generation>/<id>'), ms, generation. Takes the lease if free, or
+ * held under another generation (see {@link READ}). Returns 1 when taken, 2 when held.
+ */
+export const LEASE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+local holder = redis.call('GET', KEYS[1])
+if holder and string.sub(holder, 1, #ARGV[3] + 1) ~= ARGV[3] .. '/' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 2
 `
 
 /** KEYS[1]: lease. ARGV: owner. Deletes the lease only if the owner still holds it. */
@@ -85,3 +324,28 @@ export const REGISTER = `
 redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
 return redis.call('ZRANGE', KEYS[1], 0, -1)
 `
+
+/** KEYS[1]: probe key. ARGV: value. `verify()`: can scripts write and read keys under the prefix? */
+export const PROBE = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', 10000)
+local v = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1])
+return v
+`
+
+/** Every script, by the name the store defines it under (suffixed with a digest of its text). */
+export const SCRIPTS = {
+  TOKENS,
+  REFRESH,
+  READ,
+  WRITE,
+  CHECK,
+  BUMP,
+  LIFT,
+  FENCE,
+  SCHEMES,
+  LEASE,
+  RELEASE,
+  REGISTER,
+  PROBE,
+} as const

@@ -1,0 +1,13 @@
+// Programmatic access to the `freshkey` command (the bin is dist/bin.js).
+export type { Connection } from './connection.ts'
+export { connect } from './connection.ts'
+export type { Inspection } from './inspect.ts'
+export { describe, inspect } from './inspect.ts'
+export type { KeyKind } from './keys.ts'
+export { classify } from './keys.ts'
+export type { Output } from './main.ts'
+export { main } from './main.ts'
+export type { PurgeResult } from './purge.ts'
+export { purge } from './purge.ts'
+export type { MasterStats, Stats } from './stats.ts'
+export { describeStats, stats } from './stats.ts'
