@@ -1,6 +1,9 @@
-// Single-row update transactions per second on PostgreSQL through Prisma 7 (adapter-pg), without
-// and with @freshkey/prisma publishing to Redis, in one run (alternating rounds, same database).
-// Needs REDIS_URL and DATABASE_URL (a PostgreSQL URL allowed to CREATE DATABASE); starts no server.
+// Single-row writes per second on PostgreSQL through Prisma 7 (adapter-pg), without and with
+// @freshkey/prisma on Redis, in one run (alternating rounds, same database): autocommit updates
+// (fenced in parallel with the statement), one-update interactive transactions (fenced in parallel
+// with COMMIT), and the same on a field of a declared scope. Needs REDIS_URL and DATABASE_URL (a
+// PostgreSQL URL allowed to CREATE DATABASE); starts no server.
+import { uptime } from 'node:os'
 import { createFreshkey, memoryStore } from '@freshkey/core'
 import { redisStore } from '@freshkey/redis'
 import { Redis } from 'ioredis'
@@ -35,14 +38,19 @@ type Client = Pick<typeof prisma, 'article' | '$transaction'>
 const update = (c: Client) => () => c.article.update({ where: { id: 1 }, data: { title: `t${n++}` } })
 const interactive = (c: Client) => () =>
   c.$transaction(async (tx) => tx.article.update({ where: { id: 1 }, data: { title: `t${n++}` } }))
-// Moves the row between two scopes: freshkey reads (and locks) the before image in the same transaction.
+// Moves the row between two conditions of the declared scope: no before image is read any more.
 const scoped = (c: Client) => () =>
   c.article.update({ where: { id: 2 }, data: { category: n++ % 2 ? 'tech' : 'news' } })
+const scopedTx = (c: Client) => () =>
+  c.$transaction(async (tx) =>
+    tx.article.update({ where: { id: 2 }, data: { category: n++ % 2 ? 'tech' : 'news' } }),
+  )
 
 const cases = [
-  ['update() (implicit transaction)', update],
+  ['update() by key (autocommit)', update],
   ['$transaction(tx => tx.update())', interactive],
-  ['update() of a scoped field (before image)', scoped],
+  ['update() of a scoped field (autocommit)', scoped],
+  ['$transaction of a scoped-field update', scopedTx],
 ] as const
 
 const rows: string[][] = []
@@ -61,16 +69,20 @@ for (const [name, op] of cases) {
   ])
 }
 const head = [
-  'single-row update',
-  'Prisma tx/s',
-  '+ freshkey tx/s',
+  'single-row write',
+  'Prisma ops/s',
+  '+ freshkey ops/s',
   'ratio',
   'ratio (memory store)',
   'p50 µs without / with',
 ]
 console.log(table(head, rows))
 console.log(
-  `\n${await environment(redis)}; PostgreSQL via @prisma/adapter-pg (pool 4), one operation in flight`,
+  `\n${await environment(redis)}; PostgreSQL via @prisma/adapter-pg (pool 4), one operation in flight; ` +
+    `uptime ${(uptime() / 3600).toFixed(1)} h, load ${(await import('node:os'))
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
 )
 await db.close()
 await fk.close()

@@ -5,7 +5,7 @@ import { subscribe } from 'node:diagnostics_channel'
 import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createFreshkey, dep, memoryStore, type Store } from '@freshkey/core'
+import { createFreshkey, memoryStore, type Store } from '@freshkey/core'
 import { freshkeyPrisma } from '@freshkey/prisma'
 import { redisStore } from '@freshkey/redis'
 import { createClient } from '@libsql/client'
@@ -54,9 +54,9 @@ if (databaseUrl) {
 // ---------------------------------------------------------------- freshkey
 const store: Store = process.env.REDIS_URL ? redisStore(process.env.REDIS_URL) : memoryStore()
 const fk = createFreshkey({ store, namespace: `demo-prisma-${process.pid}`, version: '1' })
-const prisma = new PrismaClient({ adapter }).$extends(
-  freshkeyPrisma(fk, { metadata, scopes: { Article: ['published', 'category'] } }),
-)
+// No scopes, no declared dependencies: cached reads depend on what they read.
+const prisma = new PrismaClient({ adapter }).$extends(freshkeyPrisma(fk, { metadata }))
+await prisma.$freshkey.verify()
 console.log(
   `freshkey + Prisma demo: ${databaseUrl ? 'PostgreSQL' : 'SQLite (libsql)'}, ${process.env.REDIS_URL ? 'Redis' : 'memory'} store\n`,
 )
@@ -66,8 +66,13 @@ subscribe('freshkey:invalidate', (m) => {
   if ((m as { namespace: string }).namespace === fk.namespace) invalidations++
 })
 let last = fk.stats()
-/** Prints what the cache did since the previous line. */
-function report(what: string, value: unknown): void {
+/**
+ * Prints what the cache did since the previous line. After a write it first waits for the commit's
+ * fence to be lifted (freshkey does it in the background; until then a load is served, not stored),
+ * so that every line shows one effect.
+ */
+async function report(what: string, value: unknown): Promise<void> {
+  await fk.idle()
   const now = fk.stats()
   const hits = now.hits - last.hits
   const misses = now.misses - last.misses
@@ -80,14 +85,16 @@ function report(what: string, value: unknown): void {
   )
 }
 
-// A scoped list: only rows entering or leaving "published in <category>" invalidate it.
+// A list through fk.wrap: it depends on its members and on its filter, so only a member changing or a
+// row entering "published in <category>" invalidates it.
 const publishedIn = (category: string) =>
-  fk.wrap([dep.scope(prisma.article, { published: true, category })], async () =>
+  fk.wrap(['articles:published', category], async () =>
     (await prisma.article.findMany({ where: { published: true, category }, orderBy: { id: 'asc' } })).map(
       (a) => a.title,
     ),
   )
-// A cached Prisma read: depends on the tables it reads (articles and, through include, users).
+// Prisma's own cached read: the same automatic dependencies (the articles it returned, their authors
+// through the include, and the filter).
 const frontPage = () =>
   prisma.article
     .cached({ ttl: 60 })
@@ -106,31 +113,31 @@ try {
       { title: 'Election night', published: true, category: 'news', authorId: bob.id },
     ],
   })
-  report('seed: 2 users, 4 articles', 'ok')
+  await report('seed: 2 users, 4 articles', 'ok')
 
-  report('tech list', await publishedIn('tech'))
-  report('tech list again', await publishedIn('tech'))
-  report('front page', await frontPage())
-  report('front page again', await frontPage())
+  await report('tech list', await publishedIn('tech'))
+  await report('tech list again', await publishedIn('tech'))
+  await report('front page', await frontPage())
+  await report('front page again', await frontPage())
 
   const draft = await prisma.article.findFirstOrThrow({ where: { published: false } })
   await prisma.article.update({ where: { id: draft.id }, data: { title: 'Redis internals (v2)' } })
-  report('edit the draft title (outside every list)', 'ok')
-  report('tech list: unaffected', await publishedIn('tech'))
+  await report('edit the draft title (outside every list)', 'ok')
+  await report('tech list: unaffected', await publishedIn('tech'))
 
   await prisma.article.update({ where: { id: draft.id }, data: { published: true } })
-  report('publish the draft: it enters "tech"', 'ok')
-  report('tech list', await publishedIn('tech'))
-  report('news list', await publishedIn('news'))
+  await report('publish the draft: it enters "tech"', 'ok')
+  await report('tech list', await publishedIn('tech'))
+  await report('news list', await publishedIn('news'))
 
   await prisma.$transaction(async (tx) => {
     await tx.article.updateMany({ where: { category: 'news' }, data: { category: 'politics' } })
     await tx.user.update({ where: { id: bob.id }, data: { name: 'Robert' } })
   })
-  report('transaction: recategorize news, rename Bob', 'committed')
-  report('news list', await publishedIn('news'))
-  report('front page', await frontPage())
-  report('tech list (updateMany changed rows nobody named)', await publishedIn('tech'))
+  await report('transaction: recategorize news, rename Bob', 'committed')
+  await report('news list', await publishedIn('news'))
+  await report('front page', await frontPage())
+  await report('tech list (updateMany changed rows nobody named)', await publishedIn('tech'))
 
   await prisma
     .$transaction(async (tx) => {
@@ -138,13 +145,13 @@ try {
       throw new Error('changed my mind')
     })
     .catch(() => {})
-  report('transaction that deletes everything, rolled back', 'nothing bumped')
-  report('tech list: still cached', await publishedIn('tech'))
+  await report('transaction that deletes everything, rolled back', 'nothing bumped')
+  await report('tech list: still cached', await publishedIn('tech'))
 
   const first = await prisma.article.findFirstOrThrow({ orderBy: { id: 'asc' } })
   const key = await fk.keyFor(first, 'page')
   await prisma.article.update({ where: { id: first.id }, data: { title: 'Rust for Pythonistas, 2nd ed.' } })
-  report('fk.keyFor(record) changes when the row does', (await fk.keyFor(first, 'page')) !== key)
+  await report('fk.keyFor(record) changes when the row does', (await fk.keyFor(first, 'page')) !== key)
 
   const s = fk.stats()
   console.log(

@@ -1,67 +1,98 @@
 import type { Freshkey } from '@freshkey/core'
+import { AdapterInactiveError, Binding } from '@freshkey/core/adapter'
 import { Prisma } from '@prisma/client/extension'
 import { type CachedReadOptions, type CachedReads, cachedReads } from './cached-reads.ts'
-import { AlreadyRegisteredError } from './errors.ts'
-import type { ModelIndex } from './model-index.ts'
 import type { FreshkeyPrismaOptions } from './options.ts'
-import { type QueryParams, Registration } from './registration.ts'
+import { PROBE_SQL, PrismaBinding, type QueryParams } from './prisma-binding.ts'
+import { transactionOverride } from './transactions.ts'
 
 /** What `prisma.$freshkey` tells about the installed extension. */
 export interface FreshkeyPrismaInfo {
   /** The freshkey instance changes are published to. */
   readonly fk: Freshkey
-  /** False in the table-level fallback (no generator metadata). */
-  readonly precise: boolean
+  /** Every freshkey extension on this client (one per freshkey instance), oldest first. */
+  readonly all: readonly FreshkeyPrismaInfo[]
   /** Database table of a model name (`Post` or `post`). */
   tableOf(model: string): string | undefined
+  /**
+   * Proves the hooks fire: runs `SELECT 1` in a `$transaction` of `client` (default: the client this
+   * extension returned; pass the one your code uses when extensions follow) and checks that the query
+   * hook saw it inside a transaction this extension began. Throws `AdapterInactiveError` otherwise.
+   */
+  verify(client?: object): Promise<void>
+  /** Stops recording and tracking; the extension then passes every call through. Idempotent. */
+  dispose(): void
+}
+
+const BINDING = Symbol('freshkey.prisma.binding')
+type Probe = {
+  $transaction(fn: (tx: { $queryRawUnsafe(sql: string): Promise<unknown> }) => unknown): Promise<unknown>
 }
 
 /**
  * The freshkey Prisma Client extension: `const prisma = base.$extends(freshkeyPrisma(fk, { metadata }))`.
  *
- * Every write (nested writes and raw SQL included) becomes freshkey changes, bumped after its
- * transaction commits; `prisma.<model>.cached().findMany(...)` caches reads by the tables they read;
- * returned records work with `fk.keyFor(record)`. Extending a client that already has it with the
- * same `fk` is a no-op; with another `fk` it throws {@link AlreadyRegisteredError}.
+ * Every write (nested writes and raw SQL included) becomes freshkey changes, bumped at its
+ * transaction's commit; reads inside `fk.wrap`, `fk.cached` and `prisma.<model>.cached()` report what
+ * they read, so cached values depend on exactly that. Returned records work with `fk.keyFor(record)`.
+ * One binding per Prisma client and freshkey instance: extending a client that has it with the same
+ * `fk` again is a no-op; another `fk` gets its own. Apply it last when other extensions override
+ * `$transaction` or rewrite arguments.
  */
 export function freshkeyPrisma(fk: Freshkey, options: FreshkeyPrismaOptions = {}) {
   return Prisma.defineExtension((client) => {
-    const existing = (client as { $freshkey?: FreshkeyPrismaInfo }).$freshkey
-    if (existing) {
-      if (existing.fk === fk) return client as never
-      throw new AlreadyRegisteredError()
-    }
-    const reg = new Registration(fk, client as Record<string, any>, options)
-    const clientComponent = { $freshkey: publicInfo(reg.fk, reg.index) }
+    const root = (client as { _originalClient?: object })._originalClient ?? client
+    const binding = Binding.for(fk, root, () => new PrismaBinding(fk, root, client, options))
+    const previous = (client as { $freshkey?: FreshkeyPrismaInfo }).$freshkey?.all ?? []
+    if (previous.some((i) => (i as unknown as Record<symbol, unknown>)[BINDING] === binding))
+      return client as never
+    const self: { layer?: object } = {}
+    const all: FreshkeyPrismaInfo[] = [...previous]
+    all.push({
+      [BINDING]: binding,
+      fk,
+      all,
+      tableOf: (model: string) => binding.index.model(model)?.table,
+      verify: (on?: object) => verify(binding, (on ?? self.layer) as Probe),
+      dispose: () => binding.dispose(),
+    } as FreshkeyPrismaInfo)
     // Prisma gives extensions no commit hook: wrapping $transaction is how commits are seen. Added
     // outside the literal so the client keeps Prisma's own (model-aware) $transaction type.
-    Object.assign(clientComponent, {
-      $transaction: reg.frames.wrap((client as { $transaction: (...a: any[]) => any }).$transaction),
-    })
-    return client.$extends({
+    const inner = (client as { $transaction: (...a: any[]) => any }).$transaction
+    const component = Object.assign(
+      { $freshkey: all.at(-1)! },
+      { $transaction: transactionOverride(binding, inner) },
+    )
+    const layer = client.$extends({
       name: 'freshkey',
-      query: {
-        $allOperations(params) {
-          return reg.onQuery(params as QueryParams)
-        },
-      },
+      query: { $allOperations: (params) => binding.onQuery(params as QueryParams) },
       model: {
         $allModels: {
           /** Cached reads of this model: `prisma.post.cached({ ttl: 60 }).findMany({ where })`. */
           cached<T>(this: T, cacheOptions?: CachedReadOptions): CachedReads<T> {
-            return cachedReads(reg, this, cacheOptions) as CachedReads<T>
+            return cachedReads(binding, this, cacheOptions) as CachedReads<T>
           },
         },
       },
-      client: clientComponent,
+      client: component as { $freshkey: FreshkeyPrismaInfo },
     })
+    self.layer = layer
+    return layer
   })
 }
 
-function publicInfo(fk: Freshkey, index: ModelIndex): FreshkeyPrismaInfo {
-  return Object.freeze({
-    fk,
-    precise: index.precise,
-    tableOf: (model: string) => index.model(model)?.table,
-  })
+async function verify(binding: PrismaBinding, client: Probe): Promise<void> {
+  binding.live()
+  binding.probe = undefined
+  await client.$transaction((tx) => tx.$queryRawUnsafe(PROBE_SQL))
+  if (binding.probe === undefined)
+    throw new AdapterInactiveError(
+      'prisma',
+      'the query hook did not see a probe: is this the client freshkeyPrisma() extended?',
+    )
+  if (!binding.probe)
+    throw new AdapterInactiveError(
+      'prisma',
+      'the probe ran in a transaction freshkey did not see start: apply freshkey last',
+    )
 }

@@ -7,7 +7,11 @@ import {
 } from '@freshkey/core'
 import { Decimal } from '@prisma/client/runtime/client'
 
-const decimal: TaggedType<Decimal> = {
+/**
+ * Round-trips Prisma's `Decimal` through freshkey's JSON serializer, for values cached with `fk.wrap`:
+ * `createFreshkey({ serializer: createJsonSerializer({ types: [prismaDecimal] }), ... })`.
+ */
+export const prismaDecimal: TaggedType<Decimal> = {
   tag: 'decimal',
   test: (value) => Decimal.isDecimal(value),
   encode: (value) => value.toString(),
@@ -29,23 +33,14 @@ const instance: TaggedType = {
 }
 
 // A key of our own: the result then passes through core's jsonSerializer as plain JSON, unescaped.
-const OPTIONS: TaggedJsonOptions = { key: '$fkp', types: [decimal, instance] }
+const OPTIONS: TaggedJsonOptions = { key: '$fkp', types: [prismaDecimal, instance] }
 
 /**
- * Turns a Prisma result into plain JSON that any serializer keeps: `Date`, `bigint`, `Decimal`,
- * `Uint8Array` (Bytes) and non-finite numbers become tagged objects, so a cache hit returns the
- * same types a database read does.
+ * A Prisma result as plain JSON that any serializer keeps (`Date`, `bigint`, `Decimal`, Bytes and
+ * non-finite numbers tagged), so a cache hit returns the types a database read does; and back.
  */
-export function encodeValue(value: unknown): TaggedJsonValue {
-  return toTaggedJson(value, OPTIONS)
-}
-
-/** Inverse of {@link encodeValue}. */
-export function decodeValue(value: unknown): unknown {
-  return fromTaggedJson(value, OPTIONS)
-}
+export const encodeValue = (value: unknown): TaggedJsonValue => toTaggedJson(value, OPTIONS)
+export const decodeValue = (value: unknown): unknown => fromTaggedJson(value, OPTIONS)
 
 /** A stable text form of query arguments for a cache key (types that JSON would lose are tagged). */
-export function encodeArgs(args: unknown): string {
-  return JSON.stringify(encodeValue(args === undefined ? {} : args))
-}
+export const encodeArgs = (args: unknown): string => JSON.stringify(encodeValue(args ?? {}))

@@ -1,6 +1,7 @@
-import { dep } from '@freshkey/core'
+import { createFreshkey, createJsonSerializer, dep, memoryStore } from '@freshkey/core'
 import { Decimal } from '@prisma/client/runtime/client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { freshkeyPrisma, prismaDecimal } from '../src/index.ts'
 import { matrix } from './support/harness.ts'
 import { type Fixture, openFixture } from './support/setup.ts'
 
@@ -14,6 +15,8 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
 
   /** Runs `read` and reports whether it was a hit, a miss, both or neither. */
   async function measured<T>(read: () => Promise<T>): Promise<{ value: T; hit: boolean }> {
+    // A commit's fence is lifted in the background; until then a load is served, not stored.
+    await f.fk.idle()
     const before = f.fk.stats()
     const value = await read()
     const after = f.fk.stats()
@@ -79,12 +82,15 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
       })
     expect((await measured(read)).value).toEqual([{ id: 1, _count: { notes: 1 } }])
     expect((await measured(read)).hit).toBe(true)
-    await f.prisma.comment.deleteMany({})
-    expect(await measured(read)).toEqual({ value: [], hit: false })
+    // A note of nobody in the result changes no count; one of user 1 does.
     await f.prisma.note.create({ data: { text: 'x' } })
-    expect((await measured(read)).hit).toBe(false)
+    expect((await measured(read)).hit).toBe(true)
+    await f.prisma.note.create({ data: { text: 'y', authorId: 1 } })
+    expect((await measured(read)).value).toEqual([{ id: 1, _count: { notes: 2 } }])
     await f.prisma.profile.update({ where: { id: 1 }, data: { bio: 'x' } })
     expect((await measured(read)).hit).toBe(false)
+    await f.prisma.comment.deleteMany({})
+    expect(await measured(read)).toEqual({ value: [], hit: false })
   })
 
   it('count, aggregate and groupBy', async () => {
@@ -101,10 +107,13 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
       { category: 'news', _count: { _all: 1 } },
       { category: 'tech', _count: { _all: 2 } },
     ])
+    // A count watches its filter: views are not in it. Aggregates and groups watch every field.
     await f.prisma.article.update({ where: { id: 1 }, data: { views: 7 } })
-    expect((await measured(count)).hit).toBe(false)
+    expect((await measured(count)).hit).toBe(true)
     expect((await measured(agg)).value).toEqual({ _sum: { views: 7 }, _max: { id: 3 } })
     expect((await measured(groups)).hit).toBe(false)
+    await f.prisma.article.update({ where: { id: 3 }, data: { published: true } })
+    expect(await measured(count)).toEqual({ value: 3, hit: false })
   })
 
   it('a hit returns the same types as the database: BigInt, Decimal, Bytes, Date, Json', async () => {
@@ -132,6 +141,59 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
       expect(v.createdAt).toEqual(createdAt)
       expect(v.meta).toEqual({ $fkp: 'x', n: [1, null] })
     }
+  })
+
+  it('fk.wrap hits keep Date, BigInt and Bytes; Decimal with the prismaDecimal serializer type', async () => {
+    const serializer = createJsonSerializer({ types: [prismaDecimal] })
+    const fk = createFreshkey({ store: memoryStore(), namespace: 'decimal', serializer })
+    const prisma = f.db.base.$extends(freshkeyPrisma(fk, { metadata: f.db.metadata }))
+    await prisma.asset.create({
+      data: {
+        id: 'w',
+        size: 5n,
+        price: new Decimal('1.25'),
+        data: new Uint8Array([7]),
+        createdAt: new Date(0),
+      },
+    })
+    const read = () => fk.wrap('asset:w', () => prisma.asset.findUniqueOrThrow({ where: { id: 'w' } }))
+    await read()
+    await fk.idle()
+    const hit = await read()
+    expect(fk.stats().hits).toBe(1)
+    expect(Decimal.isDecimal(hit.price) && hit.price.toString()).toBe('1.25')
+    expect([hit.size, hit.createdAt, [...hit.data!]]).toEqual([5n, new Date(0), [7]])
+    await fk.close()
+  })
+
+  it('a hit costs one store command, a miss two once the entry is known (lookup + fill)', async () => {
+    const calls: string[] = []
+    const store = new Proxy(memoryStore(), {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver)
+        if (typeof value !== 'function' || prop === 'generation') return value
+        return (...args: unknown[]) => {
+          calls.push(String(prop))
+          return value.apply(target, args)
+        }
+      },
+    })
+    const fk = createFreshkey({ store, namespace: 'commands' })
+    const prisma = f.db.base.$extends(freshkeyPrisma(fk, { metadata: f.db.metadata }))
+    const read = () =>
+      prisma.article.cached().findMany({ where: { category: 'tech' }, include: { author: true } })
+    await read()
+    await fk.idle()
+    const count = async (run: () => Promise<unknown>) => {
+      calls.length = 0
+      await run()
+      return calls.length
+    }
+    expect(await count(read)).toBe(1)
+    await fk.invalidate(dep.row('blog_articles', 1))
+    await fk.idle()
+    expect(await count(read)).toBe(2)
+    await fk.close()
   })
 
   it('hits are marked for keyFor like database results', async () => {

@@ -3,17 +3,21 @@ import { describe, expect, it } from 'vitest'
 import type { FreshkeyPrismaMetadata } from '../src/index.ts'
 import { buildMetadata } from '../src/index.ts'
 import './support/clients.ts'
+import { generated } from './support/generate-clients.ts'
 
 const load = async (provider: 'sqlite' | 'postgresql'): Promise<FreshkeyPrismaMetadata> =>
-  (await import(`./generated/${provider}/freshkey/index.js`)).metadata
+  (await import(generated(`${provider}/freshkey/index.js`))).metadata
+
+const datamodel = (d: unknown) => d as Parameters<typeof buildMetadata>[0]
 
 describe('freshkey-prisma generator (run inside prisma generate)', () => {
   it('writes index.js, index.d.ts and metadata.json with the datasource provider', async () => {
     for (const provider of ['sqlite', 'postgresql'] as const) {
       const metadata = await load(provider)
-      expect(metadata.format).toBe(1)
+      expect(metadata.format).toBe(2)
+      expect(metadata.relationMode).toBe('foreignKeys')
       expect(metadata.provider).toBe(provider)
-      const dir = new URL(`./generated/${provider}/freshkey/`, import.meta.url)
+      const dir = new URL(generated(`${provider}/freshkey/`))
       expect(JSON.parse(readFileSync(new URL('metadata.json', dir), 'utf8'))).toEqual(metadata)
       expect(readFileSync(new URL('index.d.ts', dir), 'utf8')).toContain('FreshkeyPrismaMetadata')
     }
@@ -44,7 +48,9 @@ describe('freshkey-prisma generator (run inside prisma generate)', () => {
       fields: ['authorId'],
       references: ['id'],
       backFields: [],
+      backReferences: [],
       onDelete: 'Cascade',
+      onUpdate: 'Cascade',
     })
     expect(models.User?.relations.articles).toEqual({
       target: 'Article',
@@ -52,11 +58,33 @@ describe('freshkey-prisma generator (run inside prisma generate)', () => {
       fields: [],
       references: [],
       backFields: ['authorId'],
+      backReferences: ['id'],
     })
     expect(models.Note?.relations.author?.onDelete).toBe('SetNull')
-    expect(models.Article?.relations.tags).toMatchObject({ target: 'Tag', joinTable: '_ArticleToTag' })
-    expect(models.Tag?.relations.articles).toMatchObject({ target: 'Article', joinTable: '_ArticleToTag' })
+    expect(models.ChainC?.relations.b).toMatchObject({
+      fields: ['bAId'],
+      references: ['aId'],
+      onUpdate: 'Cascade',
+    })
+    expect(models.Article?.relations.tags).toMatchObject({
+      target: 'Tag',
+      joinTable: '_ArticleToTag',
+      joinColumn: 'A',
+    })
+    expect(models.Tag?.relations.articles).toMatchObject({
+      target: 'Article',
+      joinTable: '_ArticleToTag',
+      joinColumn: 'B',
+    })
+    expect(models.Membership?.compoundUniques).toEqual({ userId_groupId: ['userId', 'groupId'] })
+    expect(models.Asset?.types).toMatchObject({ size: 'BigInt', meta: 'Json', createdAt: 'DateTime' })
     expect(models.User?.relations.groups?.joinTable).toBe('_GroupToUser')
+  })
+
+  it('records relationMode = "prisma" (emulated referential actions)', async () => {
+    const { metadata } = await import(generated('emulated-sqlite/freshkey/index.js'))
+    expect(metadata.relationMode).toBe('prisma')
+    expect(metadata.models.Book?.relations.shelf).toMatchObject({ onDelete: 'Cascade', onUpdate: 'Cascade' })
   })
 
   it('defaults onDelete the way Prisma does: SetNull when optional, Restrict when required', () => {
@@ -70,7 +98,8 @@ describe('freshkey-prisma generator (run inside prisma generate)', () => {
       ...extra,
     })
     const metadata = buildMetadata(
-      {
+      // A hand-made datamodel: only what the generator reads.
+      datamodel({
         models: [
           {
             name: 'A',
@@ -118,10 +147,11 @@ describe('freshkey-prisma generator (run inside prisma generate)', () => {
             ],
           },
         ],
-      },
+      }),
       'postgresql',
     )
     expect(metadata.models.B?.relations.a?.onDelete).toBe('SetNull')
+    expect(metadata.models.B?.relations.a?.onUpdate).toBe('Cascade')
     expect(metadata.models.C?.relations.a?.onDelete).toBe('Restrict')
     expect(metadata.models.A?.relations.bs?.backFields).toEqual(['aId'])
   })

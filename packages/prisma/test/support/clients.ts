@@ -3,15 +3,27 @@ import { existsSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@libsql/client'
-import { PrismaLibSql } from '@prisma/adapter-libsql'
+import * as libsql from '@prisma/adapter-libsql'
 import { PrismaPg } from '@prisma/adapter-pg'
 import type { FreshkeyPrismaMetadata } from '../../src/index.ts'
 import { ddl } from '../fixtures/ddl.ts'
 import type { PrismaClient } from '../generated/sqlite/client.ts'
-import { generateTestClients } from './generate-clients.ts'
+import { generated, generateTestClients } from './generate-clients.ts'
 import { pgConnect } from './pg-client.ts'
 
 await generateTestClients()
+
+interface QueryEvents {
+  $on(event: 'query', listener: (e: { query: string }) => void): void
+}
+
+/** A libSQL driver adapter (`PrismaLibSql` in Prisma 7, `PrismaLibSQL` in Prisma 6). */
+export function libsqlAdapter(url: string): unknown {
+  const Adapter =
+    (libsql as Record<string, new (config: { url: string }) => unknown>).PrismaLibSql ??
+    (libsql as Record<string, new (config: { url: string }) => unknown>).PrismaLibSQL!
+  return new Adapter({ url })
+}
 
 /** A client of the test schema (the SQLite and PostgreSQL clients have the same API). */
 export type TestClient = PrismaClient
@@ -35,21 +47,38 @@ export interface TestDatabase {
 export async function openDatabase(
   kind: DbKind,
   databaseUrl?: string,
-  options: { poolSize?: number } = {},
+  options: PostgresOptions = {},
 ): Promise<TestDatabase> {
-  return kind === 'sqlite' ? openSqlite() : openPostgres(databaseUrl, options.poolSize)
+  return kind === 'sqlite' ? openSqlite(options) : openPostgres(databaseUrl, options)
 }
 
-async function openSqlite(): Promise<TestDatabase> {
-  const { PrismaClient } = await import('../generated/sqlite/client.ts')
-  const { metadata } = await import('../generated/sqlite/freshkey/index.js')
+/**
+ * Options of a test database. PostgreSQL only: the tables in another schema (PrismaPg's `schema`
+ * option), SQL run as superuser after the tables exist, the role the client connects as.
+ */
+export interface PostgresOptions {
+  poolSize?: number
+  schema?: string
+  setup?: readonly string[]
+  user?: string
+  /** Receives every SQL statement the client sends. */
+  onQuery?: (sql: string) => void
+}
+
+async function openSqlite(options: PostgresOptions): Promise<TestDatabase> {
+  const { PrismaClient } = await import(generated('sqlite/client.ts'))
+  const { metadata } = await import(generated('sqlite/freshkey/index.js'))
   // tmpfs when there is one: SQLite's fsync per commit dominates otherwise.
   const file = join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `fk-prisma-${randomUUID()}.db`)
   const url = `file:${file}`
   const setup = createClient({ url })
   await setup.executeMultiple(ddl.sqlite.map((s) => `${s};`).join('\n'))
   setup.close()
-  const base = new PrismaClient({ adapter: new PrismaLibSql({ url }) })
+  const base = new PrismaClient({
+    adapter: libsqlAdapter(url) as never,
+    ...(options.onQuery ? { log: [{ emit: 'event' as const, level: 'query' as const }] } : {}),
+  })
+  if (options.onQuery) (base as unknown as QueryEvents).$on('query', (e) => options.onQuery!(e.query))
   return {
     kind: 'sqlite',
     base,
@@ -69,10 +98,14 @@ async function openSqlite(): Promise<TestDatabase> {
   }
 }
 
-async function openPostgres(databaseUrl: string | undefined, poolSize = 10): Promise<TestDatabase> {
+async function openPostgres(
+  databaseUrl: string | undefined,
+  options: PostgresOptions,
+): Promise<TestDatabase> {
+  const { poolSize = 10, schema, setup: extra = [], user } = options
   if (!databaseUrl) throw new Error('openDatabase("postgres") needs DATABASE_URL')
-  const { PrismaClient } = await import('../generated/postgresql/client.ts')
-  const { metadata } = await import('../generated/postgresql/freshkey/index.js')
+  const { PrismaClient } = await import(generated('postgresql/client.ts'))
+  const { metadata } = await import(generated('postgresql/freshkey/index.js'))
   const name = `fk_prisma_${randomUUID().replaceAll('-', '').slice(0, 16)}`
   const admin = await pgConnect(databaseUrl)
   try {
@@ -84,13 +117,18 @@ async function openPostgres(databaseUrl: string | undefined, poolSize = 10): Pro
   url.pathname = `/${name}`
   const setup = await pgConnect(url.href)
   try {
-    for (const statement of ddl.postgresql) await setup.query(statement)
+    if (schema) await setup.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}`)
+    for (const statement of [...ddl.postgresql, ...extra]) await setup.query(statement)
   } finally {
     await setup.end()
   }
+  const connect = new URL(url.href)
+  if (user) connect.username = user
   const base = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url.href, max: poolSize }),
+    adapter: new PrismaPg({ connectionString: connect.href, max: poolSize }, schema ? { schema } : {}),
+    ...(options.onQuery ? { log: [{ emit: 'event' as const, level: 'query' as const }] } : {}),
   }) as unknown as TestClient
+  if (options.onQuery) (base as unknown as QueryEvents).$on('query', (e) => options.onQuery!(e.query))
   return {
     kind: 'postgres',
     base,
@@ -98,6 +136,7 @@ async function openPostgres(databaseUrl: string | undefined, poolSize = 10): Pro
     async sql(text, values = []) {
       const c = await pgConnect(url.href)
       try {
+        if (schema) await c.query(`SET search_path TO ${schema}`)
         await c.query(text, values)
       } finally {
         await c.end()

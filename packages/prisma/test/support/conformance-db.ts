@@ -3,12 +3,12 @@ import { existsSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@libsql/client'
-import { PrismaLibSql } from '@prisma/adapter-libsql'
 import { PrismaPg } from '@prisma/adapter-pg'
 import type { FreshkeyPrismaMetadata } from '../../src/index.ts'
 import { conformanceDdl } from '../fixtures/ddl.ts'
 import type { PrismaClient } from '../generated/conformance-sqlite/client.ts'
-import { generateTestClients } from './generate-clients.ts'
+import { libsqlAdapter } from './clients.ts'
+import { generated, generateTestClients } from './generate-clients.ts'
 import { pgConnect } from './pg-client.ts'
 
 await generateTestClients()
@@ -27,13 +27,13 @@ export async function openConformanceDatabase(
   databaseUrl?: string,
 ): Promise<ConformanceDatabase> {
   if (db === 'sqlite') {
-    const { PrismaClient } = await import('../generated/conformance-sqlite/client.ts')
-    const { metadata } = await import('../generated/conformance-sqlite/freshkey/index.js')
+    const { PrismaClient } = await import(generated('conformance-sqlite/client.ts'))
+    const { metadata } = await import(generated('conformance-sqlite/freshkey/index.js'))
     const file = join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `fk-prisma-conf-${randomUUID()}.db`)
     const setup = createClient({ url: `file:${file}` })
     await setup.executeMultiple(conformanceDdl.map((s) => `${s};`).join('\n'))
     setup.close()
-    const base = new PrismaClient({ adapter: new PrismaLibSql({ url: `file:${file}` }) })
+    const base = new PrismaClient({ adapter: libsqlAdapter(`file:${file}`) as never })
     return {
       base,
       metadata,
@@ -44,8 +44,8 @@ export async function openConformanceDatabase(
     }
   }
   if (!databaseUrl) throw new Error('the prisma conformance driver needs a databaseUrl for postgres')
-  const { PrismaClient } = await import('../generated/conformance-postgresql/client.ts')
-  const { metadata } = await import('../generated/conformance-postgresql/freshkey/index.js')
+  const { PrismaClient } = await import(generated('conformance-postgresql/client.ts'))
+  const { metadata } = await import(generated('conformance-postgresql/freshkey/index.js'))
   const setup = await pgConnect(databaseUrl)
   try {
     for (const statement of conformanceDdl) await setup.query(statement)

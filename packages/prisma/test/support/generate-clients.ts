@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 /**
  * Generates the Prisma clients the tests, the conformance driver and the bench use, offline:
@@ -12,14 +12,20 @@ import { fileURLToPath } from 'node:url'
  * generated/conformance-{sqlite,postgresql} for the conformance schema (gitignored). Skips when up to date.
  */
 const pkg = fileURLToPath(new URL('../../', import.meta.url))
-const generatedDir = join(pkg, 'test/generated')
+/** The Prisma major the clients are generated for (`FK_PRISMA_MAJOR`, set by the compat fixtures). */
+export const prismaMajor = Number(process.env.FK_PRISMA_MAJOR ?? 7)
+/** Where the clients go: a compat fixture generates its own, next to its own `@prisma/client`. */
+export const generatedDir = process.env.FK_PRISMA_GENERATED ?? join(pkg, 'test/generated')
+/** The module URL of a generated file (`sqlite/client.ts`, `conformance-postgresql/freshkey/index.js`). */
+export const generated = (file: string) => pathToFileURL(join(generatedDir, file)).href
 /** Schema templates: `test` (this package's suites and the bench) and `conformance` (the shared driver). */
 const schemas = {
   test: join(pkg, 'test/fixtures/schema.prisma'),
   conformance: join(pkg, 'test/fixtures/conformance.prisma'),
+  emulated: join(pkg, 'test/fixtures/emulated.prisma'),
 }
 const generatorBin = join(pkg, 'src/generator-bin.ts')
-const prismaCli = join(pkg, 'node_modules/prisma/build/index.js')
+const prismaCli = process.env.FK_PRISMA_CLI ?? join(pkg, 'node_modules/prisma/build/index.js')
 
 export const providers = ['sqlite', 'postgresql'] as const
 export type Provider = (typeof providers)[number]
@@ -31,7 +37,7 @@ function stamp(): string {
     generatorBin,
     join(pkg, 'src/generator.ts'),
     join(pkg, 'src/metadata.ts'),
-    join(pkg, 'node_modules/prisma/package.json'),
+    join(prismaCli, '../../package.json'),
   ]) {
     h.update(readFileSync(f))
   }
@@ -62,6 +68,7 @@ export async function generateTestClients(): Promise<void> {
     for (const provider of providers) {
       generate(schemas.test, provider, provider)
       generate(schemas.conformance, `conformance-${provider}`, provider)
+      generate(schemas.emulated, `emulated-${provider}`, provider)
     }
     writeFileSync(stampFile, want)
   } finally {
@@ -77,16 +84,30 @@ function generate(template: string, name: string, provider: Provider): void {
     .replaceAll('__PROVIDER__', provider)
     .replaceAll('__OUTPUT__', out)
     .replaceAll('__FRESHKEY_GENERATOR__', `node ${generatorBin}`)
+  // Prisma 6 wants a datasource url (the driver adapter is what connects) and the Rust-free engine asked for.
+  const forMajor =
+    prismaMajor >= 7
+      ? schema
+      : schema
+          .replace(
+            'importFileExtension = "ts"',
+            'importFileExtension = "ts"\n  engineType          = "client"',
+          )
+          .replace(
+            /(datasource db \{[^}]*provider\s*=\s*"\w+")/,
+            `$1\n  url = "${provider === 'sqlite' ? 'file:./unused.db' : 'postgresql://unused'}"`,
+          )
   const schemaFile = join(generatedDir, `${name}.prisma`)
-  writeFileSync(schemaFile, schema)
+  writeFileSync(schemaFile, forMajor)
   try {
     execFileSync(process.execPath, [prismaCli, 'generate', '--schema', schemaFile], {
       cwd: dirname(schemaFile),
       stdio: 'pipe',
       env: {
         ...process.env,
-        // `prisma generate` only checks that a schema engine exists; it never runs it.
+        // `prisma generate` only checks that these engines exist; it never runs them.
         PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
+        PRISMA_QUERY_ENGINE_LIBRARY: process.env.PRISMA_QUERY_ENGINE_LIBRARY ?? process.execPath,
         CHECKPOINT_DISABLE: '1',
         PRISMA_HIDE_UPDATE_MESSAGE: '1',
       },

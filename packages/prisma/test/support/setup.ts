@@ -22,6 +22,9 @@ export interface Fixture {
 }
 
 const TABLES = [
+  'chain_c',
+  'chain_b',
+  'chain_a',
   '_ArticleToTag',
   '_GroupToUser',
   'comments',
@@ -60,6 +63,7 @@ export async function openFixture(
   }
   const prisma = extend(db.base, fk, { ...defaults, ...options })
   const closers = [close]
+  const fks = [fk]
   return {
     db,
     fk,
@@ -67,10 +71,14 @@ export async function openFixture(
     async reset() {
       await wipe(db)
       await seed(db)
+      // The wipe and the seed ran outside freshkey: values cached by earlier tests must not survive them.
+      for (const k of fks) await k.invalidate(...TABLES.map((t) => dep.table(t)))
+      for (const k of fks) await k.idle()
     },
     variant(more) {
       const other = newFreshkey(combo.store, combo.redisUrl)
       closers.push(other.close)
+      fks.push(other.fk)
       return { fk: other.fk, prisma: extend(db.base, other.fk, { ...defaults, ...more }) }
     },
     async close() {

@@ -1,0 +1,243 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Freshkey } from '@freshkey/core'
+import {
+  AdapterSetupError,
+  Binding,
+  type ReadFrame,
+  type ReadRecord,
+  rawSqlFacts,
+  SchemaGraph,
+  sqlTablesRead,
+  sqlWrites,
+  type WriteFact,
+} from '@freshkey/core/adapter'
+import { PrismaOptionsError } from './errors.ts'
+import type { FreshkeyPrismaOptions } from './options.ts'
+import { isRead, prepareRead, readRecords, tablesRead } from './reads.ts'
+import { markRecords, resolverFor } from './record-mark.ts'
+import type { Row } from './rows.ts'
+import { ModelIndex, type ModelInfo, type RuntimeDataModel } from './schema.ts'
+import { watchEngine } from './transactions.ts'
+import { augmentWrite, isWrite, writeFacts } from './writes.ts'
+
+/** What Prisma passes to a `query.$allOperations` hook. */
+export interface QueryParams {
+  model?: string
+  operation: string
+  args: any
+  query: (args: any) => PromiseLike<unknown>
+  __internalParams?: unknown
+}
+
+/** One `$transaction` call, the handle of its frame: a root, a savepoint (nested), or a batch. */
+export interface TxFrame {
+  readonly kind: 'itx' | 'batch'
+  readonly parent: TxFrame | undefined
+  /** Prisma's interactive transaction id (shared by nested savepoints). */
+  txId?: string
+  /** The id Prisma gave the batch whose queries record here. */
+  batchId?: unknown
+}
+
+interface Internal {
+  readonly transaction?: { readonly kind?: string; readonly id?: unknown }
+  readonly dataPath?: readonly unknown[]
+}
+
+const GENERATOR =
+  'add `generator freshkey { provider = "freshkey-prisma" }` to the schema and run `prisma generate`'
+
+/** The SQL `verify()` sends: the query hook recognises it. */
+export const PROBE_SQL = 'SELECT 1 AS freshkey_probe'
+
+/** freshkey on one Prisma client: the query hook, the transactions it sees and the model index. */
+export class PrismaBinding extends Binding<TxFrame> {
+  readonly index: ModelIndex
+  readonly als = new AsyncLocalStorage<TxFrame>()
+  /** Prisma interactive transaction id → its innermost open frame. */
+  readonly itx = new Map<string, TxFrame>()
+  /** Frames of transactions whose start freshkey did not see (their end is watched on the engine). */
+  readonly missed = new Map<string, TxFrame>()
+  /** Where the last `verify()` probe was seen: `true` in a frame this binding began. */
+  probe: boolean | undefined
+  readonly #mark: boolean
+  readonly #writes = new Map<string, WriteFact[]>()
+  readonly #reads = new Map<string, string[]>()
+
+  constructor(fk: Freshkey, root: object, client: object, options: FreshkeyPrismaOptions) {
+    super(fk, root, 'prisma', options)
+    this.#mark = options.markRecords ?? true
+    if (typeof this.rawSql !== 'function' && !['parse', 'all', 'ignore'].includes(this.rawSql))
+      throw new PrismaOptionsError("`rawSql` must be 'parse', 'all', 'ignore' or a function")
+    const rdm = (client as { _runtimeDataModel?: RuntimeDataModel })._runtimeDataModel
+    if (!options.metadata)
+      throw new AdapterSetupError('prisma', `pass \`metadata\` from the generator: ${GENERATOR}`)
+    this.index = new ModelIndex(options.metadata, rdm)
+    for (const [name, lists] of Object.entries(options.scopes ?? {})) {
+      const model = this.index.model(name)
+      if (!model) throw new PrismaOptionsError(`scopes: unknown model "${name}"`)
+      fk.defineScope(model.table, lists)
+    }
+    this.setGraph(new SchemaGraph(this.index.facts()))
+    this.transactionSource(() => this.frames.current(this.als.getStore()))
+    this.resolver(resolverFor(this.index))
+  }
+
+  /** The `query.$allOperations` hook. */
+  async onQuery(p: QueryParams): Promise<unknown> {
+    const model = p.model === undefined ? undefined : this.index.model(p.model)
+    if (this.disposed || (p.model !== undefined && !model)) return p.query(p.args)
+    if (!model) return this.#raw(p)
+    if (isWrite(p.operation)) return this.#write(model, p)
+    const frame = isRead(p.operation) ? this.frame() : undefined
+    const args = (p.args ?? {}) as Row
+    const internal = p.__internalParams as Internal | undefined
+    // The fluent API (`findUnique().posts()`) hands the hook the unpacked relation: read whole.
+    const fluent = (internal?.dataPath?.length ?? 0) > 0
+    const plan =
+      frame && !fluent ? prepareRead(this.index, model, p.operation, args) : { sent: args, strip() {} }
+    const result = frame
+      ? await this.#tracked(frame, p, tablesRead(this.index, model, args), plan.sent, (r) =>
+          fluent ? [] : readRecords(this.index, model, p.operation, plan.sent, r),
+        )
+      : await p.query(args)
+    plan.strip(result)
+    this.#marked(model, result)
+    return result
+  }
+
+  /** A read inside a load: its tables fenced first, then the load told what it returned (its tables whole if unknown). */
+  async #tracked(
+    frame: ReadFrame,
+    p: QueryParams,
+    tables: string[],
+    sent: unknown,
+    records: (r: unknown) => ReadRecord[],
+  ) {
+    // Rows read inside a transaction may be uncommitted: serve them, never store them.
+    if ((p.__internalParams as Internal | undefined)?.transaction?.kind === 'itx') frame.unsafe = true
+    await frame.beforeQuery(tables)
+    const result = await p.query(sent)
+    let read: ReadRecord[] = []
+    try {
+      read = records(result)
+    } catch (error) {
+      this.report('read', error)
+    }
+    for (const r of read.length > 0 ? read : tables.map((table) => ({ table, whole: true }))) frame.read(r)
+    return result
+  }
+
+  /** Where a statement's writes go: its transaction's frame, or nowhere (it commits by itself). */
+  #locate(p: QueryParams): { handle?: TxFrame; inTransaction: boolean } {
+    const internal = p.__internalParams as Internal | undefined
+    const current = this.als.getStore()
+    // Without Prisma's request parameters (another Prisma version) the frame is all there is.
+    if (!internal || !('transaction' in internal))
+      return { handle: current, inTransaction: current !== undefined }
+    const t = internal.transaction
+    if (t?.kind === 'itx' && typeof t.id === 'string') {
+      // A transaction whose start freshkey did not see: its end is watched on the engine.
+      if (!this.itx.has(t.id) && !this.missed.has(t.id) && watchEngine(this.client))
+        this.missed.set(t.id, { kind: 'itx', parent: undefined, txId: t.id })
+      const handle = this.itx.get(t.id) ?? this.missed.get(t.id)
+      if (handle) return { handle, inTransaction: true }
+      this.report(
+        'transaction',
+        new Error('a write ran in a transaction freshkey cannot follow: bumped at once'),
+      )
+    } else if (t?.kind === 'batch' && current?.kind === 'batch') {
+      current.batchId ??= t.id
+      if (current.batchId === t.id) return { handle: current, inTransaction: true }
+    }
+    // No transaction, or a batch freshkey did not see start: its results arrive after its COMMIT.
+    return { inTransaction: false }
+  }
+
+  #facts(model: ModelInfo, op: string, args: Row, result?: unknown): WriteFact[] | undefined {
+    try {
+      return writeFacts(this.index, model, op, args, result)
+    } catch (error) {
+      this.report('write', error)
+      return result === undefined ? undefined : [{ table: model.table, kind: 'bulk', verb: 'unknown' }]
+    }
+  }
+
+  async #write(model: ModelInfo, p: QueryParams): Promise<unknown> {
+    const args = (p.args ?? {}) as Row
+    const { handle, inTransaction } = this.#locate(p)
+    const { sent, strip } = augmentWrite(model, p.operation, args)
+    // An update or delete by key outside a transaction: its fence goes out in parallel with it.
+    const early =
+      !inTransaction && /^(update|delete)$/.test(p.operation) && this.#facts(model, p.operation, args)
+    let result: unknown
+    if (early) result = await this.autocommit(early, () => Promise.resolve(p.query(sent)))
+    else {
+      result = await p.query(sent)
+      await this.record(handle, this.#facts(model, p.operation, args, result) ?? [], inTransaction)
+    }
+    strip(result)
+    this.#marked(model, result)
+    return result
+  }
+
+  async #raw(p: QueryParams): Promise<unknown> {
+    const writes = /^\$executeRaw|^\$runCommandRaw$/.test(p.operation)
+    if (!writes && !p.operation.startsWith('$queryRaw')) return p.query(p.args)
+    const a = p.args as { strings?: string[]; sql?: string; values?: unknown[] } | unknown[] | undefined
+    const sql = Array.isArray(a)
+      ? typeof a[0] === 'string'
+        ? a[0]
+        : undefined
+      : (a?.strings?.join('?') ?? a?.sql)
+    const parameters = (Array.isArray(a) ? a.slice(1) : a?.values) ?? []
+    if (sql === PROBE_SQL) {
+      const { handle } = this.#locate(p)
+      this.probe = handle?.txId !== undefined && !this.missed.has(handle.txId)
+    }
+    const frame = this.frame()
+    if (!writes && sql !== undefined && !sqlWrites(sql)) {
+      if (!frame) return p.query(p.args)
+      // A raw read depends on the tables it names, as a whole (every table when it names none).
+      const named = remember(this.#reads, sql, () => sqlTablesRead(sql, this.graph.tables))
+      return this.#tracked(frame, p, named.length > 0 ? named : [...this.graph.tables], p.args, () => [])
+    }
+    const { handle, inTransaction } = this.#locate(p)
+    const result = await p.query(p.args)
+    await this.record(handle, this.#rawFacts(sql, parameters), inTransaction)
+    return result
+  }
+
+  #rawFacts(sql: string | undefined, parameters: readonly unknown[]): WriteFact[] {
+    const all = () =>
+      [...this.graph.tables].map((table): WriteFact => ({ table, kind: 'bulk', verb: 'unknown' }))
+    if (sql === undefined) return this.rawSql === 'ignore' ? [] : all()
+    const parse = () => rawSqlFacts(this.graph, sql, parameters, this.rawSql)
+    try {
+      return typeof this.rawSql === 'function' ? parse() : remember(this.#writes, sql, parse)
+    } catch (error) {
+      this.report('raw', error)
+      return all()
+    }
+  }
+
+  /** Marks returned records for `fk.keyFor`; marks can fail on frozen results (another extension's doing). */
+  #marked(model: ModelInfo, result: unknown): void {
+    try {
+      if (this.#mark) markRecords(this.index, model, result)
+    } catch (error) {
+      this.report('mark', error)
+    }
+  }
+}
+
+// KIT: `binding.raw` parses every statement again; Issue 13 asks for an LRU per statement text.
+// The kit should keep one (for `rawSqlFacts` and `sqlTablesRead`); until then it lives here.
+/** What was parsed of a statement's text, kept in an LRU of 500 statements. */
+function remember<T>(cache: Map<string, T>, key: string, compute: () => T): T {
+  const value = cache.get(key) ?? compute()
+  cache.delete(key)
+  if (cache.size >= 500) cache.delete(cache.keys().next().value as string)
+  cache.set(key, value)
+  return value
+}
