@@ -11,7 +11,18 @@ export default defineConfig({
     alias: [
       { find: /^@freshkey\/core\/adapter$/, replacement: src('core', 'adapter/index') },
       { find: /^@freshkey\/core\/etag$/, replacement: src('core', 'etag') },
-      ...['core', 'redis', 'typeorm', 'mikro-orm', 'prisma', 'http', 'otel', 'nestjs', 'test-suite', 'cli'].map((pkg) => ({
+      ...[
+        'core',
+        'redis',
+        'typeorm',
+        'mikro-orm',
+        'prisma',
+        'http',
+        'otel',
+        'nestjs',
+        'test-suite',
+        'cli',
+      ].map((pkg) => ({
         find: new RegExp(`^@freshkey/${pkg}$`),
         replacement: src(pkg),
       })),

@@ -290,10 +290,20 @@ describe.each(backends)('scopes on %s', (_name, makeStore) => {
     })
     expect(await missed()).toEqual([])
     // The row may have left `authorId = 1` (no before image from the write): every condition of that list.
-    await fk.changed({ table: 'articles', kind: 'update', pk: 1, after: { authorId: 2 }, changed: ['authorId'] })
+    await fk.changed({
+      table: 'articles',
+      kind: 'update',
+      pk: 1,
+      after: { authorId: 2 },
+      changed: ['authorId'],
+    })
     expect(await missed()).toEqual(['author1'])
     // With the before image the write itself returned, exactly the conditions left and entered.
-    const exact = await watch(fk, { a1: dep.scope('articles', { authorId: 1 }), a3: dep.scope('articles', { authorId: 3 }), a4: dep.scope('articles', { authorId: 4 }) })
+    const exact = await watch(fk, {
+      a1: dep.scope('articles', { authorId: 1 }),
+      a3: dep.scope('articles', { authorId: 3 }),
+      a4: dep.scope('articles', { authorId: 4 }),
+    })
     await fk.changed({
       table: 'articles',
       kind: 'update',

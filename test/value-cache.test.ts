@@ -108,7 +108,9 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
       await sleep(30)
       return 'v'
     })
-    const results = await Promise.all(Array.from({ length: 1000 }, () => fk.wrap(['v', dep.row('hot', 1)], load)))
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () => fk.wrap(['v', dep.row('hot', 1)], load)),
+    )
     expect(new Set(results)).toEqual(new Set(['v']))
     expect(load.calls.n).toBe(1)
   })
@@ -436,7 +438,10 @@ describe('adapter hooks in core', () => {
     const fn = (m: unknown) => got.push(m)
     subscribe('freshkey:error', fn)
     try {
-      new Binding(fk, {}, 'typeorm', { onError: (e) => mine.push(e) }).report('afterUpdate', new Error('bad transformer'))
+      new Binding(fk, {}, 'typeorm', { onError: (e) => mine.push(e) }).report(
+        'afterUpdate',
+        new Error('bad transformer'),
+      )
     } finally {
       unsubscribe('freshkey:error', fn)
     }

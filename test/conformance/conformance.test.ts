@@ -1,6 +1,13 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { readdirSync } from 'node:fs'
-import { createFreshkey, dep, type Freshkey, memoryStore, type Store, StoreUnavailableError } from '@freshkey/core'
+import {
+  createFreshkey,
+  dep,
+  type Freshkey,
+  memoryStore,
+  type Store,
+  StoreUnavailableError,
+} from '@freshkey/core'
 import { redisStore } from '@freshkey/redis'
 import pg from 'pg'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -50,9 +57,12 @@ function breakable(inner: Store): { store: Store; broken: { on: boolean } } {
   const store = new Proxy(inner, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target)
-      if (typeof value !== 'function' || prop === 'close') return typeof value === 'function' ? value.bind(target) : value
+      if (typeof value !== 'function' || prop === 'close')
+        return typeof value === 'function' ? value.bind(target) : value
       return (...args: unknown[]) =>
-        broken.on ? Promise.reject(new StoreUnavailableError(`simulated outage: ${String(prop)}`)) : value.apply(target, args)
+        broken.on
+          ? Promise.reject(new StoreUnavailableError(`simulated outage: ${String(prop)}`))
+          : value.apply(target, args)
     },
   })
   return { store, broken }
@@ -104,7 +114,11 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         inner = makeStore()
         const b = breakable(inner)
         broken = b.broken
-        fk = createFreshkey({ store: b.store, namespace: `conf-${driver.name}-${process.pid}-${seq++}`, logger: false })
+        fk = createFreshkey({
+          store: b.store,
+          namespace: `conf-${driver.name}-${process.pid}-${seq++}`,
+          logger: false,
+        })
         fk.defineScope(A, ['published', 'category'])
         const url =
           db === 'postgres'
@@ -143,7 +157,9 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
 
       it('insert bumps the row, table, global and the scope condition it entered', async () => {
         await orm.insertArticle(article(101))
-        expect(bumped()).toEqual([cond({ published: true, category: 'x' }), 'g', row(A, 101), table(A)].sort())
+        expect(bumped()).toEqual(
+          [cond({ published: true, category: 'x' }), 'g', row(A, 101), table(A)].sort(),
+        )
         expect(bumps).toHaveLength(1)
       })
 
@@ -158,7 +174,9 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         await orm.insertArticle(article(103, 'x'))
         bumps.length = 0
         await orm.updateArticle(103, { category: 'y' })
-        expect(bumped()).toEqual([cond({ published: true, category: 'y' }), wide(), 'g', row(A, 103), table(A)].sort())
+        expect(bumped()).toEqual(
+          [cond({ published: true, category: 'y' }), wide(), 'g', row(A, 103), table(A)].sort(),
+        )
       })
 
       it('delete bumps the row and, for the declared scope it leaves, the scope-wide key', async () => {
@@ -214,8 +232,16 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         await orm.insertMembership({ userId: 1, groupId: 7, role: 'member' })
         expect(bumped()).toEqual(['g', row(M, 'groupId=7&userId=1'), table(M)].sort())
         bumps.length = 0
-        await expectMiss([dep.row(M, { userId: 1, groupId: 7 })], () => orm.updateMembership(1, 7, 'admin'), true)
-        await expectMiss([dep.row(M, { userId: 2, groupId: 7 })], () => orm.updateMembership(1, 7, 'owner'), false)
+        await expectMiss(
+          [dep.row(M, { userId: 1, groupId: 7 })],
+          () => orm.updateMembership(1, 7, 'admin'),
+          true,
+        )
+        await expectMiss(
+          [dep.row(M, { userId: 2, groupId: 7 })],
+          () => orm.updateMembership(1, 7, 'owner'),
+          false,
+        )
       })
 
       it('nested writes bump the rows of both tables', async () => {
@@ -224,7 +250,15 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
           { ...article(131, 'n'), authorId: 3 },
         ])
         expect(bumped()).toEqual(
-          [cond({ published: true, category: 'n' }), 'g', row(A, 130), row(A, 131), table(A), row(U, 3), table(U)].sort(),
+          [
+            cond({ published: true, category: 'n' }),
+            'g',
+            row(A, 130),
+            row(A, 131),
+            table(A),
+            row(U, 3),
+            table(U),
+          ].sort(),
         )
       })
 
@@ -232,7 +266,17 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         await orm.insertChain(1, 11)
         bumps.length = 0
         await orm.deleteChainA(1)
-        expect(bumped()).toEqual(['g', row('chain_a', 1), table('chain_a'), bulk('chain_b'), table('chain_b'), bulk('chain_c'), table('chain_c')].sort())
+        expect(bumped()).toEqual(
+          [
+            'g',
+            row('chain_a', 1),
+            table('chain_a'),
+            bulk('chain_b'),
+            table('chain_b'),
+            bulk('chain_c'),
+            table('chain_c'),
+          ].sort(),
+        )
       })
 
       it('a primary-key change is the old row leaving and a new one arriving, and follows ON UPDATE CASCADE chains', async () => {
@@ -240,7 +284,16 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         bumps.length = 0
         await orm.updateChainAId(2, 3)
         expect(bumped()).toEqual(
-          ['g', row('chain_a', 2), row('chain_a', 3), table('chain_a'), bulk('chain_b'), table('chain_b'), bulk('chain_c'), table('chain_c')].sort(),
+          [
+            'g',
+            row('chain_a', 2),
+            row('chain_a', 3),
+            table('chain_a'),
+            bulk('chain_b'),
+            table('chain_b'),
+            bulk('chain_c'),
+            table('chain_c'),
+          ].sort(),
         )
       })
 
@@ -331,7 +384,9 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         await orm.insertMembership({ userId: 2, groupId: 8, role: 'member' })
         expect(await fk.keyFor(await orm.loadArticle(117))).toBe(await fk.keyFor(dep.row(A, 117)))
         expect(await fk.keyFor(orm.articleTarget)).toBe(await fk.keyFor(dep.table(A)))
-        expect(await fk.keyFor(await orm.loadMembership(2, 8))).toBe(await fk.keyFor(dep.row(M, { groupId: 8, userId: 2 })))
+        expect(await fk.keyFor(await orm.loadMembership(2, 8))).toBe(
+          await fk.keyFor(dep.row(M, { groupId: 8, userId: 2 })),
+        )
       })
 
       // ------------------------------------------------------------ automatic dependencies

@@ -6,7 +6,7 @@ import { counting, freshNamespace, storeCases } from './helpers.ts'
 // Automatic dependencies through the adapter kit, with a toy ORM: a table in memory whose reads
 // report what they read, the way an adapter does (beforeQuery, then read).
 
-interface Post {
+type Post = {
   id: number
   title: string
   category: string
@@ -16,7 +16,11 @@ interface Post {
 function toyOrm(fk: Freshkey) {
   const binding = new Binding(fk, {}, 'toy')
   const rows = new Map<number, Post>()
-  const report = async <T>(tables: string[], run: () => T, record: (result: T) => ReadRecord[]): Promise<T> => {
+  const report = async <T>(
+    tables: string[],
+    run: () => T,
+    record: (result: T) => ReadRecord[],
+  ): Promise<T> => {
     const frame = binding.frame()
     const pre = frame?.beforeQuery(tables)
     if (pre) await pre
@@ -26,7 +30,9 @@ function toyOrm(fk: Freshkey) {
   }
   const write = async (post: Post, kind: 'insert' | 'update', changed?: string[]) => {
     rows.set(post.id, { ...post })
-    await binding.record(undefined, [{ table: 'posts', kind, pk: post.id, after: { ...post }, ...(changed ? { changed } : {}) }])
+    await binding.record(undefined, [
+      { table: 'posts', kind, pk: post.id, after: { ...post }, ...(changed ? { changed } : {}) },
+    ])
   }
   return {
     binding,
@@ -41,9 +47,17 @@ function toyOrm(fk: Freshkey) {
     list: (category: string) =>
       report(
         ['posts'],
-        () => [...rows.values()].filter((p) => p.published && p.category === category).sort((a, b) => a.id - b.id),
+        () =>
+          [...rows.values()]
+            .filter((p) => p.published && p.category === category)
+            .sort((a, b) => a.id - b.id),
         (result) => [
-          { table: 'posts', rows: result.map((p) => p.id), where: [{ category, published: true }], watch: ['id'] },
+          {
+            table: 'posts',
+            rows: result.map((p) => p.id),
+            where: [{ category, published: true }],
+            watch: ['id'],
+          },
         ],
       ),
     count: (category: string) =>
@@ -53,7 +67,11 @@ function toyOrm(fk: Freshkey) {
         () => [{ table: 'posts', where: [{ category, published: true }], watch: [], enumerates: false }],
       ),
     byId: (id: number) =>
-      report(['posts'], () => rows.get(id), () => [{ table: 'posts', rows: [id] }]),
+      report(
+        ['posts'],
+        () => rows.get(id),
+        () => [{ table: 'posts', rows: [id] }],
+      ),
     search: (text: string) =>
       report(
         ['posts'],
@@ -69,7 +87,12 @@ function toyOrm(fk: Freshkey) {
   }
 }
 
-const post = (id: number, category = 'news', published = true): Post => ({ id, title: `t${id}`, category, published })
+const post = (id: number, category = 'news', published = true): Post => ({
+  id,
+  title: `t${id}`,
+  category,
+  published,
+})
 
 for (const c of storeCases()) {
   describe(`automatic dependencies (${c.name})`, () => {

@@ -47,7 +47,12 @@ for (const c of storeCases()) {
     const opened: (Freshkey | Store)[] = []
     const make = (wrapStore: (s: Store) => Store = (s) => s, options: { fenceMs?: number } = {}) => {
       const inner = c.make()
-      const fk = createFreshkey({ store: wrapStore(inner), namespace: freshNamespace('fence'), logger: false, ...options })
+      const fk = createFreshkey({
+        store: wrapStore(inner),
+        namespace: freshNamespace('fence'),
+        logger: false,
+        ...options,
+      })
       opened.push(fk, inner)
       return fk
     }

@@ -1,13 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import {
-  createFreshkey,
-  dep,
-  type Freshkey,
-  InvalidKeyPartError,
-  type Store,
-} from '@freshkey/core'
+import { createFreshkey, dep, type Freshkey, InvalidKeyPartError, type Store } from '@freshkey/core'
 import { addResolver, type EntityResolver } from '@freshkey/core/adapter'
 import { type RedisStore, redisStore } from '@freshkey/redis'
+import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { counting, freshNamespace, storeCases } from './helpers.ts'
 
@@ -408,7 +403,7 @@ for (const c of storeCases()) {
     if (c.name === 'redisStore') {
       it('every token key carries a TTL in Redis, bounded by tokenTtl, bumped keys included', async () => {
         const fk = make({ tokenTtl: 120 })
-        const redis = (store as RedisStore).client
+        const redis = (store as RedisStore).client as unknown as Redis
         const prefix = (store as RedisStore).prefix
         const parts = [dep.row('users', 1), dep.table('posts'), dep.tag('home'), dep.all(), 'page']
         await fk.keyFor(...parts)
@@ -446,7 +441,7 @@ for (const c of storeCases()) {
       it('a token that keeps being read has its Redis TTL pushed back', async () => {
         // tokenTtl 2 s: without a refresh the TTL would be under 0.8 s after the 1.2 s pause.
         const fk = make({ tokenTtl: 2 })
-        const redis = (store as RedisStore).client
+        const redis = (store as RedisStore).client as unknown as Redis
         const prefix = (store as RedisStore).prefix
         const parts = [dep.row('users', 1), dep.tag('home')]
         await fk.keyFor(...parts)

@@ -14,13 +14,25 @@ for (const c of storeCases()) {
       const inner = c.make()
       const probe = counting(inner)
       const namespace = freshNamespace('near')
-      const a = createFreshkey({ store: probe.store, namespace, logger: false, nearCache: { maxEntries: 100, ...options } })
+      const a = createFreshkey({
+        store: probe.store,
+        namespace,
+        logger: false,
+        nearCache: { maxEntries: 100, ...options },
+      })
       // Two clients of one Redis; for the in-process store, the same store.
       const second = c.name === 'memoryStore' ? inner : c.make()
-      const b = createFreshkey({ store: second, namespace, logger: false, nearCache: { maxEntries: 100, ...options } })
+      const b = createFreshkey({
+        store: second,
+        namespace,
+        logger: false,
+        nearCache: { maxEntries: 100, ...options },
+      })
       opened.push(a, b, inner)
       if (second !== inner) opened.push(second)
-      await vi.waitFor(() => expect(a.stats().nearCache?.live && b.stats().nearCache?.live).toBe(true), { timeout: 3000 })
+      await vi.waitFor(() => expect(a.stats().nearCache?.live && b.stats().nearCache?.live).toBe(true), {
+        timeout: 3000,
+      })
       return { a, b, probe }
     }
 
@@ -61,7 +73,9 @@ for (const c of storeCases()) {
       expect(await b.wrap('u3', () => version, { deps })).toBe(1)
       version = 2
       await a.changed({ table: 'users', kind: 'update', pk: 3 })
-      await vi.waitFor(async () => expect(await b.wrap('u3', () => version, { deps })).toBe(2), { timeout: 2000 })
+      await vi.waitFor(async () => expect(await b.wrap('u3', () => version, { deps })).toBe(2), {
+        timeout: 2000,
+      })
       const lag = b.stats().nearCache!.lagMs
       expect(lag.count).toBeGreaterThan(0)
       expect(lag.max).toBeLessThan(2000)
@@ -73,9 +87,12 @@ for (const c of storeCases()) {
       await b.wrap('k', () => version, { deps: [dep.tag('t')] })
       version = 2
       await a.invalidateAll()
-      await vi.waitFor(async () => expect(await b.wrap('k', () => version, { deps: [dep.tag('t')] })).toBe(2), {
-        timeout: 2000,
-      })
+      await vi.waitFor(
+        async () => expect(await b.wrap('k', () => version, { deps: [dep.tag('t')] })).toBe(2),
+        {
+          timeout: 2000,
+        },
+      )
     })
 
     it('while the subscription is down or lagging it serves nothing, then recovers', async () => {
@@ -96,7 +113,12 @@ for (const c of storeCases()) {
 
     it('bounded: the least recently used entries go first', async () => {
       const inner = c.make()
-      const fk = createFreshkey({ store: inner, namespace: freshNamespace('near'), logger: false, nearCache: { maxEntries: 3 } })
+      const fk = createFreshkey({
+        store: inner,
+        namespace: freshNamespace('near'),
+        logger: false,
+        nearCache: { maxEntries: 3 },
+      })
       opened.push(fk, inner)
       await vi.waitFor(() => expect(fk.stats().nearCache?.live).toBe(true), { timeout: 3000 })
       for (let i = 0; i < 5; i++) await fk.wrap(`k${i}`, () => i, { deps: [dep.row('t', i)] })
@@ -111,8 +133,12 @@ describe('near cache options', () => {
     const noPubSub = new Proxy(store, {
       get: (t, p) => (p === 'subscribe' || p === 'publish' ? undefined : Reflect.get(t, p, t)),
     })
-    expect(() => createFreshkey({ store: noPubSub, namespace: 'n', nearCache: { maxEntries: 10 } })).toThrow(ConfigError)
+    expect(() => createFreshkey({ store: noPubSub, namespace: 'n', nearCache: { maxEntries: 10 } })).toThrow(
+      ConfigError,
+    )
     expect(() => createFreshkey({ store, namespace: 'n', nearCache: { maxEntries: 0 } })).toThrow(ConfigError)
-    expect(() => createFreshkey({ store, namespace: 'n', nearCache: { maxEntries: Number.NaN } })).toThrow(ConfigError)
+    expect(() => createFreshkey({ store, namespace: 'n', nearCache: { maxEntries: Number.NaN } })).toThrow(
+      ConfigError,
+    )
   })
 })

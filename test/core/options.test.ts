@@ -47,7 +47,10 @@ describe('regressions from the durability issue', () => {
   it('regression: cached({ deps: id => dep.row(...) }) with a single dependency never invalidated', async () => {
     const fk = createFreshkey(base())
     let n = 0
-    const get = fk.cached(async (id: number) => ({ id, n: ++n }), { name: 'get', deps: (id) => dep.row('users', id) })
+    const get = fk.cached(async (id: number) => ({ id, n: ++n }), {
+      name: 'get',
+      deps: (id) => dep.row('users', id),
+    })
     await get(1)
     await get(1)
     await fk.changed({ table: 'users', kind: 'update', pk: 1 })
@@ -98,7 +101,10 @@ describe('regressions from the durability issue', () => {
 describe('fail loudly', () => {
   const recorder = () => {
     const lines: string[] = []
-    const logger: FreshkeyLogger = { warn: (_o, msg) => lines.push(`warn ${msg}`), error: (_o, msg) => lines.push(`error ${msg}`) }
+    const logger: FreshkeyLogger = {
+      warn: (_o, msg) => lines.push(`warn ${msg}`),
+      error: (_o, msg) => lines.push(`error ${msg}`),
+    }
     return { lines, logger }
   }
 
@@ -115,19 +121,27 @@ describe('fail loudly', () => {
     const store = memoryStore()
     const failing = new Proxy(store, {
       get: (t, p) =>
-        p === 'bump' || p === 'delete' ? () => Promise.reject(new Error('OOM command not allowed')) : Reflect.get(t, p, t),
+        p === 'bump' || p === 'delete'
+          ? () => Promise.reject(new Error('OOM command not allowed'))
+          : Reflect.get(t, p, t),
     })
     const fk = createFreshkey({ store: failing, namespace: freshNamespace('loud'), logger, bumpAttempts: 1 })
     await fk.changed({ table: 'users', kind: 'update', pk: 1 })
     await fk.changed({ table: 'users', kind: 'update', pk: 2 })
-    expect(lines.filter((l) => l.startsWith('error') && l.includes('could not be written or deleted'))).toHaveLength(2)
+    expect(
+      lines.filter((l) => l.startsWith('error') && l.includes('could not be written or deleted')),
+    ).toHaveLength(2)
   })
 
   it('configuration errors are thrown at once, with the option named', () => {
     expect(() => createFreshkey({ store: {} as never, namespace: 'n' })).toThrow('`store`')
     expect(() => createFreshkey({ store: memoryStore(), namespace: '' })).toThrow('`namespace`')
-    expect(() => createFreshkey({ store: memoryStore(), namespace: 'n', logger: {} as never })).toThrow('`logger`')
-    expect(() => createFreshkey({ store: memoryStore(), namespace: 'n', serializer: {} as never })).toThrow('`serializer`')
+    expect(() => createFreshkey({ store: memoryStore(), namespace: 'n', logger: {} as never })).toThrow(
+      '`logger`',
+    )
+    expect(() => createFreshkey({ store: memoryStore(), namespace: 'n', serializer: {} as never })).toThrow(
+      '`serializer`',
+    )
     expect(() => createFreshkey({ store: memoryStore(), namespace: 'n', fenceMs: 10 })).toThrow('`fenceMs`')
   })
 

@@ -142,7 +142,8 @@ describe.skipIf(!serviceUrl('REDIS_URL'))('store outage on a private redis-serve
     const before = fk.stats()
     let loads = 0
     const started = performance.now()
-    for (let i = 0; i < 2; i++) expect(await fk.wrap(['v', ...deps], () => `db-${++loads}`)).toBe(`db-${loads}`)
+    for (let i = 0; i < 2; i++)
+      expect(await fk.wrap(['v', ...deps], () => `db-${++loads}`)).toBe(`db-${loads}`)
     expect(performance.now() - started).toBeLessThan(2 * 1500)
     expect(loads).toBe(2)
     expect(fk.stats().bypasses - before.bypasses).toBe(2)

@@ -365,7 +365,9 @@ for (const c of storeCases()) {
       expect(await fk.wrap(['v', ...deps], () => 'v1')).toBe('v1')
       const tx = fk.transaction()
       tx.record(update('users', 1))
-      expect(await fk.runInTransaction(tx, () => fk.wrap(['v', ...deps], () => 'v2-inside'))).toBe('v2-inside')
+      expect(await fk.runInTransaction(tx, () => fk.wrap(['v', ...deps], () => 'v2-inside'))).toBe(
+        'v2-inside',
+      )
       // Outside the transaction the old value is still current until the commit.
       expect(await fk.wrap(['v', ...deps], () => 'unexpected')).toBe('v1')
       await tx.commit()

@@ -23,7 +23,8 @@ export function newFreshkey(ctx: ContenderContext, options: { near?: boolean } =
 export function freshkeyWrapApp(fk: Freshkey, base: BaseApp, close: () => Promise<void>): App {
   return {
     articleById: (id) => fk.wrap(['article', id], () => base.articleById(id)),
-    newestOfCategory: (categoryId) => fk.wrap(['newest', categoryId], () => base.newestOfCategory(categoryId)),
+    newestOfCategory: (categoryId) =>
+      fk.wrap(['newest', categoryId], () => base.newestOfCategory(categoryId)),
     countOfCategory: (categoryId) => fk.wrap(['count', categoryId], () => base.countOfCategory(categoryId)),
     profile: (id) => fk.wrap(['profile', id], () => base.profile(id)),
     retitle: (w) => base.retitle(w),

@@ -35,8 +35,7 @@ function wrapContender(near: boolean): Contender {
     async open(ctx) {
       const fk = newFreshkey(ctx, { near })
       const base = await openPrisma(ctx, {
-        extend: (client) =>
-          client.$extends(freshkeyPrisma(fk, { metadata })),
+        extend: (client) => client.$extends(freshkeyPrisma(fk, { metadata })),
       })
       return freshkeyWrapApp(fk, base, async () => {
         await base.close()

@@ -1,4 +1,12 @@
 #!/usr/bin/env node
 import { main } from './main.ts'
 
-process.exitCode = await main(process.argv.slice(2))
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    console.error(error)
+    process.exitCode = 1
+  },
+)

@@ -67,14 +67,22 @@ export class Bumper {
 
   /** Bumps at once (the write has committed): resolves when done. Never rejects. */
   bump(changes: readonly Change[], extra: Iterable<string> = []): Promise<void> {
-    const batch: Batch = (this.#plain ??= this.#batch((): Promise<void> => this.#sendPlain(batch)))
+    if (!this.#plain) {
+      const created: Batch = this.#batch(() => this.#sendPlain(created))
+      this.#plain = created
+    }
+    const batch = this.#plain
     this.#add(batch, changes, extra)
     return batch.done
   }
 
   /** Starts a fence for a commit about to be sent (see {@link Fence}). Never throws. */
   fence(changes: readonly Change[]): Fence {
-    const batch: Batch = (this.#fence ??= this.#batch((): Promise<void> => this.#sendFence(batch)))
+    if (!this.#fence) {
+      const created: Batch = this.#batch(() => this.#sendFence(created))
+      this.#fence = created
+    }
+    const batch = this.#fence
     this.#add(batch, changes, [])
     batch.pending++
     let settled = false

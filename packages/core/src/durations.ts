@@ -26,7 +26,10 @@ export function seconds(value: unknown, name: string, options: { allowZero?: boo
     s = value
   } else if (typeof value === 'string') {
     const m = TEXT.exec(value)
-    if (!m) throw new ConfigError(`\`${name}\` must be seconds or a string like '250ms', '30s', '5m', '1h', '7d'; got '${value}'`)
+    if (!m)
+      throw new ConfigError(
+        `\`${name}\` must be seconds or a string like '250ms', '30s', '5m', '1h', '7d'; got '${value}'`,
+      )
     s = Number(m[1]) * UNITS[m[2]!]!
   } else {
     throw new ConfigError(`\`${name}\` must be seconds or a string like '30s', '5m'; got ${describe(value)}`)

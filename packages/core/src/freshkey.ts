@@ -106,14 +106,16 @@ export class Freshkey {
   #nearStop: (() => void) | undefined
 
   constructor(options: FreshkeyOptions) {
-    if (!options || typeof options !== 'object') throw new ConfigError('createFreshkey needs an options object')
+    if (!options || typeof options !== 'object')
+      throw new ConfigError('createFreshkey needs an options object')
     const { store, namespace } = options
     if (!store || typeof store.read !== 'function' || typeof store.bump !== 'function')
       throw new ConfigError('createFreshkey needs a `store` (memoryStore() or redisStore(...))')
     if (typeof namespace !== 'string' || namespace === '')
       throw new ConfigError('`namespace` must be a non-empty string')
     const version = options.version ?? '0'
-    if (typeof version !== 'string' || version === '') throw new ConfigError('`version` must be a non-empty string')
+    if (typeof version !== 'string' || version === '')
+      throw new ConfigError('`version` must be a non-empty string')
     this.namespace = namespace
     this.version = version
     this.store = store
@@ -129,7 +131,11 @@ export class Freshkey {
     }
     const serializer = options.serializer ?? jsonSerializer
     this.#serializer = serializer
-    if (options.logger !== undefined && options.logger !== false && typeof options.logger?.warn !== 'function')
+    if (
+      options.logger !== undefined &&
+      options.logger !== false &&
+      typeof options.logger?.warn !== 'function'
+    )
       throw new ConfigError('`logger` needs a warn() method (pino, console) or false')
     if (options.nearCache !== undefined) {
       const n = options.nearCache
@@ -219,7 +225,11 @@ export class Freshkey {
    *
    * Values come back as the serializer returns them (plain data, not class instances).
    */
-  async wrap<T>(key: string | readonly unknown[], loader: Loader<T>, options: WrapOptions = {}): Promise<Awaited<T>> {
+  async wrap<T>(
+    key: string | readonly unknown[],
+    loader: Loader<T>,
+    options: WrapOptions = {},
+  ): Promise<Awaited<T>> {
     if (typeof loader !== 'function') throw new ConfigError('wrap needs a loader function')
     if (options === null || typeof options !== 'object' || Array.isArray(options))
       throw new ConfigError('wrap options must be an object: { ttl, deps }')
@@ -264,7 +274,9 @@ export class Freshkey {
   ): Promise<boolean> {
     const entryKey = this.#userKey(key)
     const declared = this.#parts.declared(options.deps)
-    const resolved = this.#values.resolveOptions({ ...(options.ttl !== undefined ? { ttl: options.ttl } : {}) })
+    const resolved = this.#values.resolveOptions({
+      ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+    })
     this.#values.forget(entryKey)
     return this.#guard('write', () => this.#values.set(entryKey, value, declared, options.snapshot, resolved))
   }
@@ -287,7 +299,10 @@ export class Freshkey {
    * Memoizes `fn`: keys from `name` and the canonical arguments, dependencies found automatically
    * in the ORM queries it runs plus `options.deps(...args)`, single flight and leases like `wrap`.
    */
-  cached<A extends unknown[], R>(fn: (...args: A) => R, options: CachedOptions<A> = {}): CachedFunction<A, R> {
+  cached<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options: CachedOptions<A> = {},
+  ): CachedFunction<A, R> {
     return memoize(this.#memo, fn, options, () => options.name ?? fn.name)
   }
 
@@ -354,10 +369,16 @@ export class Freshkey {
    * the filters they use by themselves; declare scopes to use `dep.scope(...)` by hand.
    */
   defineScope(target: string | object, fields: readonly string[] | readonly (readonly string[])[]): void {
-    if (typeof target === 'string' && target === '') throw new ConfigError('a table name must be a non-empty string')
-    if (typeof target !== 'string' && (typeof target !== 'function' && (typeof target !== 'object' || target === null)))
+    if (typeof target === 'string' && target === '')
+      throw new ConfigError('a table name must be a non-empty string')
+    if (
+      typeof target !== 'string' &&
+      typeof target !== 'function' &&
+      (typeof target !== 'object' || target === null)
+    )
       throw new ConfigError('defineScope needs a table name or an entity class')
-    if (!Array.isArray(fields)) throw new ConfigError('defineScope needs a field list or a list of field lists')
+    if (!Array.isArray(fields))
+      throw new ConfigError('defineScope needs a field list or a list of field lists')
     const lists = fieldLists(fields)
     if (typeof target === 'string') this.#declared.define(target, lists)
     else this.#parts.defineScope(target, lists)
@@ -387,7 +408,8 @@ export class Freshkey {
       const d = toDependency(like)
       if (d.type === 'table') keys.add(k.table(d.table)).add(k.bulk(d.table))
       else if (d.type === 'scope') {
-        for (const key of this.#parts.scopeConditions(this.#parts.scopeTable(d.target), d.where).conds) keys.add(key)
+        for (const key of this.#parts.scopeConditions(this.#parts.scopeTable(d.target), d.where).conds)
+          keys.add(key)
       } else {
         const out: string[] = []
         this.#parts.depKeys(d, out)
@@ -449,7 +471,12 @@ export class Freshkey {
     try {
       checks.push(...((await this.store.verify?.()) ?? []))
     } catch (error) {
-      checks.push({ name: 'reachable', ok: false, severity: 'error', message: String((error as Error)?.message ?? error) })
+      checks.push({
+        name: 'reachable',
+        ok: false,
+        severity: 'error',
+        message: String((error as Error)?.message ?? error),
+      })
     }
     if (this.#near && !this.#near.live)
       checks.push({
@@ -459,7 +486,8 @@ export class Freshkey {
         message: 'the near cache is not receiving bump messages yet: it serves nothing until it does',
       })
     for (const c of checks)
-      if (!c.ok) this.#reporter.problem(`verify:${c.name}`, new Error(c.message ?? c.name), `verify: ${c.name}`)
+      if (!c.ok)
+        this.#reporter.problem(`verify:${c.name}`, new Error(c.message ?? c.name), `verify: ${c.name}`)
     return { ok: checks.every((c) => c.ok || c.severity === 'warning'), checks }
   }
 
@@ -467,7 +495,9 @@ export class Freshkey {
    * Deletes other versions' values (SCAN + UNLINK in batches on Redis). `keepVersions: n` keeps the
    * current version and the n-1 most recently registered others; `version` deletes exactly that one.
    */
-  async purge(options: { keepVersions?: number; version?: string } = {}): Promise<{ versions: string[]; deleted: number }> {
+  async purge(
+    options: { keepVersions?: number; version?: string } = {},
+  ): Promise<{ versions: string[]; deleted: number }> {
     const known = await this.#guard('register', () => this.store.register(this.#keys.versions, this.version))
     let victims: string[]
     if (options.version !== undefined) {
@@ -487,11 +517,18 @@ export class Freshkey {
   }
 
   /** A copy of the counters, and the near cache's drop delays (bump → dropped here) when it is on. */
-  stats(): FreshkeyStats & { nearCache?: { size: number; live: boolean; lagMs: { p50: number; p99: number; max: number; count: number } } } {
+  stats(): FreshkeyStats & {
+    nearCache?: {
+      size: number
+      live: boolean
+      lagMs: { p50: number; p99: number; max: number; count: number }
+    }
+  } {
     const base = { ...this.#stats }
     if (!this.#near) return base
     const lags = [...this.#near.lags].sort((a, b) => a - b)
-    const at = (q: number) => (lags.length ? lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]! : 0)
+    const at = (q: number) =>
+      lags.length ? lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]! : 0
     return {
       ...base,
       nearCache: {
@@ -519,7 +556,8 @@ export class Freshkey {
   // ---------------------------------------------------------------- internals
 
   #userKey(key: string): string {
-    if (typeof key !== 'string' || key === '') throw new InvalidKeyPartError('key', 'a cache key must be a non-empty string')
+    if (typeof key !== 'string' || key === '')
+      throw new InvalidKeyPartError('key', 'a cache key must be a non-empty string')
     return this.#keys.value(`u:${boundKey(segment(key))}`)
   }
 
@@ -532,7 +570,9 @@ export class Freshkey {
       this.#reporter.store(operation, error)
       throw error instanceof StoreUnavailableError
         ? error
-        : new StoreUnavailableError(`store ${operation} failed: ${(error as Error)?.message ?? error}`, { cause: error })
+        : new StoreUnavailableError(`store ${operation} failed: ${(error as Error)?.message ?? error}`, {
+            cause: error,
+          })
     }
   }
 
@@ -563,12 +603,15 @@ export class Freshkey {
         (error) => this.#reporter.store('subscribe', error),
       )
     subscribe()
-    const timer = setInterval(() => {
-      if (!unsubscribe) subscribe()
-      // Our own ping proves messages flow; one that is late empties the near cache until they do again.
-      if (near.live && Date.now() - lastPing > maxLag) near.setLive(false)
-      store.publish!(channel, bumpMessage(this.#sender, [])).catch(() => near.setLive(false))
-    }, Math.min(heartbeat, maxLag / 2))
+    const timer = setInterval(
+      () => {
+        if (!unsubscribe) subscribe()
+        // Our own ping proves messages flow; one that is late empties the near cache until they do again.
+        if (near.live && Date.now() - lastPing > maxLag) near.setLive(false)
+        store.publish!(channel, bumpMessage(this.#sender, [])).catch(() => near.setLive(false))
+      },
+      Math.min(heartbeat, maxLag / 2),
+    )
     timer.unref()
     store.publish!(channel, bumpMessage(this.#sender, [])).catch(() => {})
     this.#nearStop = () => {

@@ -3,9 +3,9 @@ import { canonical } from './encoding.ts'
 import { InvalidDependencyError, InvalidKeyPartError, UnknownScopeError } from './errors.ts'
 import type { Keyspace } from './keyspace.ts'
 import type { EntityResolver } from './resolver.ts'
+import { conditionKeys, type DeclaredSchemes, MAX_CONDITIONS, wideKeys } from './schemes.ts'
 import { scopesOf } from './scope-decorator.ts'
 import { whereKey } from './scope-value.ts'
-import { conditionKeys, type DeclaredSchemes, MAX_CONDITIONS, wideKeys } from './schemes.ts'
 
 /** Key parts resolved: an injective body and the token keys the parts depend on. */
 export interface ResolvedParts {
@@ -83,7 +83,10 @@ export class KeyParts {
   }
 
   /** The condition keys of a `dep.scope(target, where)` on a declared field list. */
-  scopeConditions(table: string, where: Readonly<Record<string, unknown>>): { list: readonly string[]; conds: string[] } {
+  scopeConditions(
+    table: string,
+    where: Readonly<Record<string, unknown>>,
+  ): { list: readonly string[]; conds: string[] } {
     const fields = Object.keys(where).sort()
     const lists = this.#declared.lists(table)
     const list = lists.find((l) => l.length === fields.length && l.every((f, i) => f === fields[i]))
@@ -91,7 +94,9 @@ export class KeyParts {
     const conds = conditionKeys(this.#keys, table, list, where)
     if (!conds) {
       const n = list.reduce((p, f) => p * (Array.isArray(where[f]) ? (where[f] as unknown[]).length : 1), 1)
-      throw new InvalidDependencyError(`a scope of "${table}" expands to ${n} conditions (at most ${MAX_CONDITIONS})`)
+      throw new InvalidDependencyError(
+        `a scope of "${table}" expands to ${n} conditions (at most ${MAX_CONDITIONS})`,
+      )
     }
     if (conds.length === 0)
       throw new InvalidDependencyError(`a scope field of "${table}" has an empty "any of" list`)

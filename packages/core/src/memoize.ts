@@ -37,7 +37,13 @@ export interface CachedFunction<A extends unknown[], R> {
 export interface MemoHost {
   entryKey(body: string): string
   declared(deps: unknown, label: string): string[]
-  call<T>(entryKey: string, declared: readonly string[], run: () => Promise<unknown>, options: object, force: boolean): Promise<T>
+  call<T>(
+    entryKey: string,
+    declared: readonly string[],
+    run: () => Promise<unknown>,
+    options: object,
+    force: boolean,
+  ): Promise<T>
   drop(entryKey: string): Promise<void>
   peek(entryKey: string): Promise<{ found: boolean; value?: unknown }>
 }
@@ -59,7 +65,13 @@ export function memoize<A extends unknown[], R>(
   }
   const declared = (args: A) => (options.deps ? host.declared(options.deps(...args), 'deps') : [])
   const invoke = (self: unknown, args: A, force: boolean) =>
-    host.call<Awaited<R>>(keyOf(self, args), declared(args), async () => await fn.apply(self, args), options, force)
+    host.call<Awaited<R>>(
+      keyOf(self, args),
+      declared(args),
+      async () => await fn.apply(self, args),
+      options,
+      force,
+    )
   const call = async function (this: unknown, ...args: A): Promise<Awaited<R>> {
     return invoke(this, args, false)
   }
@@ -87,7 +99,11 @@ export function cacheDecorator<A extends unknown[]>(fk: () => MemoHost, options:
     const legacy = descriptor !== undefined
     const method = legacy ? descriptor.value : target
     const methodName = String(legacy ? context : context?.name)
-    const className = legacy ? (typeof target === 'function' ? target.name : target.constructor?.name) : undefined
+    const className = legacy
+      ? typeof target === 'function'
+        ? target.name
+        : target.constructor?.name
+      : undefined
     let memo: ((this: unknown, ...args: A) => Promise<unknown>) | undefined
     const nameOf = (self: unknown) =>
       options.name ??
@@ -100,4 +116,3 @@ export function cacheDecorator<A extends unknown[]>(fk: () => MemoHost, options:
     return replacement
   }
 }
-

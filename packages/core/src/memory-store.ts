@@ -147,7 +147,9 @@ export class MemoryStore implements Store {
       const expected = new Map(ek.map((k, i) => [k, et[i]!]))
       const baseline = new Map<string, { key: string; value: number }>()
       const ck = request.counters?.keys ?? []
-      ck.forEach((c, i) => baseline.set(groupOf(c), { key: c, value: Number(request.counters!.values[i]) }))
+      ck.forEach((c, i) => {
+        baseline.set(groupOf(c), { key: c, value: Number(request.counters!.values[i]) })
+      })
       const tokens: string[] = []
       for (const k of request.keys) {
         const known = expected.get(k)
@@ -177,7 +179,10 @@ export class MemoryStore implements Store {
         } else this.#get(s.hash)!.expiresAt = Date.now() + request.tokenTtl * 1000
         if (!hash.has(s.id)) {
           hash.set(s.id, s.meta)
-          this.#registered.set(`${s.hash}\u0000${s.id}`, this.#counters.get(baseline.get(groupOf(s.hash))!.key) ?? 0)
+          this.#registered.set(
+            `${s.hash}\u0000${s.id}`,
+            this.#counters.get(baseline.get(groupOf(s.hash))!.key) ?? 0,
+          )
           const v = Number(this.#current(s.version) ?? '0') + 1
           this.#data.set(s.version, { value: String(v), expiresAt: Date.now() + request.tokenTtl * 1000 })
         }
@@ -219,13 +224,21 @@ export class MemoryStore implements Store {
     return { tokens, generation: this.#generation, schemes }
   }
 
-  async lift(keys: readonly string[], fenced: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
+  async lift(
+    keys: readonly string[],
+    fenced: readonly string[],
+    ttl: number,
+    counters?: readonly string[],
+  ): Promise<void> {
     const lifted = keys.filter((k, i) => this.#current(k) === fenced[i])
     const groups = new Set(lifted.map(groupOf))
     const seq = this.#increment((counters ?? []).filter((c) => groups.has(groupOf(c))))
     for (const k of lifted) {
       const n = seq.get(groupOf(k))
-      this.#data.set(k, { value: n === undefined ? newToken() : `${newToken()}@${n}`, expiresAt: Date.now() + ttl * 1000 })
+      this.#data.set(k, {
+        value: n === undefined ? newToken() : `${newToken()}@${n}`,
+        expiresAt: Date.now() + ttl * 1000,
+      })
     }
   }
 
@@ -260,7 +273,10 @@ export class MemoryStore implements Store {
         this.#counters.set(counter, seq)
         renewed.set(group, seq)
       }
-      this.#data.set(k, { value: seq === undefined ? newToken() : `${newToken()}@${seq}`, expiresAt: Date.now() + ttl * 1000 })
+      this.#data.set(k, {
+        value: seq === undefined ? newToken() : `${newToken()}@${seq}`,
+        expiresAt: Date.now() + ttl * 1000,
+      })
       n++
     }
     return n

@@ -80,7 +80,14 @@ export class NearCache {
     return slot
   }
 
-  put(entryKey: string, value: unknown, keys: readonly string[], freshUntil: number, bytes: number, seqAtRead: number): void {
+  put(
+    entryKey: string,
+    value: unknown,
+    keys: readonly string[],
+    freshUntil: number,
+    bytes: number,
+    seqAtRead: number,
+  ): void {
     if (!this.#live || bytes > this.#maxBytes) return
     // A bump message that arrived after the read was sent may be about this very entry.
     if (this.#recent.length > 0 && this.#recent[0]!.seq > seqAtRead + 1) return

@@ -37,7 +37,8 @@ export class Planner {
   validate(change: Change): void {
     if (!change || typeof change !== 'object') throw new InvalidDependencyError('a change must be an object')
     const table = change.table
-    if (typeof table !== 'string' || table === '') throw new InvalidDependencyError('a change needs a table name')
+    if (typeof table !== 'string' || table === '')
+      throw new InvalidDependencyError('a change needs a table name')
     if (change.kind === 'bulk') return
     if (change.kind !== 'insert' && change.kind !== 'update' && change.kind !== 'delete') {
       throw new InvalidDependencyError(`unknown change kind "${String((change as { kind?: unknown }).kind)}"`)
@@ -70,7 +71,11 @@ export class Planner {
     const out: (SchemeLocation & { known: string })[] = []
     for (const table of tables) {
       const hash = this.#keys.schemes(table)
-      out.push({ hash, version: this.#keys.schemeVersion(table), known: this.#stored.get(hash)?.version ?? '?' })
+      out.push({
+        hash,
+        version: this.#keys.schemeVersion(table),
+        known: this.#stored.get(hash)?.version ?? '?',
+      })
     }
     return out
   }
@@ -93,7 +98,11 @@ export class Planner {
     const known = this.#stored.get(hash)
     if (!known) return
     // The version is unknown now (others may have registered too): keep planning with it, learn on the next bump.
-    if (!known.schemes.some((x) => x.fields.join() === s.fields.join() && x.leave === s.leave && sameWatch(x, s)))
+    if (
+      !known.schemes.some(
+        (x) => x.fields.join() === s.fields.join() && x.leave === s.leave && sameWatch(x, s),
+      )
+    )
       known.schemes.push(s)
     known.version = '?'
   }

@@ -36,7 +36,12 @@ export class Reporter {
   /** An adapter swallowed an error so a database write would not fail (counted in `adapterErrors`). */
   adapter(operation: string, error: unknown): void {
     this.#stats.adapterErrors++
-    this.#publish(operation, error, `adapter ${operation}: cache trouble, invalidating more widely instead`, 'warn')
+    this.#publish(
+      operation,
+      error,
+      `adapter ${operation}: cache trouble, invalidating more widely instead`,
+      'warn',
+    )
   }
 
   /** Something freshkey cannot fix by itself and an operator must know (a bump that could not be written). */

@@ -42,7 +42,8 @@ export function decodeScheme(meta: string): Scheme | undefined {
   try {
     const o = JSON.parse(meta) as { f?: unknown; w?: unknown; l?: unknown }
     if (!Array.isArray(o.f) || !o.f.every((f) => typeof f === 'string')) return undefined
-    const watch = o.w === '*' ? '*' : Array.isArray(o.w) && o.w.every((f) => typeof f === 'string') ? o.w : undefined
+    const watch =
+      o.w === '*' ? '*' : Array.isArray(o.w) && o.w.every((f) => typeof f === 'string') ? o.w : undefined
     if (watch === undefined) return undefined
     return { fields: o.f as string[], watch: watch as string[] | '*', leave: o.l === true }
   } catch {
@@ -164,7 +165,9 @@ export function fieldLists(
 ): readonly (readonly string[])[] {
   if (!Array.isArray(fields))
     throw new ConfigError(`the scopes of ${table} must be a field list or an array of field lists`)
-  const lists = (fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]) as readonly (readonly string[])[]
+  const lists = (
+    fields.length > 0 && Array.isArray(fields[0]) ? fields : [fields]
+  ) as readonly (readonly string[])[]
   if (lists.length === 0) throw new ConfigError(`a scope of ${table} needs a non-empty list of field names`)
   for (const list of lists) {
     if (!Array.isArray(list) || list.length === 0 || list.some((f) => typeof f !== 'string' || f === '')) {

@@ -29,7 +29,12 @@ export interface Store {
    * Replaces each fenced token that is still current with a fresh unfenced one, incrementing the
    * bump counter of its group (one of `counters`) like a bump does. ttl: seconds.
    */
-  lift(keys: readonly string[], fenced: readonly string[], ttl: number, counters?: readonly string[]): Promise<void>
+  lift(
+    keys: readonly string[],
+    fenced: readonly string[],
+    ttl: number,
+    counters?: readonly string[],
+  ): Promise<void>
   /** Deletes keys (tokens or values); missing keys are fine. Must work when the server refuses writes for memory (UNLINK does). */
   delete(keys: readonly string[]): Promise<void>
   /** The scheme sets stored for these tables (see {@link SchemeSet}). */

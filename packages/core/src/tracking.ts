@@ -75,14 +75,19 @@ export class ReadFrame {
     for (const table of list) {
       const key = this.#keysOf.counter(table)
       this.fences.add(key)
-      if (!this.counters.has(key)) (missing ??= []).push(key)
+      if (!this.counters.has(key)) {
+        missing ??= []
+        missing.push(key)
+      }
     }
     const outer = this.parent?.beforeQuery(list)
     if (!missing) return outer
     for (const key of missing) this.counters.set(key, '')
     const own = this.#preRead(missing).then(
       (values) => {
-        missing.forEach((key, i) => this.counters.set(key, values[i]!))
+        missing.forEach((key, i) => {
+          this.counters.set(key, values[i]!)
+        })
       },
       () => {
         this.unsafe = true

@@ -149,7 +149,13 @@ export class ValueCache {
       }
       return out
     }
-    return new ReadFrame(h.keys, pick(asked.keys), pick(asked.counters), (counters) => h.store.counters(counters), parent)
+    return new ReadFrame(
+      h.keys,
+      pick(asked.keys),
+      pick(asked.counters),
+      (counters) => h.store.counters(counters),
+      parent,
+    )
   }
 
   #remember(entryKey: string, fences: readonly string[]): void {
@@ -169,7 +175,8 @@ export class ValueCache {
     const tx = h.currentTransaction()
     const parent = this.frames.getStore()
     if (h.bumper.owing) await h.bumper.pay().catch(() => {})
-    if (tx?.touches(declared) || h.bumper.owes(declared)) return this.#bypass(entryKey, declared, loader, options) as Promise<T>
+    if (tx?.touches(declared) || h.bumper.owes(declared))
+      return this.#bypass(entryKey, declared, loader, options) as Promise<T>
     const near = h.near
     if (near && !force && !parent) {
       const slot = near.get(entryKey, Date.now())
@@ -213,7 +220,9 @@ export class ValueCache {
     if (entry && !force && options.swr > 0 && !tx && !parent && entry.freshUntil + options.swr * 1000 > now) {
       h.stats.staleServed++
       emit('stale', () => ({ namespace: h.namespace, key: entryKey }))
-      const refresh = this.#flight(entryKey, declared, asked, read, loader, options, seq, contested).catch(() => {})
+      const refresh = this.#flight(entryKey, declared, asked, read, loader, options, seq, contested).catch(
+        () => {},
+      )
       this.#track(refresh)
       return h.serializer.deserialize(entry.payload) as T
     }
@@ -287,7 +296,8 @@ export class ValueCache {
       const outcome = await Promise.race([running.promise.catch(() => undefined), late])
       clearTimeout(timer)
       if (outcome && joinable(outcome, read)) return outcome.value as T
-      return (await this.#load(entryKey, declared, asked, read, loader, options, seq, undefined, noop)).value as T
+      return (await this.#load(entryKey, declared, asked, read, loader, options, seq, undefined, noop))
+        .value as T
     }
     const flight: Flight = { startedAt: Date.now(), promise: Promise.resolve(EMPTY), open: true }
     const close = () => {
@@ -337,7 +347,12 @@ export class ValueCache {
           h.stats.hits++
           emit('hit', () => ({ namespace: h.namespace, key: entryKey }))
           close()
-          return { value: h.serializer.deserialize(e.payload), stored: true, baseline: new Map(), unsafe: false }
+          return {
+            value: h.serializer.deserialize(e.payload),
+            stored: true,
+            baseline: new Map(),
+            unsafe: false,
+          }
         }
         if (read.lease !== undefined) break
       }
@@ -369,10 +384,21 @@ export class ValueCache {
     }
     loaded()
     const store =
-      !frame.unsafe && !frame.fenced && read.generation !== '' && (value !== undefined || options.cacheUndefined)
-    const stored = store ? await this.#write(entryKey, frame, read.generation, value, options, seq, lease) : false
-    if (!stored && !store && lease !== undefined) h.store.release(h.keys.lease(entryKey), lease).catch(() => {})
-    return { value, stored, baseline: new Map([...frame.tokens, ...frame.counters]), unsafe: frame.unsafe || frame.fenced }
+      !frame.unsafe &&
+      !frame.fenced &&
+      read.generation !== '' &&
+      (value !== undefined || options.cacheUndefined)
+    const stored = store
+      ? await this.#write(entryKey, frame, read.generation, value, options, seq, lease)
+      : false
+    if (!stored && !store && lease !== undefined)
+      h.store.release(h.keys.lease(entryKey), lease).catch(() => {})
+    return {
+      value,
+      stored,
+      baseline: new Map([...frame.tokens, ...frame.counters]),
+      unsafe: frame.unsafe || frame.fenced,
+    }
   }
 
   /** Compare-and-set; store trouble is reported, never thrown. Releases the lease in the same call. */
@@ -419,7 +445,8 @@ export class ValueCache {
         h.stats.fills++
         for (const s of schemes) h.planner.registered(s.hash, s.scheme)
         this.#remember(entryKey, fences)
-        if (h.near && !this.#h.currentTransaction()) h.near.put(entryKey, value, keys, freshUntil, payload.length, seq)
+        if (h.near && !this.#h.currentTransaction())
+          h.near.put(entryKey, value, keys, freshUntil, payload.length, seq)
       } else h.stats.fillsRefused++
       return ok
     } catch (error) {
@@ -465,7 +492,9 @@ export class ValueCache {
       if (outer) {
         guards.push(
           new Promise<never>((_, reject) => {
-            controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
+            controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
+              once: true,
+            })
           }),
         )
       }
@@ -527,11 +556,19 @@ export class ValueCache {
         return { hit: true, value: slot.value }
       }
     }
-    const asked: Asked = { keys: declared, counters: [...new Set([...fences, ...(this.#shapes.get(entryKey) ?? [])])] }
+    const asked: Asked = {
+      keys: declared,
+      counters: [...new Set([...fences, ...(this.#shapes.get(entryKey) ?? [])])],
+    }
     const seq = near?.seq ?? 0
     let read: ReadResult
     try {
-      read = await h.store.read({ entry: entryKey, keys: asked.keys, counters: asked.counters, ttl: h.tokenTtl })
+      read = await h.store.read({
+        entry: entryKey,
+        keys: asked.keys,
+        counters: asked.counters,
+        ttl: h.tokenTtl,
+      })
     } catch (error) {
       h.reporter.store('read', error)
       h.stats.bypasses++
@@ -539,7 +576,13 @@ export class ValueCache {
     }
     const entry = read.entry
     const parent = this.frames.getStore()
-    if (entry && !(tx && tx.touches(entry.keys)) && valid(entry, read, declared) && entry.freshUntil > Date.now() && !h.bumper.owes(entry.keys)) {
+    if (
+      entry &&
+      !tx?.touches(entry.keys) &&
+      valid(entry, read, declared) &&
+      entry.freshUntil > Date.now() &&
+      !h.bumper.owes(entry.keys)
+    ) {
       return { hit: true, value: this.#hit(entryKey, entry, read, parent, tx, seq) }
     }
     h.stats.misses++

@@ -82,7 +82,8 @@ function definedNames(client: Conn): Names {
 /** Scheme id → description; `@<id>` fields (the counter each scheme was registered under) are the store's own. */
 function schemeMap(flat: readonly string[]): Map<string, string> {
   const m = new Map<string, string>()
-  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]!.charCodeAt(0) !== 64) m.set(flat[i]!, flat[i + 1]!)
+  for (let i = 0; i + 1 < flat.length; i += 2)
+    if (flat[i]!.charCodeAt(0) !== 64) m.set(flat[i]!, flat[i + 1]!)
   return m
 }
 
@@ -373,7 +374,9 @@ export class RedisStore implements Store {
     const out = new Array<string>(keys.length)
     await Promise.all(
       [...this.#group(full)].map(async ([, idx]) => {
-        const found: (string | null)[] = await this.#run('counters', () => this.#c.mget(...idx.map((i) => full[i]!)))
+        const found: (string | null)[] = await this.#run('counters', () =>
+          this.#c.mget(...idx.map((i) => full[i]!)),
+        )
         idx.forEach((i, j) => {
           out[i] = found[j] ?? '0'
         })
@@ -669,7 +672,11 @@ export class RedisStore implements Store {
           const keys = [
             ...part.expect.map((k) => this.#k(k)),
             ...part.others.map((k) => this.#k(k)),
-            ...part.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version), this.#k(schemeCounter(s.hash)!.key)]),
+            ...part.schemes.flatMap((s) => [
+              this.#k(s.hash),
+              this.#k(s.version),
+              this.#k(schemeCounter(s.hash)!.key),
+            ]),
           ]
           const args = [
             Math.ceil(request.tokenTtl),
@@ -715,7 +722,11 @@ export class RedisStore implements Store {
       leaseKey ?? entryFull,
       ...local.expect.map((k) => this.#k(k)),
       ...local.others.map((k) => this.#k(k)),
-      ...local.schemes.flatMap((s) => [this.#k(s.hash), this.#k(s.version), this.#k(schemeCounter(s.hash)!.key)]),
+      ...local.schemes.flatMap((s) => [
+        this.#k(s.hash),
+        this.#k(s.version),
+        this.#k(schemeCounter(s.hash)!.key),
+      ]),
     ]
     const ok: number = await this.#run('write', () =>
       this.#wrote(
@@ -833,7 +844,12 @@ export class RedisStore implements Store {
     return { tokens, generation: this.#after(g), schemes: moved }
   }
 
-  async lift(keys: readonly string[], fenced: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
+  async lift(
+    keys: readonly string[],
+    fenced: readonly string[],
+    ttl: number,
+    counters?: readonly string[],
+  ): Promise<void> {
     if (keys.length === 0) return
     const full = keys.map((k) => this.prefix + k)
     const counterOf = new Map<string, string>()

@@ -312,7 +312,11 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const c = ks.counter('posts')
       expect(await store.counters([c, ks.counter('users')])).toEqual(['0', '0'])
       expect(await store.counters([c])).toEqual(['0'])
-      const b = await store.bump({ keys: [ks.row('posts', '1'), ks.table('posts'), ks.tag('t')], counters: [c], ttl: 60 })
+      const b = await store.bump({
+        keys: [ks.row('posts', '1'), ks.table('posts'), ks.tag('t')],
+        counters: [c],
+        ttl: 60,
+      })
       expect(await store.counters([c])).toEqual(['1'])
       // Tokens of the counter's group carry its new value; others none.
       expect(b.tokens.map(tokenSeq)).toEqual([1, 1, 0])
@@ -348,9 +352,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const r = await store.read({ entry: ks.value('e'), keys: [declared], ttl: 60 })
       await store.bump({ keys: [found], ttl: 60, fenceMs: 5000 })
       const counters = await baseline(ks, 'posts')
-      expect(await store.write({ ...writeOf(ks, 'e', r, [declared], { counters }), keys: [declared, found] })).toBe(
-        false,
-      )
+      expect(
+        await store.write({ ...writeOf(ks, 'e', r, [declared], { counters }), keys: [declared, found] }),
+      ).toBe(false)
       expect((await store.read({ entry: ks.value('e'), keys: [], ttl: 60 })).entry).toBeUndefined()
     })
 
@@ -361,7 +365,8 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await store.bump({ keys: [found], counters: [c], ttl: 60 })
       const counters = await baseline(ks, 'posts')
       const r = await store.read({ entry: ks.value('e'), keys: [], ttl: 60 })
-      const write = (body: string, extra: Partial<WriteRequest>) => store.write({ ...writeOf(ks, body, r, []), keys: [found], ...extra })
+      const write = (body: string, extra: Partial<WriteRequest>) =>
+        store.write({ ...writeOf(ks, body, r, []), keys: [found], ...extra })
       expect(await write('before', { counters })).toBe(true)
       // Another row of the table bumped meanwhile: this dependency did not change, still fine.
       await store.bump({ keys: [ks.row('posts', '9')], counters: [c], ttl: 60 })
@@ -397,7 +402,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       let [set] = await store.schemes([loc])
       expect(set!.current).toBe('1')
       expect(set!.schemes).toEqual(new Map([['s1', 'meta of s1']]))
-      expect(await store.write(writeOf(ks, 'c', r, [k], { counters, schemes: [rec('s1'), rec('s2')] }))).toBe(true)
+      expect(await store.write(writeOf(ks, 'c', r, [k], { counters, schemes: [rec('s1'), rec('s2')] }))).toBe(
+        true,
+      )
       ;[set] = await store.schemes([loc])
       expect(set!.current).toBe('2')
       expect(set!.schemes.get('s2')).toBe('meta of s2')
@@ -445,7 +452,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const r = await store.read({ entry: ks.value('a'), keys: [k], ttl: 60 })
       const counters = await baseline(ks, 'posts')
       expect(
-        await store.write(writeOf(ks, 'a', r, [k], { counters, schemes: [{ ...posts, id: 's1', meta: 'm1' }] })),
+        await store.write(
+          writeOf(ks, 'a', r, [k], { counters, schemes: [{ ...posts, id: 's1', meta: 'm1' }] }),
+        ),
       ).toBe(true)
       const same = await store.bump({ keys: [k], ttl: 60, schemes: [{ ...posts, known: '1' }] })
       expect(same.schemes).toEqual([])
@@ -486,7 +495,10 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const counters = await baseline(ks, 'posts')
       expect(
         await store.write(
-          writeOf(ks, 'e', r, [ks.row('posts', '1')], { counters, schemes: [{ ...loc, id: 's1', meta: 'm' }] }),
+          writeOf(ks, 'e', r, [ks.row('posts', '1')], {
+            counters,
+            schemes: [{ ...loc, id: 's1', meta: 'm' }],
+          }),
         ),
       ).toBe(true)
       const n = await store.renewPrefixes(ks.tokenPrefixes, 60)
@@ -500,7 +512,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await store.tokens([ks.row('posts', '7')], 60)).tokens[0]).toBe(fenced.tokens[0])
       // The renewal counts as a bump of the table: a load that began before it cannot store what it found.
       expect(Number((await store.counters([c]))[0])).toBeGreaterThan(Number(counters.values[0]))
-      expect(await store.write({ ...writeOf(ks, 'f', r, []), counters, keys: [ks.table('posts')] })).toBe(false)
+      expect(await store.write({ ...writeOf(ks, 'f', r, []), counters, keys: [ks.table('posts')] })).toBe(
+        false,
+      )
       expect((await store.tokens([other.row('users', '1')], 60)).tokens[0]).toBe(otherToken)
       const [set] = await store.schemes([loc])
       expect(set!.current).toBe('1')

@@ -51,7 +51,9 @@ export class Binding<H extends object = object> {
       () =>
         this.report(
           'transaction',
-          new Error('a write ran in a transaction whose start freshkey did not see; it is bumped at that transaction’s end'),
+          new Error(
+            'a write ran in a transaction whose start freshkey did not see; it is bumped at that transaction’s end',
+          ),
         ),
     )
   }
@@ -179,13 +181,22 @@ export class Binding<H extends object = object> {
   }
 
   /** Records a raw statement by the raw-SQL policy. Never rejects. */
-  async raw(handle: H | undefined, sql: string, parameters: readonly unknown[], inTransaction = false): Promise<void> {
+  async raw(
+    handle: H | undefined,
+    sql: string,
+    parameters: readonly unknown[],
+    inTransaction = false,
+  ): Promise<void> {
     let facts: WriteFact[]
     try {
       facts = rawSqlFacts(this.#graph, sql, parameters, this.rawSql)
     } catch (error) {
       this.report('raw', error)
-      facts = [...this.#graph.tables].map((table) => ({ table, kind: 'bulk' as const, verb: 'unknown' as const }))
+      facts = [...this.#graph.tables].map((table) => ({
+        table,
+        kind: 'bulk' as const,
+        verb: 'unknown' as const,
+      }))
     }
     await this.record(handle, facts, inTransaction)
   }

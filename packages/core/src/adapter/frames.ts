@@ -1,5 +1,4 @@
-import type { Transaction } from '../transaction.ts'
-import type { PreparedCommit } from '../transaction.ts'
+import type { PreparedCommit, Transaction } from '../transaction.ts'
 
 interface Frame {
   readonly tx: Transaction

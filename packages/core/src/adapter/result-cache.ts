@@ -45,7 +45,12 @@ export class ResultCache {
   }
 
   /** Stores a result with the reads the query made. ttl: seconds. Resolves to true when stored. */
-  async fill(ticket: FillTicket | undefined, value: unknown, records: readonly ReadRecord[], ttl?: number): Promise<boolean> {
+  async fill(
+    ticket: FillTicket | undefined,
+    value: unknown,
+    records: readonly ReadRecord[],
+    ttl?: number,
+  ): Promise<boolean> {
     if (!ticket) return false
     try {
       const i = internalsOf(this.fk)

@@ -25,7 +25,12 @@ export interface SchemaFacts {
 }
 
 const ACTS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT'])
-const acts = (action: string | undefined) => ACTS.has(String(action ?? '').toUpperCase().replace(/_/g, ' '))
+const acts = (action: string | undefined) =>
+  ACTS.has(
+    String(action ?? '')
+      .toUpperCase()
+      .replace(/_/g, ' '),
+  )
 
 /**
  * Tables and the database's own side effects between them: which tables a delete or a key update
@@ -94,7 +99,10 @@ export class SchemaGraph {
       visited.add(id)
       for (const fk of this.#incoming.get(t) ?? []) {
         if (!acts(fk.onUpdate)) continue
-        const follows = cols === undefined || fk.referencedColumns === undefined || fk.referencedColumns.some((c) => cols.includes(c))
+        const follows =
+          cols === undefined ||
+          fk.referencedColumns === undefined ||
+          fk.referencedColumns.some((c) => cols.includes(c))
         if (!follows) continue
         seen.add(fk.table)
         queue.push([fk.table, fk.columns])

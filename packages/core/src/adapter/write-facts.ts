@@ -67,13 +67,20 @@ function samePk(a: PrimaryKey, b: PrimaryKey): boolean {
 export function changesOf(graph: SchemaGraph | undefined, fact: WriteFact): Change[] {
   const { table } = fact
   const deletes = () => (graph ? graph.deleteCascades(table).map(bulk) : [])
-  const updates = (changed: readonly string[] | undefined) => (graph ? graph.updateCascades(table, changed).map(bulk) : [])
+  const updates = (changed: readonly string[] | undefined) =>
+    graph ? graph.updateCascades(table, changed).map(bulk) : []
   switch (fact.kind) {
     case 'insert':
-      return [encodable(fact.pk) ? { table, kind: 'insert', pk: fact.pk, ...(fact.after ? { after: fact.after } : {}) } : bulk(table)]
+      return [
+        encodable(fact.pk)
+          ? { table, kind: 'insert', pk: fact.pk, ...(fact.after ? { after: fact.after } : {}) }
+          : bulk(table),
+      ]
     case 'delete':
       return [
-        encodable(fact.pk) ? { table, kind: 'delete', pk: fact.pk, ...(fact.before ? { before: fact.before } : {}) } : bulk(table),
+        encodable(fact.pk)
+          ? { table, kind: 'delete', pk: fact.pk, ...(fact.before ? { before: fact.before } : {}) }
+          : bulk(table),
         ...deletes(),
       ]
     case 'update': {
@@ -103,7 +110,8 @@ export function changesOf(graph: SchemaGraph | undefined, fact: WriteFact): Chan
       const out: Change[] = [bulk(table)]
       const verb = fact.verb ?? 'unknown'
       if (verb === 'delete' || verb === 'truncate' || verb === 'unknown') out.push(...deletes())
-      if (verb === 'update' || verb === 'unknown') out.push(...updates(verb === 'update' ? fact.changed : undefined))
+      if (verb === 'update' || verb === 'unknown')
+        out.push(...updates(verb === 'update' ? fact.changed : undefined))
       if (fact.cascade && graph) out.push(...graph.referencing(table).map(bulk))
       return out
     }
