@@ -39,11 +39,18 @@ async function updateArticle(id: number, patch: Partial<Article>): Promise<void>
   await tx.commit()
 }
 
+// Without an ORM adapter nothing tracks what a loader read, so dependencies are declared: the
+// list holds ids only (a scope follows rows entering and leaving it, not their other columns);
+// each article is cached on its own row.
 const publishedIn = (category: string) =>
-  fk.wrap([dep.scope('articles', { published: true, category })], () => {
-    queries++
-    return [...db.values()].filter((a) => a.published && a.category === category).map((a) => a.title)
-  })
+  fk.wrap(
+    ['articles:published-ids', category],
+    () => {
+      queries++
+      return [...db.values()].filter((a) => a.published && a.category === category).map((a) => a.id)
+    },
+    { deps: dep.scope('articles', { published: true, category }) },
+  )
 
 const getArticle = fk.cached(
   async (id: number) => {
