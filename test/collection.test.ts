@@ -1,6 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
-// Until index.ts exports them (docs/core-requests-collection.md); the same module instance as the alias.
 import {
   CollectionLoadError,
   CollectionNotReadyError,

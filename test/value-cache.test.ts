@@ -169,6 +169,42 @@ describe.each(backends)('value cache on %s', (_name, makeStore) => {
     expect(await late).toBe('after-commit')
   })
 
+  it('a caller whose read took the lease but joins a flight started meanwhile releases the lease', async () => {
+    // Two misses in one tick both ask for the lease; the holder's reply comes back second, so the
+    // other caller has started the flight (waiting for the lease) and the holder joins it. Kept,
+    // the lease held both until it expired (5 s per miss under concurrent writes).
+    const inner = makeStore()
+    stores.push(inner)
+    let reads = 0
+    let first = true
+    const store = new Proxy(inner, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target)
+        if (prop !== 'read') return typeof value === 'function' ? value.bind(target) : value
+        return async (request: Parameters<Store['read']>[0]) => {
+          reads++
+          const delay = first
+          first = false
+          const result = await target.read(request)
+          if (delay) await sleep(30)
+          return result
+        }
+      },
+    })
+    const fk = createFreshkey({ store, namespace: `vc-join-${process.pid}-${seq++}`, leaseMs: 10_000 })
+    const load = counter(() => 'v')
+    const results = await Promise.all([
+      fk.wrap(['j', dep.row('users', 70)], load),
+      fk.wrap(['j', dep.row('users', 70)], load),
+    ])
+    expect(results).toEqual(['v', 'v'])
+    expect(load.calls.n).toBe(1)
+    // The waiting caller polls (10 ms, then longer) only until the holder's reply arrives and it
+    // lets go; with the lease kept it polled until leaseMs (over 100 reads here).
+    expect(reads).toBeLessThan(10)
+    await fk.close()
+  })
+
   it('loader errors propagate, are not cached, and release the lease', async () => {
     const fk = make({ leaseMs: 10_000 })
     await expect(

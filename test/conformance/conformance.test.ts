@@ -57,7 +57,8 @@ function breakable(inner: Store): { store: Store; broken: { on: boolean } } {
   const store = new Proxy(inner, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target)
-      if (typeof value !== 'function' || prop === 'close')
+      // generation() answers from memory (no I/O): it stays synchronous, as an outage leaves it.
+      if (typeof value !== 'function' || prop === 'close' || prop === 'generation')
         return typeof value === 'function' ? value.bind(target) : value
       return (...args: unknown[]) =>
         broken.on

@@ -146,7 +146,7 @@ for (const c of storeCases()) {
       expect(new Set(keys).size).toBe(4)
     })
 
-    // Regression guard (docs/core-bugs.md, "Alkey strings"): `invalidate` must not accept as a
+    // Regression guard ("Alkey strings"): `invalidate` must not accept as a
     // dependency a string that `keyFor` reads as a plain value, or the bump silently reaches nothing.
     it.each(['users#john doe', 'a#b#c'])(
       'invalidate(%j) and keyFor of the same string agree on what it means',

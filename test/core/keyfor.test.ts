@@ -332,7 +332,7 @@ for (const c of storeCases()) {
         expect(changedNames(otherBefore, await keysOf(other, watched))).toEqual([])
       })
 
-      // Regression guard (docs/core-bugs.md, "dependency nested in a value part"): `keyFor` takes
+      // Regression guard ("dependency nested in a value part"): `keyFor` takes
       // rest parameters while `wrap` takes an array, so `keyFor([dep.row(...)])` is an easy slip; it must
       // either track the dependency or refuse it, never build a key that no bump can change.
       it('a dependency nested inside an array part is tracked or refused, never silently frozen', async () => {

@@ -259,7 +259,7 @@ for (const c of storeCases()) {
       expect(giant.length).toBeLessThanOrEqual(300)
     })
 
-    // Regression guards for two injectivity holes (docs/core-bugs.md).
+    // Regression guards for two injectivity holes.
     it('a sparse array hole is not the same key as no element', async () => {
       // biome-ignore lint/suspicious/noSparseArray: the hole is the point of this test
       const hole = await fk.keyFor([,]).then(

@@ -242,7 +242,7 @@ for (const c of storeCases()) {
       expect(await fk.keyFor(dep.row('users', 2))).toBe(unrelated)
     })
 
-    // Regression guard (docs/core-bugs.md, "close() drops an owed epoch bump"): a process that shuts
+    // Regression guard ("close() drops an owed epoch bump"): a process that shuts
     // down gracefully after a lost bump must still settle it when the store answers, or other
     // processes keep serving the values that bump should have invalidated.
     it('a bump that can be neither written nor deleted is owed: this process bypasses its tables, and pays it (close too)', async () => {

@@ -93,8 +93,14 @@ export class Bumper {
         settled = true
         await batch.done
         const o = this.#o
-        const now = o.store.generation?.()
-        const moved = now !== undefined && batch.generation !== undefined && now !== batch.generation
+        // A store that cannot tell its generation counts as moved: bump again rather than trust the fence.
+        let moved: boolean
+        try {
+          const now = o.store.generation?.()
+          moved = now !== undefined && batch.generation !== undefined && now !== batch.generation
+        } catch {
+          moved = true
+        }
         const slow = performance.now() - batch.sentAt > o.fenceMs / 2
         if (committed && (batch.failed || slow || moved)) await this.bump(changes)
         if (--batch.pending === 0 && !batch.failed) this.#lift(batch)

@@ -288,6 +288,9 @@ export class ValueCache {
     const running = this.#flights.get(entryKey)
     // A loader that hangs longer than the lease time no longer holds later callers.
     if (running?.open && running.startedAt > Date.now() - h.leaseMs) {
+      // A lease this read took (the flight started while the read was on its way) is not needed:
+      // this caller joins the flight. Kept, it would hold every later caller until it expired.
+      this.#release(entryKey, read)
       // Wait for it at most until its lease time is up: a hung loader must not hold every caller.
       let timer: NodeJS.Timeout | undefined
       const late = new Promise<undefined>((r) => {
@@ -412,7 +415,10 @@ export class ValueCache {
     lease: string | undefined,
   ): Promise<boolean> {
     const h = this.#h
-    if (h.bumper.owes(frame.keys)) return false
+    if (h.bumper.owes(frame.keys)) {
+      if (lease !== undefined) h.store.release(h.keys.lease(entryKey), lease).catch(() => {})
+      return false
+    }
     let payload: string
     try {
       payload = h.serializer.serialize(value)

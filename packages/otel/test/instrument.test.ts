@@ -84,10 +84,10 @@ describe('instrumentFreshkey', () => {
   test('misses, loads, hits, invalidations: counted, with a load span per loader run', async () => {
     const deps = [dep.row('users', 1)]
     const load = () => new Promise((resolve) => setTimeout(() => resolve({ name: 'Ada' }), 20))
-    expect(await fk.wrap(deps, load, { ttl: 60 })).toEqual({ name: 'Ada' })
-    expect(await fk.wrap(deps, load, { ttl: 60 })).toEqual({ name: 'Ada' })
+    expect(await fk.wrap(['user', ...deps], load, { ttl: 60 })).toEqual({ name: 'Ada' })
+    expect(await fk.wrap(['user', ...deps], load, { ttl: 60 })).toEqual({ name: 'Ada' })
     await fk.invalidate(dep.row('users', 1), dep.tag('home'))
-    await fk.wrap(deps, load, { ttl: 60 })
+    await fk.wrap(['user', ...deps], load, { ttl: 60 })
 
     const m = await collect()
     const attrs = { 'freshkey.namespace': namespace }
@@ -114,7 +114,7 @@ describe('instrumentFreshkey', () => {
   test('a loader that throws: error span with the exception, loads and duration tagged error.type', async () => {
     class BoomError extends Error {}
     await expect(
-      fk.wrap([dep.row('users', 2)], () => {
+      fk.wrap(['user', dep.row('users', 2)], () => {
         throw new BoomError('boom')
       }),
     ).rejects.toThrow('boom')
@@ -130,7 +130,7 @@ describe('instrumentFreshkey', () => {
 
   test('store errors are counted per operation, and the read falls back to the loader', async () => {
     storeDown = true
-    expect(await fk.wrap([dep.row('users', 3)], () => 'loaded anyway')).toBe('loaded anyway')
+    expect(await fk.wrap(['user', dep.row('users', 3)], () => 'loaded anyway')).toBe('loaded anyway')
     const m = await collect()
     const points = m.get('freshkey.errors')!
     expect(points.length).toBeGreaterThanOrEqual(1)
@@ -144,9 +144,9 @@ describe('instrumentFreshkey', () => {
   test('stale-while-revalidate serves are counted', async () => {
     const deps = [dep.tag('stale-test')]
     let n = 0
-    await fk.wrap(deps, () => ++n, { ttl: 60, staleWhileRevalidate: 60 })
+    await fk.wrap(['user', ...deps], () => ++n, { ttl: 60, staleWhileRevalidate: 60 })
     await fk.invalidate(dep.tag('stale-test'))
-    expect(await fk.wrap(deps, () => ++n, { ttl: 60, staleWhileRevalidate: 60 })).toBe(1)
+    expect(await fk.wrap(['user', ...deps], () => ++n, { ttl: 60, staleWhileRevalidate: 60 })).toBe(1)
     await fk.idle()
     const m = await collect()
     expect(total(m.get('freshkey.cache.stale_served'))).toBe(1)
@@ -155,8 +155,8 @@ describe('instrumentFreshkey', () => {
   test('hits, misses, invalidations and errors are events on the active span', async () => {
     const app = tracerProvider.getTracer('app')
     await app.startActiveSpan('GET /users/1', async (request) => {
-      await fk.wrap([dep.row('users', 1)], () => 'x')
-      await fk.wrap([dep.row('users', 1)], () => 'x')
+      await fk.wrap(['user', dep.row('users', 1)], () => 'x')
+      await fk.wrap(['user', dep.row('users', 1)], () => 'x')
       await fk.invalidate(dep.row('users', 1))
       request.end()
     })
@@ -170,25 +170,25 @@ describe('instrumentFreshkey', () => {
   test('keys are recorded only when asked (they carry key parts)', async () => {
     stop()
     stop = instrumentFreshkey({ tracerProvider, meterProvider, namespaces: [namespace], recordKeys: true })
-    await fk.wrap([dep.row('users', 'ada@example.com')], () => 'x')
+    await fk.wrap(['user', dep.row('users', 'ada@example.com')], () => 'x')
     const [span] = exporter.getFinishedSpans()
     expect(String(span!.attributes['freshkey.key'])).toContain(namespace)
   })
 
   test('other namespaces are ignored; the returned function unsubscribes', async () => {
     const other = createFreshkey({ store: memoryStore(), namespace: `${namespace}-other` })
-    await other.wrap([dep.row('users', 1)], () => 'x')
+    await other.wrap(['user', dep.row('users', 1)], () => 'x')
     await other.close()
     expect(exporter.getFinishedSpans()).toEqual([])
     stop()
-    await fk.wrap([dep.row('users', 1)], () => 'x')
+    await fk.wrap(['user', dep.row('users', 1)], () => 'x')
     expect(exporter.getFinishedSpans()).toEqual([])
     expect((await collect()).get('freshkey.loads')).toBeUndefined()
   })
 
   test('without providers it uses the global API (a no-op until an SDK registers)', async () => {
     const unsubscribe = instrumentFreshkey()
-    await fk.wrap([dep.row('users', 5)], () => 'x')
+    await fk.wrap(['user', dep.row('users', 5)], () => 'x')
     unsubscribe()
     unsubscribe()
     expect(trace.getTracerProvider()).toBeDefined()
