@@ -28,7 +28,7 @@ export const backends: Backend[] = (['sqlite', 'postgres'] as const).flatMap((db
 export const postgresUrl = databaseUrl
 
 export function makeStore(kind: StoreKind): Store {
-  return kind === 'redis' ? (redisStore(redisUrl!)) : memoryStore()
+  return kind === 'redis' ? redisStore(redisUrl!) : memoryStore()
 }
 
 export function makeFreshkey(kind: StoreKind): Freshkey {
