@@ -32,6 +32,14 @@ export function freshkeyWrapApp(fk: Freshkey, base: BaseApp, close: () => Promis
     setPublished: (w) => base.setPublished(w),
     insert: (a) => base.insert(a),
     editProfile: (w) => base.editProfile(w),
-    close,
+    async close() {
+      reportStats(fk)
+      await close()
+    },
   }
+}
+
+/** FK_BENCH_STATS=1 prints each contender's counters at close: where its time goes. */
+export function reportStats(fk: Freshkey): void {
+  if (process.env.FK_BENCH_STATS) console.error(`[stats] ${fk.namespace} ${JSON.stringify(fk.stats())}`)
 }

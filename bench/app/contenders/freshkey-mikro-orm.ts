@@ -1,7 +1,7 @@
 // freshkey on MikroORM: the native result cache (`em.find(..., { cache: true })` through
 // `freshkeyCacheAdapter`), `fk.wrap`, and `fk.wrap` with the near cache.
 import { freshkeyCacheAdapter, freshkeyMikroORM } from '@freshkey/mikro-orm'
-import { freshkeyWrapApp, newFreshkey } from './freshkey-common.ts'
+import { freshkeyWrapApp, newFreshkey, reportStats } from './freshkey-common.ts'
 import { openMikroOrm } from './orm-mikro-orm.ts'
 import type { Contender } from './types.ts'
 
@@ -24,6 +24,7 @@ export const freshkeyMikroOrmNative: Contender = {
     return {
       ...app,
       async close() {
+        reportStats(fk)
         handle.dispose()
         await app.close()
         await fk.close()

@@ -1,6 +1,6 @@
 // freshkey on Prisma: `.cached()` reads, `fk.wrap`, and `fk.wrap` with the near cache.
 import { freshkeyPrisma } from '@freshkey/prisma'
-import { freshkeyWrapApp, newFreshkey } from './freshkey-common.ts'
+import { freshkeyWrapApp, newFreshkey, reportStats } from './freshkey-common.ts'
 import { metadata, openPrisma } from './orm-prisma.ts'
 import type { Contender } from './types.ts'
 
@@ -19,6 +19,7 @@ export const freshkeyPrismaCached: Contender = {
     return {
       ...app,
       async close() {
+        reportStats(fk)
         await app.close()
         await fk.close()
       },

@@ -1,7 +1,7 @@
 // freshkey on TypeORM: the native query cache (`find({ cache: true })` through
 // `freshkeyQueryResultCache`), `fk.wrap`, and `fk.wrap` with the near cache.
 import { freshkeyQueryResultCache, freshkeyTypeORM } from '@freshkey/typeorm'
-import { freshkeyWrapApp, newFreshkey } from './freshkey-common.ts'
+import { freshkeyWrapApp, newFreshkey, reportStats } from './freshkey-common.ts'
 import { openTypeOrm } from './orm-typeorm.ts'
 import type { Contender } from './types.ts'
 
@@ -23,6 +23,7 @@ export const freshkeyTypeormNative: Contender = {
     return {
       ...app,
       async close() {
+        reportStats(fk)
         await app.close()
         await fk.close()
       },

@@ -95,10 +95,13 @@ function parentFilter(qb: QB, parent: string, fk: readonly Column[]) {
 }
 
 /**
- * Fields whose change may move rows of `alias` into or out of the result: its order fields, or any
- * field (`'*'`) for a page cut (`take`/`skip`) from an order that leaves ties or from none.
+ * Fields whose change may move rows of `alias` into or out of the result: its order fields (`'*'`
+ * when one is not a column of `alias`). A page cut (`take`/`skip`) from an order that leaves ties
+ * needs nothing more: which of the tied rows the database returns is unspecified, so a cached
+ * page whose members and order values are unchanged is still an answer it could give (as on the
+ * other adapters).
  */
-function orderWatch(qb: QB, alias: string, md: EntityMetadata, main: boolean): string[] | '*' {
+function orderWatch(qb: QB, alias: string, md: EntityMetadata): string[] | '*' {
   const em = qb.expressionMap
   const out: string[] = []
   for (const key of Object.keys(em.allOrderBys)) {
@@ -108,15 +111,14 @@ function orderWatch(qb: QB, alias: string, md: EntityMetadata, main: boolean): s
       out.push(key.slice(dot + 1))
     else if (dot <= 0 || owner === alias || !em.aliases.some((a) => a.name === owner)) return '*'
   }
-  const page = em.take || em.skip || em.limit || em.offset
-  return main && page && !md.primaryColumns.every((c) => out.includes(c.propertyPath)) ? '*' : out
+  return out
 }
 
 function mainReader(qb: QB, alias: AliasLike, filter: Filter, outer?: QB): Reader {
   const md = alias.metadata
   const reader = keyReader(qb, outer ? `ids_${alias.name}` : alias.name, md.primaryColumns)
   const asked = keysOf(md, filter)
-  const watch = orderWatch(outer ?? qb, alias.name, md, true)
+  const watch = orderWatch(outer ?? qb, alias.name, md)
   const s = qb.expressionMap.selects
   const count = s.length === 1 && s[0]!.aliasName === 'cnt' && /^COUNT\(/i.test(s[0]!.selection)
   const table = md.tableName
@@ -149,7 +151,7 @@ function joinReader(qb: QB, join: JoinLike, relation: NonNullable<JoinLike['rela
   const fk = junction ? junction[side] : relation.inverseRelation?.joinColumns
   const of = fk && parentFilter(qb, parent, fk)
   if (!of) return undefined
-  const watch = orderWatch(qb, join.alias.name, child, false)
+  const watch = orderWatch(qb, join.alias.name, child)
   return (raw: readonly Row[], out: ReadRecord[]) => {
     if (!junction) return void out.push({ table, rows: reader.all(raw, true)!, where: of(raw)!, watch })
     out.push(
