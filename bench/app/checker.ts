@@ -90,6 +90,7 @@ export interface Verdict {
 }
 
 const FRESH: Verdict = { stale: false }
+let debugCount = 0
 export const LIST_SIZE = 20
 
 /** Sorted insert into an ascending array without duplicates. */
@@ -272,6 +273,10 @@ export class Checker {
       return { stale: false, anomaly: `article ${id} came without its author` }
     const author = this.#user(view.authorId, start, end, view.author)
     if (author.anomaly) return author
+    if (process.env.FK_BENCH_DEBUG && (author.stale || verdict.stale) && debugCount++ < 8)
+      console.error(
+        `[stale] article ${id} rev ${rev} floor ${f} articleStale=${verdict.stale} authorStale=${author.stale} author ${view.authorId} rev ${view.author.rev} chain ${JSON.stringify(this.truth.users[view.authorId]!.map((c) => [Math.round(c.start - start), Math.round(c.end - start)]))}`,
+      )
     if (author.stale)
       return verdict.stale ? { stale: true, age: Math.max(verdict.age!, author.age!) } : author
     return verdict

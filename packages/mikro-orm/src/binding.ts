@@ -125,7 +125,16 @@ export class MikroOrmBinding extends Binding<Trx> {
   meta(target: unknown): M.EntityMetadata | undefined {
     if (!target) return undefined
     const t = target as { __meta?: M.EntityMetadata; primaryKeys?: unknown; properties?: unknown }
-    if (t.__meta || (t.primaryKeys && t.properties)) return t.__meta ?? (target as M.EntityMetadata)
+    const given = t.__meta ?? (t.primaryKeys && t.properties ? (target as M.EntityMetadata) : undefined)
+    if (given) {
+      // ORMs that share entity classes each set `__meta` on the shared prototype (the last one
+      // discovered wins): this ORM's own metadata of the class, when it has one.
+      try {
+        const mine = this.metadata.find(given.class as never)
+        if (mine) return mine
+      } catch {}
+      return given
+    }
     try {
       const found = this.metadata.find((target instanceof EntitySchema ? target.meta.class : target) as never)
       if (found) return found

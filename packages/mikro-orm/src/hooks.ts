@@ -295,18 +295,20 @@ const populate = (original: Fn): Fn =>
   async function (this: { normalizePopulate: Fn }, entityName, entities, hints, o) {
     const top = !o?.visited
     const result = await original.call(this, entityName, entities, hints, o)
-    const meta = (entities?.[0] as { __meta?: Meta } | undefined)?.__meta
-    for (const b of top && meta ? liveBindings() : []) {
+    for (const b of top && entities?.length ? liveBindings() : []) {
       const frames = framesOf([b])
-      if (!frames || b.metadata.find(meta!.class as never) !== meta) continue
+      // This ORM's metadata, not the entity's `__meta`: ORMs sharing entity classes overwrite it.
+      const meta = frames && (b.meta(entityName) ?? b.meta(entities[0]))
+      if (!frames || !meta || meta.class !== b.meta(entities[0])?.class) continue
       const empty = Utils.isEmpty(hints)
       const normalized = empty
         ? []
         : (this.normalizePopulate(entityName, hints, o?.strategy, o?.lookup, o?.exclude) as never)
       // `populateWhere: 'infer'` applies the relation conditions of the query to what it populates.
-      const through = reads.relatedTables(meta!, [o?.where, o?.populateWhere], new Set())
-      const records = reads.graphRecords(meta!, entities, normalized, false, through.size > 0)
-      await reads.fence(frames, new Set(records.map((r) => r.table)), false)
+      const through = reads.relatedTables(meta, [o?.where, o?.populateWhere], new Set())
+      const records = reads.graphRecords(meta, entities, normalized, false, through.size > 0)
+      // No fence here: the queries that loaded these rows were fenced before they ran; rows the
+      // identity map held from before the load make it unsafe (served, not stored), never trusted.
       reads.report(frames, records)
     }
     return result
