@@ -374,7 +374,7 @@ const results: ContenderResult[] = measured.map((run) => {
       READ_KINDS.map((k) => [k, run.stale.byKind.get(k)!]),
     ) as ContenderResult['staleByKind'],
     ageP50: ages.length ? pct(ages, 50) : undefined,
-    ageMax: ages.length ? ages.reduce((a, b) => (b > a ? b : a)) : undefined, // no spread: 100k+ ages overflow the stack
+    ageMax: ages.length ? ages.reduce((a, b) => Math.max(a, b)) : undefined, // no spread: 100k+ ages overflow the stack
     torn: run.stale.torn,
     anomalies: run.stale.anomalyCount,
     anomalySamples: run.stale.anomalies,

@@ -167,3 +167,4 @@ console.log(
 )
 for (const c of contenders) await c.drop()
 redis?.disconnect()
+process.exit(0) // the stores of every contender hold subscriber connections

@@ -1,7 +1,6 @@
 // Single-row update transactions per second on PostgreSQL through MikroORM 7.2, without and with
 // @freshkey/mikro-orm, in one run (alternating rounds, one database, two ORMs with the same pool).
-// Needs DATABASE_URL (allowed to CREATE DATABASE) and REDIS_URL; with FK_BENCH_STORE=memory (or a
-// Redis store that does not implement store contract v2 yet) the memory store stands in for Redis.
+// Needs DATABASE_URL (allowed to CREATE DATABASE) and REDIS_URL; FK_BENCH_STORE=memory runs it on the memory store.
 import { loadavg } from 'node:os'
 import { createFreshkey } from '@freshkey/core'
 import type { MikroORM } from '@mikro-orm/postgresql'
@@ -107,3 +106,4 @@ handle.dispose()
 await db.close()
 await fk.close()
 redis?.disconnect()
+process.exit(0) // the stores of every contender hold subscriber connections

@@ -41,8 +41,9 @@ if (child) {
   process.send!('ready')
 } else {
   const redis = new Redis(url)
+  const store = redisStore(redis)
   const fk = createFreshkey({
-    store: redisStore(redis),
+    store,
     namespace,
     logger: false,
     nearCache: { maxEntries: 1000 },
@@ -119,5 +120,7 @@ if (child) {
     )}\n\n(message sent by the writer → entry dropped in the reader; includes pings; clocks of one machine)`,
   )
   await fk.close()
+  await store.close() // its subscriber connection
   await redis.quit()
+  reader.kill()
 }
