@@ -16,7 +16,11 @@ import type { ConformanceDriver, OrmSession } from './driver.ts'
 
 // Every adapter's driver in ./drivers runs the same scenarios; the bumped dependencies must be
 // the same set on every ORM, so the expectations below name no ORM.
-const driverFiles = readdirSync(new URL('./drivers/', import.meta.url)).filter((f) => f.endsWith('.ts'))
+// FK_CONFORMANCE_DRIVERS=mikro-orm loads only those drivers (a compat run of one ORM's old major).
+const only = process.env.FK_CONFORMANCE_DRIVERS?.split(',')
+const driverFiles = readdirSync(new URL('./drivers/', import.meta.url)).filter(
+  (f) => f.endsWith('.ts') && (!only || only.includes(f.slice(0, -3))),
+)
 const drivers: ConformanceDriver[] = []
 for (const file of driverFiles) {
   const mod = (await import(`./drivers/${file}`)) as Record<string, unknown>
@@ -327,7 +331,9 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         expect(bumps).toHaveLength(0)
       })
 
-      it('a rolled back savepoint discards only its own changes', async () => {
+      // Declared only where the ORM has nested transactions (not on Prisma 6).
+      const withSavepoints = driver.savepoints === false ? () => {} : it
+      withSavepoints('a rolled back savepoint discards only its own changes', async () => {
         await orm.transaction(async (s) => {
           await s.insertArticle(article(113))
           await expect(
@@ -472,6 +478,6 @@ describe('conformance drivers', () => {
     const adapters = readdirSync(new URL('../../packages/', import.meta.url)).filter((p) =>
       ['typeorm', 'mikro-orm', 'prisma'].includes(p),
     )
-    expect(drivers.map((d) => d.name).sort()).toEqual([...adapters].sort())
+    expect(drivers.map((d) => d.name).sort()).toEqual([...(only ?? adapters)].sort())
   })
 })

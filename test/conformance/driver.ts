@@ -20,6 +20,8 @@ import type { Freshkey } from '@freshkey/core'
  * Property names are camelCase (`authorId`, `userId`, `groupId`, `aId`, `bId`); column names snake_case.
  */
 export interface ConformanceDriver {
+  /** False when the ORM has no nested transactions (Prisma 6): the savepoint scenarios are not declared for it. */
+  readonly savepoints?: boolean
   /** Adapter name for test titles. */
   readonly name: string
   /** Creates the schema on a fresh database and registers freshkey on the ORM client. */

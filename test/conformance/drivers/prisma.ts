@@ -1,5 +1,6 @@
 import { freshkeyPrisma } from '../../../packages/prisma/src/index.ts'
 import { openConformanceDatabase } from '../../../packages/prisma/test/support/conformance-db.ts'
+import { prismaMajor } from '../../../packages/prisma/test/support/generate-clients.ts'
 import type { ArticleData, ConformanceDriver, OrmSession } from '../driver.ts'
 
 type Patch = Partial<Omit<ArticleData, 'id'>>
@@ -7,6 +8,7 @@ type Patch = Partial<Omit<ArticleData, 'id'>>
 /** @freshkey/prisma on Prisma 7 (or 6, under packages/prisma/compat/6), adapter-libsql / adapter-pg, with its generator's metadata. */
 export const prismaDriver: ConformanceDriver = {
   name: 'prisma',
+  savepoints: prismaMajor >= 7,
   async open({ db, databaseUrl, fk }) {
     const database = await openConformanceDatabase(db, databaseUrl)
     const prisma = database.base.$extends(freshkeyPrisma(fk, { metadata: database.metadata }))

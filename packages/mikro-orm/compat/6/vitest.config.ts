@@ -39,7 +39,7 @@ export default defineConfig({
           ...test,
           name: 'conformance@6',
           include: ['test/conformance/conformance.test.ts'],
-          testNamePattern: /mikro-orm/,
+          env: { MIKRO_ORM_MAJOR: '6', FK_CONFORMANCE_DRIVERS: 'mikro-orm' },
         },
       },
     ],

@@ -19,6 +19,7 @@ const config = mergeConfig(
     test: {
       env: {
         FK_PRISMA_MAJOR: '6',
+        FK_CONFORMANCE_DRIVERS: 'prisma',
         FK_PRISMA_CLI: here('./node_modules/prisma/build/index.js'),
         FK_PRISMA_GENERATED: here('./generated'),
       },
