@@ -297,9 +297,10 @@ const populate = (original: Fn): Fn =>
     const result = await original.call(this, entityName, entities, hints, o)
     for (const b of top && entities?.length ? liveBindings() : []) {
       const frames = framesOf([b])
-      // This ORM's metadata, not the entity's `__meta`: ORMs sharing entity classes overwrite it.
-      const meta = frames && (b.meta(entityName) ?? b.meta(entities[0]))
-      if (!frames || !meta || meta.class !== b.meta(entities[0])?.class) continue
+      // This ORM's metadata of the entities' class (STI subclasses included), not their `__meta`:
+      // ORMs sharing entity classes overwrite it on the shared prototype.
+      const meta = frames && b.meta(entities[0])
+      if (!frames || !meta) continue
       const empty = Utils.isEmpty(hints)
       const normalized = empty
         ? []
