@@ -139,6 +139,56 @@ describe.each(backends.filter((b) => b.db === 'postgres'))(
       expect(hits).toBeGreaterThan(0)
     })
 
+    // bench/app found stale authors: a populated relation must stay a dependency under concurrent
+    // renames (autocommit `nativeUpdate`) of the rows it joined.
+    test('no read shows a populated author older than a rename that returned before it started', {
+      timeout: 120_000,
+    }, async () => {
+      const USERS = 4
+      const e = ctx.orm.em.fork()
+      for (let u = 1; u <= USERS; u++) e.create(User, { id: 100 + u, name: '0' })
+      for (let i = 1; i <= 16; i++)
+        e.create(Article, {
+          id: 100 + i,
+          title: 't',
+          published: false,
+          category: 'p',
+          author: 101 + (i % USERS),
+        })
+      await e.flush()
+      const returned = new Map<number, number>()
+      const stale: string[] = []
+      let writing = USERS
+      let reads = 0
+      const renamer = async (u: number) => {
+        for (let v = 1; v <= 400; v++) {
+          await ctx.orm.em.fork().nativeUpdate(User, u, { name: String(v) })
+          returned.set(u, v)
+        }
+        writing--
+      }
+      const reader = async (r: number) => {
+        for (let n = 0; writing > 0; n++) {
+          await new Promise((resolve) => setImmediate(resolve))
+          const id = 101 + ((r * 7 + n) % 16)
+          const u = 101 + ((id - 100) % USERS)
+          const atStart = returned.get(u) ?? 0
+          const seen = await fk.wrap(['article-author', id], async () => {
+            const a = await ctx.orm.em.fork().findOneOrFail(Article, id, { populate: ['author'] })
+            return Number(a.author.name)
+          })
+          reads++
+          if (seen < atStart) stale.push(`article ${id}: author ${u} at ${seen} after ${atStart} returned`)
+        }
+      }
+      await Promise.all([
+        ...Array.from({ length: USERS }, (_, u) => renamer(101 + u)),
+        ...Array.from({ length: 12 }, (_, r) => reader(r)),
+      ])
+      expect(reads).toBeGreaterThan(500)
+      expect(stale.slice(0, 5)).toEqual([])
+    })
+
     // The proof that the test above can fail: the same workload with the commits' fences and bumps
     // dropped (frames discard what transactions recorded, writes outside transactions bump nothing).
     test('without the fence and bump of commits the same workload reads stale data', {
