@@ -3,12 +3,19 @@ import { redisStore } from '@freshkey/redis'
 import { storeSuite } from '@freshkey/test-suite'
 import { Redis } from 'ioredis'
 import { Redis as Redis6 } from 'ioredis6'
-import { describe } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { serviceUrl } from './support/services.ts'
 
 const url = serviceUrl('REDIS_URL')
 
 describe.skipIf(!url)('redis standalone', () => {
+  it('the server under the suites answers and grants what freshkey needs', async () => {
+    const store = redisStore(url!)
+    const failed = (await store.verify!()).filter((c) => !c.ok && c.severity === 'error')
+    await store.close()
+    expect(failed).toEqual([])
+  })
+
   storeSuite('redisStore(url), ioredis 5', { make: () => redisStore(url!), shared: true })
 
   // Clients the app made: the store leaves them open, the suite closes them.

@@ -345,21 +345,10 @@ export class RedisStore implements Store {
       [...this.#group(full)].map(async ([, idx]) => {
         const keysOf = idx.map((i) => full[i]!)
         const found: (string | null)[] = await this.#run('tokens', () => this.#c.mget(...keysOf))
-        const missing: number[] = []
-        found.forEach((t, j) => {
-          if (t === null) missing.push(j)
-          else tokens[idx[j]!] = t
+        const complete = await this.#complete('tokens', keysOf, found, ttl)
+        complete.forEach((t, j) => {
+          tokens[idx[j]!] = t
         })
-        if (this.#sample(ttl)) this.#refresh(keysOf, found, ttl)
-        if (missing.length > 0) {
-          const mk = missing.map((j) => keysOf[j]!)
-          const made: string[] = await this.#run('tokens', () =>
-            this.#c[this.#names.TOKENS](mk.length, ...mk, Math.ceil(ttl), nonce()),
-          )
-          missing.forEach((j, n) => {
-            tokens[idx[j]!] = made[n]!
-          })
-        }
       }),
     )
     for (let i = 0; i < full.length; i++) this.#hint(full[i]!, tokens[i]!)
@@ -579,20 +568,30 @@ export class RedisStore implements Store {
   async #tokensAt(keys: readonly string[], ttl: number): Promise<[string, string][]> {
     const full = keys.map((k) => this.prefix + k)
     const found: (string | null)[] = await this.#run('read', () => this.#c.mget(...full))
-    const out: [string, string][] = []
+    const complete = await this.#complete('read', full, found, ttl)
+    return complete.map((t, i) => [keys[i]!, t])
+  }
+
+  /** `found` (an MGET of `full`, one slot) with its missing tokens created by one TOKENS script; refreshes a sample's TTLs. */
+  async #complete(
+    op: string,
+    full: readonly string[],
+    found: readonly (string | null)[],
+    ttl: number,
+  ): Promise<string[]> {
+    const out = found.slice() as string[]
     const missing: number[] = []
     found.forEach((t, i) => {
       if (t === null) missing.push(i)
-      else out.push([keys[i]!, t])
     })
     if (this.#sample(ttl)) this.#refresh(full, found, ttl)
     if (missing.length > 0) {
       const mk = missing.map((i) => full[i]!)
-      const made: string[] = await this.#run('read', () =>
+      const made: string[] = await this.#run(op, () =>
         this.#c[this.#names.TOKENS](mk.length, ...mk, Math.ceil(ttl), nonce()),
       )
       missing.forEach((i, n) => {
-        out.push([keys[i]!, made[n]!])
+        out[i] = made[n]!
       })
     }
     return out
