@@ -17,7 +17,8 @@ let seq = 0
 /** A namespace of its own for each test, so tests can run concurrently on one backend. */
 const space = () => new Keyspace(`suite-${process.pid}-${Date.now().toString(36)}-${seq++}`, '1')
 
-const until = async (check: () => boolean, ms = 2000) => {
+// Generous: a wait ends as soon as its condition holds; only a Cluster under a full parallel run needs seconds.
+const until = async (check: () => boolean, ms = 10_000) => {
   const deadline = Date.now() + ms
   while (!check() && Date.now() < deadline) await sleep(10)
 }
