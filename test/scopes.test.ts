@@ -396,7 +396,7 @@ describe.each(backends)('scopes on %s', (_name, makeStore) => {
     expect(
       fk.tokenKeysOf([dep.scope('articles', { published: [true, false], category: ['x', 'y', 'x'] })]),
     ).toHaveLength(
-      4 + 3, // 2×2 conditions (the repeated 'x' counts once), the two scope-wide keys, bulk
+      4 + 4 + 3, // 2×2 conditions (the repeated 'x' counts once), a field key per value, the two scope-wide keys, bulk
     )
     const missed = await watch(fk, {
       xy: dep.scope('articles', { published: true, category: ['x', 'y'] }),

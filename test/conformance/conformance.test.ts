@@ -100,6 +100,8 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
       const cond = (where: Record<string, unknown>) => scopeKeys(where)[0]!
       /** Every condition of the declared list: a row whose image lacks a field of it. */
       const enterWide = () => scopeKeys({ published: true, category: 'any' }).at(-3)!
+      /** Every condition of the declared list with the category of `where`: a row whose image names only its category. */
+      const fieldKey = (where: Record<string, unknown>) => scopeKeys(where)[1]!
       /** A row leaving a condition of the declared list, with no before image to name it. */
       const wide = () => scopeKeys({ published: true, category: 'any' }).at(-2)!
       const row = (table: string, pk: string | number) => `${table}:r:${pk}`
@@ -191,15 +193,17 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         expect(bumped()).toEqual([wide(), 'g', row(A, 104), table(A)].sort())
       })
 
-      it('update by id without a loaded entity: the row, and the scope-wide key when a scoped field changed', async () => {
+      it('update by id without a loaded entity: the row, the key of the scoped field it wrote, and the scope-wide key of the condition it left', async () => {
         await orm.insertArticle(article(105, 'p'))
         await fk.idle()
         bumps.length = 0
         const x = [dep.scope(A, { published: true, category: 'p' })]
         const y = [dep.scope(A, { published: true, category: 'q' })]
         await expectMiss(x, () => orm.updateArticleById(105, { category: 'q' }), true)
-        // The values written lack `published`: the condition entered is unknown too.
-        expect(bumped()).toEqual([enterWide(), wide(), 'g', row(A, 105), table(A)].sort())
+        // The values written lack `published`: the conditions with category = 'q' (the one entered among them).
+        expect(bumped()).toEqual(
+          [fieldKey({ published: true, category: 'q' }), wide(), 'g', row(A, 105), table(A)].sort(),
+        )
         await expectMiss(y, () => orm.updateArticleById(105, { category: 'p' }), true)
         bumps.length = 0
         await orm.updateArticleById(105, { title: 'by id' })
@@ -452,6 +456,34 @@ describe.each(drivers.map((d) => [d.name, d] as const))('conformance: %s', (_nam
         await orm.deleteArticle(221)
         expect(await count()).toBe(0)
         expect(load.calls.n).toBe(4)
+      })
+
+      it('an update by id that writes one field of a two-field filter misses only the lists with its value', async () => {
+        await orm.insertArticle(article(241, 'fa'))
+        await orm.insertArticle(article(242, 'fb'))
+        const loads = Object.fromEntries(
+          ['fa', 'fb', 'fc'].map((c) => [c, counted(() => orm.listArticles(c))] as const),
+        )
+        const lists = async () => {
+          const out: Record<string, number[]> = {}
+          for (const [c, load] of Object.entries(loads))
+            out[c] = (await fk.wrap(['fields', c], load)).map((a) => a.id)
+          return out
+        }
+        const calls = () => Object.fromEntries(Object.entries(loads).map(([c, l]) => [c, l.calls.n]))
+        expect(await lists()).toEqual({ fa: [241], fb: [242], fc: [] })
+        await fk.idle()
+        bumps.length = 0
+        await orm.updateArticleById(242, { category: 'fc' })
+        // Not the scheme-wide key: the key of category = 'fc' (or, where the ORM returns the row, its condition).
+        expect(bumped().filter((k) => k.startsWith(`${A}:w:`) && !k.endsWith(':l'))).not.toContain(
+          enterWide(),
+        )
+        expect(await lists()).toEqual({ fa: [241], fb: [], fc: [242] })
+        expect(calls()).toEqual({ fa: 1, fb: 2, fc: 2 })
+        await orm.updateArticleById(241, { published: false })
+        expect(await lists()).toEqual({ fa: [], fb: [], fc: [242] })
+        expect(calls()).toEqual({ fa: 2, fb: 2, fc: 2 })
       })
 
       it("the ORM's own result cache depends on what the query read, not on the whole table", async () => {

@@ -40,6 +40,13 @@ function toyOrm(fk: Freshkey) {
     insert: (post: Post) => write(post, 'insert'),
     update: (id: number, patch: Partial<Post>) =>
       write({ ...rows.get(id)!, ...patch }, 'update', Object.keys(patch)),
+    /** An update by id whose change carries only the values written (`update(id, patch)` on most ORMs). */
+    patch: async (id: number, patch: Partial<Post>) => {
+      rows.set(id, { ...rows.get(id)!, ...patch })
+      await binding.record(undefined, [
+        { table: 'posts', kind: 'update', pk: id, after: { ...patch }, changed: Object.keys(patch) },
+      ])
+    },
     remove: async (id: number) => {
       rows.delete(id)
       await binding.record(undefined, [{ table: 'posts', kind: 'delete', pk: id }])
@@ -311,6 +318,51 @@ for (const c of storeCases()) {
       await other.changed({ table: 'posts', kind: 'insert', pk: 10, after: post(10, 'sport') })
       await fk.wrap('news', load)
       expect(load.calls.n).toBe(2)
+    })
+
+    it('an update that writes one field of a two-field filter misses only the lists with its value', async () => {
+      const { fk, orm } = setup()
+      await orm.insert(post(1, 'news'))
+      await orm.insert(post(2, 'sport'))
+      await orm.insert(post(3, 'news', false))
+      const loads = Object.fromEntries(
+        ['news', 'sport', 'tech'].map((c) => [c, counter(() => orm.list(c))] as const),
+      )
+      const lists = async () => {
+        const out: Record<string, number[]> = {}
+        for (const [c, load] of Object.entries(loads))
+          out[c] = (await fk.wrap(['list', c], load)).map((p) => p.id)
+        return out
+      }
+      const calls = () => Object.fromEntries(Object.entries(loads).map(([c, l]) => [c, l.calls.n]))
+      expect(await lists()).toEqual({ news: [1], sport: [2], tech: [] })
+      // The write names `category` only: every condition with category = 'tech' (the one it
+      // entered among them), not every condition of the field list.
+      await orm.patch(2, { category: 'tech' })
+      expect(await lists()).toEqual({ news: [1], sport: [], tech: [2] })
+      expect(calls()).toEqual({ news: 1, sport: 2, tech: 2 })
+      // Unpublishing names `published = false`: no published list reads it; the member's list sees it leave.
+      await orm.patch(1, { published: false })
+      expect(await lists()).toEqual({ news: [], sport: [], tech: [2] })
+      expect(calls()).toEqual({ news: 2, sport: 2, tech: 2 })
+      // Publishing names `published = true` only: every published list, the one it entered among them.
+      await orm.patch(3, { published: true })
+      expect(await lists()).toEqual({ news: [3], sport: [], tech: [2] })
+      expect(calls()).toEqual({ news: 3, sport: 3, tech: 3 })
+    })
+
+    it('a count, which does not name its members, misses on any row leaving its field list when the write lacks the old values', async () => {
+      const { fk, orm } = setup()
+      await orm.insert(post(1, 'news'))
+      await orm.insert(post(2, 'sport'))
+      const news = counter(() => orm.count('news'))
+      const sport = counter(() => orm.count('sport'))
+      expect(await fk.wrap(['count', 'news'], news)).toBe(1)
+      expect(await fk.wrap(['count', 'sport'], sport)).toBe(1)
+      await orm.patch(2, { category: 'news' })
+      expect(await fk.wrap(['count', 'news'], news)).toBe(2)
+      expect(await fk.wrap(['count', 'sport'], sport)).toBe(0)
+      expect([news.calls.n, sport.calls.n]).toEqual([2, 2])
     })
   })
 }

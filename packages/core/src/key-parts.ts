@@ -3,7 +3,7 @@ import { canonical } from './encoding.ts'
 import { InvalidDependencyError, InvalidKeyPartError, UnknownScopeError } from './errors.ts'
 import type { Keyspace } from './keyspace.ts'
 import type { EntityResolver } from './resolver.ts'
-import { conditionKeys, type DeclaredSchemes, MAX_CONDITIONS, wideKeys } from './schemes.ts'
+import { conditionKeys, type DeclaredSchemes, fieldKeysOf, MAX_CONDITIONS, wideKeys } from './schemes.ts'
 import { scopesOf } from './scope-decorator.ts'
 import { whereKey } from './scope-value.ts'
 
@@ -103,10 +103,11 @@ export class KeyParts {
     return { list, conds }
   }
 
-  /** Token keys a `dep.scope(target, where)` reads: its conditions, the scheme-wide keys and the bulk key. */
+  /** Token keys a `dep.scope(target, where)` reads: its conditions, its field keys, the scheme-wide keys and the bulk key. */
   scopeKeys(table: string, where: Readonly<Record<string, unknown>>): string[] {
     const { list, conds } = this.scopeConditions(table, where)
-    return [...conds, ...wideKeys(this.#keys, table, list, true), this.#keys.bulk(table)]
+    const fields = list.length > 1 ? fieldKeysOf(this.#keys, table, list, where) : []
+    return [...conds, ...fields, ...wideKeys(this.#keys, table, list, true), this.#keys.bulk(table)]
   }
 
   /** Token keys of one dependency. */

@@ -1,4 +1,4 @@
-import { segment } from './encoding.ts'
+import { canonical, segment } from './encoding.ts'
 
 /**
  * Store key names of one namespace (key layout version 2).
@@ -60,6 +60,10 @@ export class Keyspace {
   /** Every condition of one field list at once. */
   wide(table: string, fieldsId: string): string {
     return `${this.group(table)}:w:${fieldsId}`
+  }
+  /** Every condition of one field list whose `field` holds `value` (id): bumped by an image that names only some of the fields. */
+  fieldValue(table: string, fieldsId: string, field: string, value: string): string {
+    return `${this.group(table)}:w:${fieldsId}:f:${segment(canonical([field, value]))}`
   }
   /** Hash of the schemes (field lists) cached queries filter the table on. */
   schemes(table: string): string {

@@ -100,7 +100,11 @@ export class Planner {
     // The version is unknown now (others may have registered too): keep planning with it, learn on the next bump.
     if (
       !known.schemes.some(
-        (x) => x.fields.join() === s.fields.join() && x.leave === s.leave && sameWatch(x, s),
+        (x) =>
+          x.fields.join() === s.fields.join() &&
+          x.leave === s.leave &&
+          x.fieldKeys === s.fieldKeys &&
+          sameWatch(x, s),
       )
     )
       known.schemes.push(s)

@@ -20,6 +20,12 @@ export interface Scheme {
    * the members' row tokens.
    */
   readonly leave: boolean
+  /**
+   * Readers of this scheme also depend on one key per field value (`category = 'b'`), so a write
+   * whose image names some of the fields but not all bumps the key of one field it knows instead
+   * of the scheme-wide key. Schemes registered by older readers lack it and keep the wide rule.
+   */
+  readonly fieldKeys: boolean
 }
 
 /** At most this many conditions from one filter (`IN` lists multiply); more widens to the table. */
@@ -30,34 +36,50 @@ export function fieldsId(fields: readonly string[]): string {
 }
 
 export function schemeId(s: Scheme): string {
-  return segment(canonical([s.fields, s.watch, s.leave]))
+  return segment(canonical(s.fieldKeys ? [s.fields, s.watch, s.leave, 1] : [s.fields, s.watch, s.leave]))
 }
 
 export function encodeScheme(s: Scheme): string {
-  return JSON.stringify({ f: s.fields, w: s.watch, l: s.leave })
+  return JSON.stringify(
+    s.fieldKeys ? { f: s.fields, w: s.watch, l: s.leave, p: 1 } : { f: s.fields, w: s.watch, l: s.leave },
+  )
 }
 
 /** Parses a stored scheme; undefined for anything malformed (a foreign writer, an old layout). */
 export function decodeScheme(meta: string): Scheme | undefined {
   try {
-    const o = JSON.parse(meta) as { f?: unknown; w?: unknown; l?: unknown }
+    const o = JSON.parse(meta) as { f?: unknown; w?: unknown; l?: unknown; p?: unknown }
     if (!Array.isArray(o.f) || !o.f.every((f) => typeof f === 'string')) return undefined
     const watch =
       o.w === '*' ? '*' : Array.isArray(o.w) && o.w.every((f) => typeof f === 'string') ? o.w : undefined
     if (watch === undefined) return undefined
-    return { fields: o.f as string[], watch: watch as string[] | '*', leave: o.l === true }
+    return {
+      fields: o.f as string[],
+      watch: watch as string[] | '*',
+      leave: o.l === true,
+      fieldKeys: o.p === 1 && o.f.length > 1,
+    }
   } catch {
     return undefined
   }
 }
 
-/** Builds a scheme from a filter's fields, normalizing order and duplicates. */
-export function scheme(fields: readonly string[], watch: readonly string[] | '*', leave: boolean): Scheme {
+/**
+ * Builds a scheme from a filter's fields, normalizing order and duplicates. `fieldKeys` applies to
+ * lists of two or more fields (with one field, an image that lacks it knows nothing).
+ */
+export function scheme(
+  fields: readonly string[],
+  watch: readonly string[] | '*',
+  leave: boolean,
+  fieldKeys = false,
+): Scheme {
   const f = [...new Set(fields)].sort()
   return {
     fields: f,
     watch: watch === '*' ? '*' : [...new Set([...f, ...watch])].sort(),
     leave,
+    fieldKeys: fieldKeys && f.length > 1,
   }
 }
 
@@ -95,13 +117,35 @@ export function wideKeys(keys: Keyspace, table: string, fields: readonly string[
 }
 
 /**
+ * The field keys a read of one conjunction of a `fieldKeys` scheme depends on: one per field and
+ * value it asks for (an "any of" array names several).
+ */
+export function fieldKeysOf(
+  keys: Keyspace,
+  table: string,
+  fields: readonly string[],
+  where: Readonly<Record<string, unknown>>,
+): string[] {
+  const fid = fieldsId(fields)
+  const out: string[] = []
+  for (const f of fields) {
+    const v = where[f]
+    for (const value of new Set((Array.isArray(v) ? v : [v]).map(scopeValue)))
+      out.push(keys.fieldValue(table, fid, f, value))
+  }
+  return out
+}
+
+/**
  * Adds to `out` what one row change bumps for one scheme (the rule, once):
  * - insert: the condition of its after image;
  * - update: nothing unless it changed a watched field; then the condition it is in now, and for
  *   schemes that do not name their members the one it left (from a before image the write itself
  *   returned), else the scheme-wide key;
  * - delete: for schemes that do not name their members, the condition it left.
- * Where an image lacks a field of the scheme, the scheme-wide key is bumped instead: wider, never stale.
+ * Where an entering image lacks a field of the scheme, the key of one field it has (for
+ * `fieldKeys` schemes: every condition with that value, which includes the one entered) or else
+ * the scheme-wide key is bumped instead: wider, never stale.
  */
 export function schemeBumps(keys: Keyspace, change: RowChange, s: Scheme, out: Set<string>): void {
   const { table } = change
@@ -110,7 +154,9 @@ export function schemeBumps(keys: Keyspace, change: RowChange, s: Scheme, out: S
   // the reads that do not name their members (the others see members leave through their rows).
   const bump = (image: RowImage | undefined, leaving: boolean) => {
     const values = image ? conditionValues(image, s.fields) : undefined
-    if (values) out.add(keys.condition(table, fid, segment(canonical(values))))
+    if (values) return void out.add(keys.condition(table, fid, segment(canonical(values))))
+    const known = !leaving && s.fieldKeys && image ? knownField(image, s.fields) : undefined
+    if (known) out.add(keys.fieldValue(table, fid, known, scopeValue(image![known])))
     else out.add(keys.wide(table, leaving ? `${fid}:l` : fid))
   }
   switch (change.kind) {
@@ -144,6 +190,18 @@ function afterUpdate(change: RowChange, fields: readonly string[]): RowImage | u
 function touches(changed: readonly string[], watch: readonly string[] | '*'): boolean {
   if (watch === '*') return changed.length > 0
   return changed.some((f) => watch.includes(f))
+}
+
+/** A field of the list the image holds, preferring one that is neither boolean nor null (it names fewer conditions). */
+function knownField(image: RowImage, fields: readonly string[]): string | undefined {
+  let found: string | undefined
+  for (const f of fields) {
+    if (!Object.hasOwn(image, f) || image[f] === undefined) continue
+    const v = image[f]
+    if (v !== null && typeof v !== 'boolean') return f
+    found ??= f
+  }
+  return found
 }
 
 /** Normalized values of the scheme's fields in an image, or undefined when any is missing. */
@@ -186,7 +244,7 @@ export class DeclaredSchemes {
     const lists = fieldLists(fields, table)
     const known = this.#byTable.get(table) ?? []
     for (const list of lists) {
-      const s = scheme(list, list, true)
+      const s = scheme(list, list, true, true)
       if (!known.some((k) => schemeId(k) === schemeId(s))) known.push(s)
     }
     this.#byTable.set(table, known)

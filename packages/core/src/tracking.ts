@@ -1,6 +1,14 @@
 import { canonicalPk, type PrimaryKey } from './dependency.ts'
 import type { Keyspace } from './keyspace.ts'
-import { conditionKeys, encodeScheme, type Scheme, scheme, schemeId, wideKeys } from './schemes.ts'
+import {
+  conditionKeys,
+  encodeScheme,
+  fieldKeysOf,
+  type Scheme,
+  scheme,
+  schemeId,
+  wideKeys,
+} from './schemes.ts'
 import type { SchemeRecord } from './store.ts'
 import { isFenced } from './token.ts'
 
@@ -127,7 +135,7 @@ export class ReadFrame {
     const enumerates = r.enumerates ?? r.rows !== undefined
     for (const conj of r.where) {
       const fields = Object.keys(conj).filter((f) => conj[f] !== undefined)
-      const s = scheme(fields, r.watch ?? '*', !enumerates)
+      const s = scheme(fields, r.watch ?? '*', !enumerates, true)
       const conds = conditionKeys(k, table, s.fields, conj)
       if (!conds) {
         this.keys.add(tableKey)
@@ -135,6 +143,7 @@ export class ReadFrame {
       }
       for (const c of conds) this.keys.add(c)
       for (const w of wideKeys(k, table, s.fields, s.leave)) this.keys.add(w)
+      if (s.fieldKeys) for (const f of fieldKeysOf(k, table, s.fields, conj)) this.keys.add(f)
       const id = schemeId(s)
       if (!this.schemes.has(id))
         this.schemes.set(id, {
