@@ -1,16 +1,10 @@
 import { type Freshkey, scopesOf, type Transaction } from '@freshkey/core'
-import {
-  Binding,
-  type BindingOptions,
-  type ReadFrame,
-  SchemaGraph,
-  type WriteFact,
-} from '@freshkey/core/adapter'
+import { Binding, type BindingOptions, SchemaGraph, type WriteFact } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { EntitySchema, Reference, RequestContext, TransactionContext, Utils } from '@mikro-orm/core'
 import { bulk, bulkOf, flushFacts, imageOf, pivotTables } from './facts.ts'
-import { cacheContext, patchDriver, patchEntityLoader, patchEntityManager, upsertBatch } from './hooks.ts'
-import { pkOf, schemaFacts, tableOf } from './metadata.ts'
+import { cacheContext, patchOrm, upsertBatch } from './hooks.ts'
+import { pkOf, pkOfEntity, schemaFacts, tableOf } from './metadata.ts'
 
 /** Options of `freshkeyMikroORM` and `FreshkeySubscriber`. */
 export interface FreshkeyMikroOrmOptions extends BindingOptions {
@@ -35,7 +29,8 @@ interface PendingFlush {
   recorded: boolean
 }
 
-const live = new Set<MikroOrmBinding>()
+/** Every live binding, of every ORM. */
+export const live = new Set<MikroOrmBinding>()
 const byConfig = new WeakMap<object, { all: MikroOrmBinding[]; silent: MikroOrmBinding[] }>()
 
 /** Live bindings of the ORM with this configuration (every hook asks: no allocation). */
@@ -46,21 +41,9 @@ export const bindingsOf = (config: object | undefined): readonly MikroOrmBinding
 export const silentBindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
   (config && byConfig.get(config)?.silent) || []
 
-export const liveBindings = (): ReadonlySet<MikroOrmBinding> => live
-
 function index(config: object): void {
   const all = [...live].filter((b) => b.config === config)
   byConfig.set(config, { all, silent: all.filter((b) => b.silentWrites) })
-}
-
-/** The read frames of the calling code on these bindings (loaders of `fk.wrap`, `fk.cached`). */
-export function framesOf(bindings: Iterable<MikroOrmBinding>): ReadFrame[] | undefined {
-  let out: ReadFrame[] | undefined
-  for (const b of bindings) {
-    const f = b.frame()
-    if (f && !out?.includes(f)) out = [...(out ?? []), f]
-  }
-  return out
 }
 
 /**
@@ -90,9 +73,9 @@ export class MikroOrmBinding extends Binding<Trx> {
     }
     this.resolver({
       identify: (entity) => {
-        const target = Reference.unwrapReference(entity) as { __meta?: M.EntityMetadata }
-        const pk = Utils.isEntity(entity, true) && target.__meta ? pkOf(target.__meta, target) : undefined
-        return pk !== undefined && tableOf(target.__meta) ? { table: tableOf(target.__meta)!, pk } : undefined
+        const table = tableOf((Reference.unwrapReference(entity) as { __meta?: M.EntityMetadata }).__meta)
+        const pk = Utils.isEntity(entity, true) ? pkOfEntity(entity) : undefined
+        return pk !== undefined && table ? { table, pk } : undefined
       },
       tableOf: (target) => (Utils.isEntity(target, true) ? undefined : tableOf(this.meta(target))),
     })
@@ -104,9 +87,7 @@ export class MikroOrmBinding extends Binding<Trx> {
       }
       return undefined
     })
-    this.onDispose(patchEntityManager(Object.getPrototypeOf(em)))
-    this.onDispose(patchEntityLoader(Object.getPrototypeOf(em.fork().getEntityLoader())))
-    this.onDispose(patchDriver(em.getDriver()))
+    for (const release of patchOrm(em)) this.onDispose(release)
     live.add(this)
     index(this.config)
     this.onDispose(() => {
@@ -160,8 +141,6 @@ export class MikroOrmBinding extends Binding<Trx> {
     return this.frames.current(trx)
   }
 
-  // ---------------------------------------------------------------- transactions
-
   beforeTransactionStart({ em, transaction }: M.TransactionEventArgs): void {
     if (transaction) this.#parents.set(em, transaction as Trx)
   }
@@ -206,8 +185,6 @@ export class MikroOrmBinding extends Binding<Trx> {
     if (transaction) this.frames.afterRollback(transaction as Trx)
   }
 
-  // ---------------------------------------------------------------- flush and upsert
-
   onFlush({ em, uow }: M.FlushEventArgs): void {
     const trx = em.getTransactionContext() as Trx | undefined
     // An empty flush (each `em.transactional` ends with one) records nothing.
@@ -217,9 +194,7 @@ export class MikroOrmBinding extends Binding<Trx> {
     let tables: string[]
     try {
       pivots = pivotTables(uow)
-      tables = [...new Set([...uow.getChangeSets()].map((cs) => tableOf(cs.meta) ?? '')), ...pivots].filter(
-        Boolean,
-      )
+      tables = [...new Set(uow.getChangeSets().flatMap((cs) => tableOf(cs.meta) ?? [])), ...pivots]
     } catch (error) {
       this.report('flush', error)
       pivots = tables = [...this.graph.tables]

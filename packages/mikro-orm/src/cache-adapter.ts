@@ -1,9 +1,9 @@
-import type { Freshkey, PrimaryKey } from '@freshkey/core'
+import type { Freshkey } from '@freshkey/core'
 import { AdapterSetupError, type FillTicket, type ReadRecord, ResultCache } from '@freshkey/core/adapter'
 import { type CacheAdapter, Utils } from '@mikro-orm/core'
 import { bindingsOf, type MikroOrmBinding } from './binding.ts'
 import { cacheContext, rawReadTables } from './hooks.ts'
-import { pkOf } from './metadata.ts'
+import type { Row } from './metadata.ts'
 import { graphRecords, queryRecords, reachableTables, relatedTables, whole } from './reads.ts'
 
 /** Options of {@link FreshkeyCacheAdapter}. */
@@ -45,12 +45,7 @@ function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unkn
     const tables = rawReadTables(b, parts[1])
     return { tables, records: () => whole(tables) }
   }
-  const [head, method, options, where] = parts as [
-    unknown,
-    string,
-    Record<string, unknown> | undefined,
-    unknown,
-  ]
+  const [head, method, options, where] = parts as [unknown, string, Row | undefined, unknown]
   const meta = b.meta(entityName ?? (Array.isArray(head) ? head[1] : undefined))
   if (!meta || typeof method !== 'string') return all
   // MikroORM serializes every initialized relation of the entities it caches: fence every table they can reach.
@@ -58,15 +53,13 @@ function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unkn
   return {
     tables: [...tables],
     records(data) {
-      if (method === 'em.count') return queryRecords(meta, where, options, undefined)
-      const items = (method === 'em.findOne' ? [data] : Array.isArray(data) ? data : []).filter(
-        Utils.isPlainObject,
-      ) as Record<string, unknown>[]
-      const rows = items.map((item) => pkOf(meta, item))
+      if (method === 'em.count') return queryRecords(meta, where, options)
+      const list = method === 'em.findOne' ? [data] : Array.isArray(data) ? data : []
+      const items = list.filter(Utils.isPlainObject) as Row[]
       const through = relatedTables(meta, options?.populateWhere, new Set())
       if (options?.populateWhere === 'infer') relatedTables(meta, where, through)
       return [
-        ...queryRecords(meta, where, options, rows.includes(undefined) ? undefined : (rows as PrimaryKey[])),
+        ...queryRecords(meta, where, options, items),
         ...graphRecords(meta, items, 'all', true, through.size > 0),
       ]
     },

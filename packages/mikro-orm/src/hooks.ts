@@ -2,14 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { sqlTablesRead, type WriteFact } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { Utils } from '@mikro-orm/core'
-import {
-  type MikroOrmBinding as B,
-  bindingsOf,
-  framesOf,
-  liveBindings,
-  silentBindingsOf,
-  type Trx,
-} from './binding.ts'
+import { type MikroOrmBinding as B, bindingsOf, live, silentBindingsOf, type Trx } from './binding.ts'
 import * as facts from './facts.ts'
 import { type Row, tableOf } from './metadata.ts'
 import * as reads from './reads.ts'
@@ -21,6 +14,7 @@ type Meta = M.EntityMetadata
 type CacheCall = { em: M.EntityManager; entityName?: unknown; key?: unknown; pending?: unknown }
 type WriteSpec = {
   target: unknown
+  options?: unknown
   before?: (m: Meta) => WriteFact[]
   after?: (m: Meta, r: any) => WriteFact[]
 }
@@ -47,10 +41,8 @@ function patchMethods(target: object, wraps: Wraps): () => void {
     patch.wrappers.set(name, value)
     Object.defineProperty(target, name, { value, writable: true, configurable: true })
   }
-  let released = false
+  // Released once: by `Binding.dispose()`, which runs each cleanup once.
   return () => {
-    if (released) return
-    released = true
     if (--patch.count > 0) return
     patches.delete(target)
     for (const [name, descriptor] of patch.originals) {
@@ -60,10 +52,6 @@ function patchMethods(target: object, wraps: Wraps): () => void {
     }
   }
 }
-
-/** The methods among `names` of `target` that are not (or no longer) our wrappers. */
-export const unpatched = (target: object, names: readonly string[]) =>
-  names.filter((n) => (target as Row)[n] !== patches.get(target)?.wrappers.get(n))
 
 /** A result-cache call in flight: the entity manager asking, its query, and the fill its miss may do. */
 export const cacheContext = new AsyncLocalStorage<CacheCall>()
@@ -80,12 +68,7 @@ const trxOf = (em: Em, options?: any): Trx | undefined =>
  * in parallel, inside recorded into the transaction. Facts known only from its result (inserted
  * keys) are recorded once it returned. A fact that cannot be worked out widens to its table.
  */
-async function write<R>(
-  bs: readonly B[],
-  trx: Trx | undefined,
-  s: WriteSpec,
-  run: () => Promise<R>,
-): Promise<R> {
+async function write<R>(bs: readonly B[], trx: Trx | undefined, s: WriteSpec, run: () => Promise<R>) {
   const of = (b: B, build: (m: Meta) => WriteFact[]) => {
     const m = b.meta(s.target)
     return b.factsOf('write', m, () => (m ? build(m) : []))
@@ -105,13 +88,8 @@ export function rawReadTables(binding: B, sql: string | undefined): string[] {
 }
 
 /** A read the tracker cannot analyse (raw SQL, QueryBuilder): the tables it names, whole. */
-async function opaqueRead<R>(
-  bs: readonly B[],
-  sql: () => unknown,
-  inTx: boolean,
-  run: () => Promise<R>,
-): Promise<R> {
-  const frames = framesOf(bs)
+async function opaqueRead<R>(bs: readonly B[], sql: () => unknown, inTx: boolean, run: () => Promise<R>) {
+  const frames = reads.framesOf(bs)
   const tables = frames ? rawReadTables(bs[0]!, sqlText(sql())) : []
   if (frames) await reads.fence(frames, tables, inTx)
   const result = await run()
@@ -177,10 +155,10 @@ function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
       const sql = node.kind === 'RawNode' ? ((node.sqlFragments as string[]) ?? []).join('?') : undefined
       const tables = (b: B) =>
         named.length > 0 && named.every((t) => b.graph.tables.has(t)) ? named : b.graph.tables
+      const isWrite = WRITE_NODE.test(node.kind ?? '')
       if (sql !== undefined) writes.set(queryId, (b) => b.raw(trx, sql, [], !!trx))
-      else if (WRITE_NODE.test(node.kind ?? ''))
-        writes.set(queryId, (b) => b.record(trx, facts.bulkOf(tables(b)), !!trx))
-      if (!WRITE_NODE.test(node.kind ?? '')) for (const f of framesOf(bs) ?? []) reads.unsafe(f)
+      else if (isWrite) writes.set(queryId, (b) => b.record(trx, facts.bulkOf(tables(b)), !!trx))
+      if (!isWrite) for (const f of reads.framesOf(bs) ?? []) reads.unsafe(f)
       return node
     },
     async transformResult({ result, queryId }: { result: unknown; queryId: object }) {
@@ -193,7 +171,7 @@ function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
 }
 
 /** The silent writes of the entity manager: their target and options, and their facts before or after they ran. */
-const SILENT: Record<string, (a: any[]) => WriteSpec & { options: unknown }> = {
+const SILENT: Record<string, (a: any[]) => WriteSpec> = {
   nativeUpdate: ([target, where, data, options]) => ({
     target,
     options,
@@ -219,14 +197,13 @@ const SILENT: Record<string, (a: any[]) => WriteSpec & { options: unknown }> = {
 }
 
 const silentWrite =
-  (spec: (a: any[]) => WriteSpec & { options: unknown }) =>
+  (spec: (a: any[]) => WriteSpec) =>
   (original: Fn): Fn =>
     function (this: Em, ...args: unknown[]) {
       const bs = silentBindingsOf(this.config)
-      const s = bs.length > 0 ? spec(args) : undefined
-      return s
-        ? write(bs, trxOf(this, s.options), s, () => original.apply(this, args))
-        : original.apply(this, args)
+      if (bs.length === 0) return original.apply(this, args)
+      const s = spec(args)
+      return write(bs, trxOf(this, s.options), s, () => original.apply(this, args))
     }
 
 const MERGES = ['onConflictMergeFields', 'onConflictExcludeFields', 'onConflictAction']
@@ -283,9 +260,6 @@ const EM: Wraps = {
     },
 }
 
-/** Silent writes, raw and QueryBuilder reads and the result cache, on the entity manager class of an ORM. */
-export const patchEntityManager = (proto: object) => patchMethods(proto, EM)
-
 /**
  * Every populate — after `em.find`/`findOne` (identity-map hits too), `em.populate`, lazy loads of
  * collections and references — ends in `EntityLoader.populate` with the entities and hints: what
@@ -295,8 +269,8 @@ const populate = (original: Fn): Fn =>
   async function (this: { normalizePopulate: Fn }, entityName, entities, hints, o) {
     const top = !o?.visited
     const result = await original.call(this, entityName, entities, hints, o)
-    for (const b of top && entities?.length ? liveBindings() : []) {
-      const frames = framesOf([b])
+    for (const b of top && entities?.length ? live : []) {
+      const frames = reads.framesOf([b])
       // This ORM's metadata of the entities' class (STI subclasses included), not their `__meta`:
       // ORMs sharing entity classes overwrite it on the shared prototype.
       const meta = frames && b.meta(entities[0])
@@ -314,14 +288,13 @@ const populate = (original: Fn): Fn =>
     }
     return result
   }
-export const patchEntityLoader = (proto: object) => patchMethods(proto, { populate })
 
 const driverRead =
   (kind: 'find' | 'count') =>
   (original: Fn): Fn =>
     async function (this: { config: object }, entityName, where, o, ...rest) {
       const bs = bindingsOf(this.config)
-      const frames = framesOf(bs)
+      const frames = reads.framesOf(bs)
       if (!frames) return original.call(this, entityName, where, o, ...rest)
       const { graph } = bs[0]!
       const meta = bs[0]!.meta(entityName)
@@ -333,7 +306,7 @@ const driverRead =
       await reads.fence(frames, tables, !!o?.ctx)
       const result = await original.call(this, entityName, where, o, ...rest)
       const found = kind === 'find' ? result : undefined
-      reads.report(frames, related ? reads.driverRecords(meta!, where, o, found) : reads.whole(tables))
+      reads.report(frames, related ? reads.queryRecords(meta!, where, o, found) : reads.whole(tables))
       return result
     }
 
@@ -355,16 +328,33 @@ const begin = (original: Fn): Fn =>
     return trx
   }
 
-/** Reads on one ORM's driver; on its write connection, transactions the events do not show. */
-export function patchDriver(driver: { getConnection(type?: string): object }): () => void {
-  const offDriver = patchMethods(driver, { find: driverRead('find'), count: driverRead('count') })
-  const offConnection = patchMethods(driver.getConnection('write'), {
-    begin,
-    commit: ended('afterCommit'),
-    rollback: ended('afterRollback'),
-  })
-  return () => {
-    offDriver()
-    offConnection()
-  }
+/**
+ * What freshkey wraps on one ORM, by the name `verify()` gives it: on the entity manager class
+ * silent writes, raw and QueryBuilder reads and the result cache; on the EntityLoader class every
+ * populate; on the driver reads; on its write connection the transactions the events do not show.
+ */
+function hookTargets(em: M.EntityManager): [owner: string, target: object, wraps: Wraps][] {
+  const driver = em.getDriver()
+  return [
+    ['em', Object.getPrototypeOf(em), EM],
+    ['EntityLoader', Object.getPrototypeOf(em.fork().getEntityLoader()), { populate }],
+    ['driver', driver, { find: driverRead('find'), count: driverRead('count') }],
+    ['connection', driver.getConnection('write'), CONNECTION],
+  ]
 }
+const CONNECTION: Wraps = { begin, commit: ended('afterCommit'), rollback: ended('afterRollback') }
+
+/** Installs the hooks on `em`'s ORM: one release function per patched object. */
+export const patchOrm = (em: M.EntityManager) => hookTargets(em).map(([, t, wraps]) => patchMethods(t, wraps))
+
+/** Entity manager wraps that `verify()` does not check. */
+const UNVERIFIED = ['clone', 'getKysely']
+
+/** The hooks of `em`'s ORM that are not (or no longer) our wrappers, as `owner.method`. */
+export const missingHooks = (em: M.EntityManager): string[] =>
+  hookTargets(em).flatMap(([owner, target, wraps]) =>
+    Object.keys(wraps)
+      .filter((n) => owner !== 'em' || (n in em && !UNVERIFIED.includes(n)))
+      .filter((n) => (target as Row)[n] !== patches.get(target)?.wrappers.get(n))
+      .map((n) => `${owner}.${n}`),
+  )
