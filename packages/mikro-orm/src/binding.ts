@@ -24,12 +24,11 @@ interface PendingFlush {
   readonly pivots: string[]
   /** Tables it writes, for a flush that failed midway in a transaction that then commits. */
   readonly tables: string[]
-  /** Its transaction; undefined: it opens its own (the implicit flush transaction). */
+  /** Undefined: it opens its own transaction (the implicit flush transaction). */
   readonly trx: Trx | undefined
   recorded: boolean
 }
 
-/** Every live binding, of every ORM. */
 export const live = new Set<MikroOrmBinding>()
 const byConfig = new WeakMap<object, { all: MikroOrmBinding[]; silent: MikroOrmBinding[] }>()
 
@@ -37,7 +36,7 @@ const byConfig = new WeakMap<object, { all: MikroOrmBinding[]; silent: MikroOrmB
 export const bindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
   (config && byConfig.get(config)?.all) || []
 
-/** Live bindings of the ORM with this configuration that capture silent writes. */
+/** Those that capture silent writes. */
 export const silentBindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
   (config && byConfig.get(config)?.silent) || []
 
@@ -107,32 +106,33 @@ export class MikroOrmBinding extends Binding<Trx> {
     if (!target) return undefined
     const t = target as { __meta?: M.EntityMetadata; primaryKeys?: unknown; properties?: unknown }
     const given = t.__meta ?? (t.primaryKeys && t.properties ? (target as M.EntityMetadata) : undefined)
-    if (given) {
-      // ORMs that share entity classes each set `__meta` on the shared prototype (the last one
-      // discovered wins): this ORM's own metadata of the class, when it has one.
-      try {
-        const mine = this.metadata.find(given.class as never)
-        if (mine) return mine
-      } catch {}
-      return given
-    }
+    // ORMs that share entity classes each set `__meta` on the shared prototype (the last one
+    // discovered wins): this ORM's own metadata of the class, when it has one.
+    const cls = given ? given.class : target instanceof EntitySchema ? target.meta.class : target
+    let found: M.EntityMetadata | undefined
     try {
-      const found = this.metadata.find((target instanceof EntitySchema ? target.meta.class : target) as never)
-      if (found) return found
+      found = this.metadata.find(cls as never)
     } catch {}
+    if (found || given) return found ?? given
     for (const meta of typeof target === 'string' ? this.metadata : [])
       if (meta.className === target || (tableOf(meta) === target && meta === meta.root)) return meta
     return undefined
   }
 
-  /** The write facts `build` gives; a failure is reported and widens to the table (or every table). */
-  factsOf(operation: string, meta: M.EntityMetadata | undefined, build: () => WriteFact[]): WriteFact[] {
+  /** `run()`, or `fallback()` when it throws (the error reported under `operation`). */
+  attempt<T, F = undefined>(operation: string, run: () => T, fallback?: () => F): T | F {
     try {
-      return build()
+      return run()
     } catch (error) {
       this.report(operation, error)
-      return bulkOf(tableOf(meta) !== undefined ? [tableOf(meta)!] : this.graph.tables)
+      return fallback?.() as F
     }
+  }
+
+  /** The write facts `build` gives; a failure widens to the table (or every table). */
+  factsOf(operation: string, meta: M.EntityMetadata | undefined, build: () => WriteFact[]): WriteFact[] {
+    const table = tableOf(meta)
+    return this.attempt(operation, build, () => bulkOf(table !== undefined ? [table] : this.graph.tables))
   }
 
   /** The freshkey transaction of `em`'s current database transaction. */
@@ -190,15 +190,14 @@ export class MikroOrmBinding extends Binding<Trx> {
     // An empty flush (each `em.transactional` ends with one) records nothing.
     if (uow.getChangeSets().length === 0 && uow.getCollectionUpdates().length === 0)
       return void this.#flushes.delete(uow)
-    let pivots: string[]
-    let tables: string[]
-    try {
-      pivots = pivotTables(uow)
-      tables = [...new Set(uow.getChangeSets().flatMap((cs) => tableOf(cs.meta) ?? [])), ...pivots]
-    } catch (error) {
-      this.report('flush', error)
-      pivots = tables = [...this.graph.tables]
-    }
+    const [pivots, tables] = this.attempt(
+      'flush',
+      () => {
+        const pivots = pivotTables(uow)
+        return [pivots, [...new Set(uow.getChangeSets().flatMap((cs) => tableOf(cs.meta) ?? [])), ...pivots]]
+      },
+      () => [[...this.graph.tables], [...this.graph.tables]],
+    )
     const pending: PendingFlush = { pivots, tables, trx, recorded: false }
     this.#flushes.set(uow, pending)
     if (trx) this.#unfinished.set(trx, (this.#unfinished.get(trx) ?? new Set()).add(pending))

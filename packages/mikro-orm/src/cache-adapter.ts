@@ -75,7 +75,6 @@ function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unkn
  * rehydrates entities from the cached data itself. Needs `freshkeyMikroORM(orm, fk)`.
  */
 export class FreshkeyCacheAdapter implements CacheAdapter {
-  readonly #fk: Freshkey
   readonly #cache: ResultCache
   readonly #ttl: number | undefined
 
@@ -85,27 +84,21 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
         'mikro-orm',
         'FreshkeyCacheAdapter needs `fk`: resultCache: { adapter: freshkeyCacheAdapter(fk) }',
       )
-    this.#fk = options.fk
     this.#ttl = options.ttl
     this.#cache = new ResultCache(options.fk, options.keyPrefix ?? 'mikro-orm')
   }
 
   async get<T = unknown>(name: string): Promise<T | undefined> {
     const ctx = cacheContext.getStore()
-    const b = bindingsOf(ctx?.em.config).find((x) => x.fk === this.#fk)
+    const b = bindingsOf(ctx?.em.config).find((x) => x.fk === this.#cache.fk)
     if (!b)
       throw new AdapterSetupError(
         'mikro-orm',
         'the freshkey result cache is used on an ORM without freshkeyMikroORM(orm, fk): writes would not invalidate it',
       )
     if (b.frame()) return undefined
-    let plan: Plan
-    try {
-      plan = planOf(b, name, ctx?.entityName, ctx?.key)
-    } catch (error) {
-      b.report('result-cache', error)
-      return undefined
-    }
+    const plan = b.attempt('result-cache', () => planOf(b, name, ctx?.entityName, ctx?.key))
+    if (!plan) return undefined
     const found = await this.#cache.lookup(name, plan.tables)
     if (found.hit) return found.value as T
     if (found.ticket && ctx)
@@ -117,19 +110,10 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
     const ctx = cacheContext.getStore()
     const pending = ctx?.pending as PendingFill | undefined
     if (!ctx || pending?.adapter !== this || ctx.em.isInTransaction()) return
-    let records: ReadRecord[]
-    try {
-      records = pending.plan.records(data)
-    } catch (error) {
-      pending.binding.report('result-cache', error)
-      return
-    }
-    await this.#cache.fill(
-      pending.ticket,
-      data,
-      records,
-      expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl,
-    )
+    const records = pending.binding.attempt('result-cache', () => pending.plan.records(data))
+    if (!records) return
+    const ttl = expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl
+    await this.#cache.fill(pending.ticket, data, records, ttl)
   }
 
   async remove(name: string): Promise<void> {

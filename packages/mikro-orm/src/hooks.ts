@@ -18,11 +18,7 @@ type WriteSpec = {
   before?: (m: Meta) => WriteFact[]
   after?: (m: Meta, r: any) => WriteFact[]
 }
-interface Patch {
-  count: number
-  originals: Map<string, PropertyDescriptor | undefined>
-  wrappers: Map<string, Fn>
-}
+type Patch = { count: number; methods: Map<string, { original?: PropertyDescriptor; wrapper: Fn }> }
 const patches = new WeakMap<object, Patch>()
 
 /**
@@ -32,22 +28,21 @@ const patches = new WeakMap<object, Patch>()
  */
 function patchMethods(target: object, wraps: Wraps): () => void {
   const t = target as Record<string, Fn>
-  const patch = patches.get(target) ?? { count: 0, originals: new Map(), wrappers: new Map() }
+  const patch = patches.get(target) ?? { count: 0, methods: new Map() }
   patches.set(target, patch)
   for (const [name, wrap] of patch.count++ === 0 ? Object.entries(wraps) : []) {
     const value = typeof t[name] === 'function' ? wrap(t[name]) : undefined
     if (!value) continue
-    patch.originals.set(name, Object.getOwnPropertyDescriptor(target, name))
-    patch.wrappers.set(name, value)
+    patch.methods.set(name, { original: Object.getOwnPropertyDescriptor(target, name), wrapper: value })
     Object.defineProperty(target, name, { value, writable: true, configurable: true })
   }
   // Released once: by `Binding.dispose()`, which runs each cleanup once.
   return () => {
     if (--patch.count > 0) return
     patches.delete(target)
-    for (const [name, descriptor] of patch.originals) {
-      if (t[name] !== patch.wrappers.get(name)) continue
-      if (descriptor) Object.defineProperty(target, name, descriptor)
+    for (const [name, { original, wrapper }] of patch.methods) {
+      if (t[name] !== wrapper) continue
+      if (original) Object.defineProperty(target, name, original)
       else delete t[name]
     }
   }
@@ -275,8 +270,7 @@ const populate = (original: Fn): Fn =>
       // ORMs sharing entity classes overwrite it on the shared prototype.
       const meta = frames && b.meta(entities[0])
       if (!frames || !meta) continue
-      const empty = Utils.isEmpty(hints)
-      const normalized = empty
+      const normalized = Utils.isEmpty(hints)
         ? []
         : (this.normalizePopulate(entityName, hints, o?.strategy, o?.lookup, o?.exclude) as never)
       // `populateWhere: 'infer'` applies the relation conditions of the query to what it populates.
@@ -296,13 +290,12 @@ const driverRead =
       const bs = bindingsOf(this.config)
       const frames = reads.framesOf(bs)
       if (!frames) return original.call(this, entityName, where, o, ...rest)
-      const { graph } = bs[0]!
       const meta = bs[0]!.meta(entityName)
       const table = meta && !meta.virtual ? tableOf(meta) : undefined
       const related = table
         ? reads.relatedTables(meta!, [where, o?.populateWhere, o?.populateFilter], new Set([table]))
         : undefined
-      const tables = related ? reads.hintTables(meta!, o?.populate, related) : graph.tables
+      const tables = related ? reads.hintTables(meta!, o?.populate, related) : bs[0]!.graph.tables
       await reads.fence(frames, tables, !!o?.ctx)
       const result = await original.call(this, entityName, where, o, ...rest)
       const found = kind === 'find' ? result : undefined
@@ -355,6 +348,6 @@ export const missingHooks = (em: M.EntityManager): string[] =>
   hookTargets(em).flatMap(([owner, target, wraps]) =>
     Object.keys(wraps)
       .filter((n) => owner !== 'em' || (n in em && !UNVERIFIED.includes(n)))
-      .filter((n) => (target as Row)[n] !== patches.get(target)?.wrappers.get(n))
+      .filter((n) => (target as Row)[n] !== patches.get(target)?.methods.get(n)?.wrapper)
       .map((n) => `${owner}.${n}`),
   )

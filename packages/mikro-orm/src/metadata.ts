@@ -88,9 +88,7 @@ export function pkOf(meta: Meta, ...sources: readonly object[]): PrimaryKey | un
     const nested = meta.properties[prop]?.targetMeta?.primaryKeys
     for (const source of sources) {
       const raw = (source as Row)[prop]
-      const v =
-        keyValue(raw) ??
-        (nested?.length === 1 && Utils.isPlainObject(raw) ? keyValue(raw[nested[0]!]) : undefined)
+      const v = keyValue(nested?.length === 1 && Utils.isPlainObject(raw) ? raw[nested[0]!] : raw)
       if (v !== undefined) return v
     }
     return undefined

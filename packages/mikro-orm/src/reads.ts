@@ -102,17 +102,11 @@ function orderFields(meta: Meta, orderBy: unknown): string[] | undefined {
 }
 
 /**
- * The read records of one query of `meta`'s table from the rows it returned (`result`; none for a
- * count): its rows (a lookup by primary key: the keys asked, found or not), its filter as
- * conjunctions, watched on the filter and order fields; a count is a result that names no rows.
- * Relation conditions add whole-table records; a row without a key reads the filter only.
+ * The read records of one query of `meta`'s table, given the rows it returned (none: a count, a
+ * result that names no rows): its rows (a lookup by primary key: the keys asked, found or not), its
+ * filter as conjunctions, watched on the filter and order fields. Relation conditions add whole tables.
  */
-export function queryRecords(
-  meta: Meta,
-  where: unknown,
-  options?: Row,
-  result?: readonly Row[],
-): ReadRecord[] {
+export function queryRecords(meta: Meta, where: unknown, options?: Row, result?: readonly Row[]) {
   const keys = result?.map((r) => pkOf(meta, r))
   const rows = keys?.includes(undefined) ? undefined : (keys as PrimaryKey[] | undefined)
   const table = tableOf(meta)
@@ -175,13 +169,7 @@ function loaded(node: Row, prop: Prop, serialized: boolean): Loaded {
  * the child's foreign key (`{ article: [1, 2] }`), watched on every field, or whole when the
  * query narrowed what it populated through another table; many-to-many pivot tables whole.
  */
-export function graphRecords(
-  meta: Meta,
-  nodes: Row[],
-  hints: Level,
-  serialized: boolean,
-  narrowed: boolean,
-): ReadRecord[] {
+export function graphRecords(meta: Meta, nodes: Row[], hints: Level, serialized: boolean, narrowed: boolean) {
   const rows = new Map<string, PrimaryKey[]>()
   const out: ReadRecord[] = []
   const pk = (m: Meta, n: Row) => (serialized ? pkOf(m, n) : pkOfEntity(n))
@@ -217,7 +205,7 @@ export function graphRecords(
   return out
 }
 
-/** Marks a frame and its enclosing ones: what they load is served, never stored. */
+/** What the frame and its enclosing ones load is served, never stored. */
 export function unsafe(frame: ReadFrame): void {
   for (let f: ReadFrame | undefined = frame; f; f = f.parent) f.unsafe = true
 }

@@ -5,13 +5,7 @@ import { type FreshkeyMikroOrmOptions, MikroOrmBinding } from './binding.ts'
 import { missingHooks } from './hooks.ts'
 
 const TX = ['TransactionStart', 'TransactionCommit'].flatMap((e) => [`before${e}`, `after${e}`])
-const EVENTS = [
-  'onFlush',
-  'afterFlush',
-  'afterUpsert',
-  'afterTransactionRollback',
-  ...TX,
-] as (keyof MikroOrmBinding)[]
+const EVENTS = ['onFlush', 'afterFlush', 'afterUpsert', 'afterTransactionRollback', ...TX]
 
 function check(fk: Freshkey, what: string): void {
   if (!fk || typeof fk.transaction !== 'function')
@@ -65,7 +59,7 @@ for (const event of EVENTS)
     configurable: true,
     value(this: FreshkeySubscriber, args: { em: EntityManager }) {
       const b = this.binding(args.em)
-      return b ? (b[event] as (a: unknown) => unknown).call(b, args) : undefined
+      return b ? (b[event as keyof MikroOrmBinding] as (a: unknown) => unknown).call(b, args) : undefined
     },
   })
 
@@ -109,8 +103,7 @@ export function freshkeyMikroORM(
   fk: Freshkey,
   options: FreshkeyMikroOrmOptions = {},
 ): FreshkeyMikroORM {
-  const initialized = typeof orm?.em?.getEventManager === 'function' && orm.config
-  if (!initialized)
+  if (typeof orm?.em?.getEventManager !== 'function' || !orm.config)
     throw new AdapterSetupError(
       'mikro-orm',
       'freshkeyMikroORM needs an initialized MikroORM (await MikroORM.init(...))',
@@ -121,11 +114,8 @@ export function freshkeyMikroORM(
   const list = Array.isArray(configured) ? (configured as unknown[]) : undefined
   const mine = (s: unknown): s is FreshkeySubscriber => s instanceof FreshkeySubscriber && s.fk === fk
   const sub = [...manager.getSubscribers(), ...(list ?? [])].find(mine) ?? new FreshkeySubscriber(fk, options)
-  const binding = Binding.for(
-    fk,
-    orm.config,
-    () => new MikroOrmBinding(fk, orm.em, { ...sub.options, ...options }),
-  )
+  const create = () => new MikroOrmBinding(fk, orm.em, { ...sub.options, ...options })
+  const binding = Binding.for(fk, orm.config, create)
   const known = handles.get(binding)
   if (known) return known
   sub.pause(orm.config, false)
