@@ -29,21 +29,15 @@ interface PendingFlush {
   recorded: boolean
 }
 
+/** Every live binding, of every ORM (an EntityLoader does not tell its ORM). */
 export const live = new Set<MikroOrmBinding>()
-const byConfig = new WeakMap<object, { all: MikroOrmBinding[]; silent: MikroOrmBinding[] }>()
 
-/** Live bindings of the ORM with this configuration (every hook asks: no allocation). */
-export const bindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
-  (config && byConfig.get(config)?.all) || []
+/** Live bindings of the ORM with this configuration. */
+export const bindingsOf = (config: object | undefined) =>
+  config ? (Binding.on(config) as MikroOrmBinding[]) : []
 
-/** Those that capture silent writes. */
-export const silentBindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
-  (config && byConfig.get(config)?.silent) || []
-
-function index(config: object): void {
-  const all = [...live].filter((b) => b.config === config)
-  byConfig.set(config, { all, silent: all.filter((b) => b.silentWrites) })
-}
+export const silentBindingsOf = (config: object | undefined) =>
+  bindingsOf(config).filter((b) => b.silentWrites)
 
 /**
  * freshkey attached to one MikroORM instance: turns its events, silent writes and reads into the
@@ -88,11 +82,7 @@ export class MikroOrmBinding extends Binding<Trx> {
     })
     for (const release of patchOrm(em)) this.onDispose(release)
     live.add(this)
-    index(this.config)
-    this.onDispose(() => {
-      live.delete(this)
-      index(this.config)
-    })
+    this.onDispose(() => live.delete(this))
   }
 
   /** The first subscriber that delivers events owns the binding; a second registration is ignored. */

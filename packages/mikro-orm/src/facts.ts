@@ -2,29 +2,19 @@ import type { RowImage } from '@freshkey/core'
 import type { WriteFact } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { Utils } from '@mikro-orm/core'
-import {
-  keyValue,
-  ownsKey,
-  pinnedKeys,
-  pivotOf,
-  pkOf,
-  pkOfEntity,
-  plain,
-  type Row,
-  tableOf,
-} from './metadata.ts'
+import type { Row } from './metadata.ts'
+import { keyValue, ownsKey, pinnedKeys, pivotOf, pkOf, pkOfEntity, plain, tableOf } from './metadata.ts'
 
 type Meta = M.EntityMetadata
 type Verb = 'insert' | 'update' | 'delete' | 'truncate' | 'unknown'
 
 export const bulk = (table: string, verb: Verb = 'unknown', changed?: string[]): WriteFact =>
   changed ? { table, kind: 'bulk', verb, changed } : { table, kind: 'bulk', verb }
-export const bulkOf = (tables: Iterable<string>, verb?: Verb) => [...tables].map((t) => bulk(t, verb))
+export const bulkOf = (tables: Iterable<string>) => [...tables].map((t) => bulk(t))
 
 /**
- * A row image keyed by property names: the scalar columns and foreign keys the object holds
- * (undefined: not loaded, left out). Values that are not plain (raw SQL, JSON) are left out too:
- * a scheme on them is then bumped as a whole.
+ * A row image keyed by property names: the scalar columns and foreign keys the object holds. Values
+ * not loaded or not plain (raw SQL, JSON) are left out: a scheme on them is then bumped as a whole.
  */
 export function imageOf(meta: Meta, source: Row): RowImage {
   const out: Row = {}
@@ -49,7 +39,6 @@ function changeSetFact(cs: ChangeSet, part: ChangeSet): WriteFact | undefined {
   const after = imageOf(meta, entity)
   if (pk === undefined) return bulk(table, kind)
   if (kind !== 'update') return kind === 'delete' ? { table, kind, pk } : { table, kind, pk, after }
-  // The key after the write; the kit tells a changed key from an unchanged one.
   return { table, kind, pk, after, changed: Object.keys(part.payload ?? {}), newPk: pkOf(meta, entity) }
 }
 
@@ -94,8 +83,7 @@ export function nativeDeleteFacts(meta: Meta, where: unknown, alias?: string): W
 
 /**
  * Rows written by `em.insert`, `insertMany`, `clone` or upserts (kind `update`: the row may have
- * existed): keys from the entities, the data or the returned ids; a row without a known key makes
- * the write bulk.
+ * existed), keyed from the entities, the data or the returned ids; one without a key makes it bulk.
  */
 export function insertFacts(
   meta: Meta,

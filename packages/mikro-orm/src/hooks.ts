@@ -23,8 +23,8 @@ const patches = new WeakMap<object, Patch>()
 
 /**
  * Wraps methods of `target` (a prototype shared by every ORM using the class, or one driver or
- * connection instance) once, counted: the last release restores the originals, unless someone
- * wrapped them after us (ours then stays, a pass-through without bindings).
+ * connection) once, counted: the last release restores the originals, unless someone wrapped them
+ * after us (ours then stays, a pass-through without bindings).
  */
 function patchMethods(target: object, wraps: Wraps): () => void {
   const t = target as Record<string, Fn>
@@ -36,7 +36,6 @@ function patchMethods(target: object, wraps: Wraps): () => void {
     patch.methods.set(name, { original: Object.getOwnPropertyDescriptor(target, name), wrapper: value })
     Object.defineProperty(target, name, { value, writable: true, configurable: true })
   }
-  // Released once: by `Binding.dispose()`, which runs each cleanup once.
   return () => {
     if (--patch.count > 0) return
     patches.delete(target)
@@ -59,9 +58,8 @@ const trxOf = (em: Em, options?: any): Trx | undefined =>
   options?.ctx ?? em.getContext(false).getTransactionContext()
 
 /**
- * A silent write. Facts known before it runs go out with it: outside a transaction as a fence sent
- * in parallel, inside recorded into the transaction. Facts known only from its result (inserted
- * keys) are recorded once it returned. A fact that cannot be worked out widens to its table.
+ * A silent write. Facts known before it runs go out with it (outside a transaction as a fence sent
+ * in parallel); facts known only from its result (inserted keys) are recorded once it returned.
  */
 async function write<R>(bs: readonly B[], trx: Trx | undefined, s: WriteSpec, run: () => Promise<R>) {
   const of = (b: B, build: (m: Meta) => WriteFact[]) => {
@@ -139,8 +137,8 @@ const WRITE_NODE = /^(Insert|Update|Delete|Merge)QueryNode$/
 
 /**
  * `em.getKysely()` with a plugin: writes are recorded once they ran (their tables in bulk; raw `sql`
- * by the raw-SQL policy). A read cannot be fenced before it runs (plugins transform synchronously):
- * inside a cached loader its value is served, never stored.
+ * by the raw-SQL policy). Plugins transform synchronously, so a read cannot be fenced before it
+ * runs: inside a cached loader its value is served, never stored.
  */
 function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
   const writes = new WeakMap<object, (b: B) => Promise<void>>()
@@ -322,9 +320,9 @@ const begin = (original: Fn): Fn =>
   }
 
 /**
- * What freshkey wraps on one ORM, by the name `verify()` gives it: on the entity manager class
- * silent writes, raw and QueryBuilder reads and the result cache; on the EntityLoader class every
- * populate; on the driver reads; on its write connection the transactions the events do not show.
+ * What freshkey wraps on one ORM, named as `verify()` reports it: the entity manager class (silent
+ * writes, raw and QueryBuilder reads, result cache), the EntityLoader class (every populate), the
+ * driver (reads) and its write connection (transactions the events do not show).
  */
 function hookTargets(em: M.EntityManager): [owner: string, target: object, wraps: Wraps][] {
   const driver = em.getDriver()

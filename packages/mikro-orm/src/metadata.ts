@@ -29,10 +29,9 @@ const rule = (given: string | undefined, cascade: unknown, on: string) =>
   given ?? (Array.isArray(cascade) && [on, 'all'].some((c) => cascade.includes(c)) ? 'cascade' : undefined)
 
 /**
- * The schema graph facts of an ORM's metadata: tables with their primary-key properties, and the
- * foreign keys of many-to-one and owning one-to-one relations (and table-per-type parents) with
- * the rules the schema generators of MikroORM 6 and 7 give them: explicit `deleteRule`/`updateRule`,
- * the configured defaults, the rules 6 derives from `cascade`, `set null` for nullable relations.
+ * The schema facts of an ORM's metadata: tables with their primary keys, and the foreign keys of
+ * many-to-one and owning one-to-one relations (and table-per-type parents) with the rules the
+ * schema generators of MikroORM 6 and 7 give them (`set null` for nullable relations by default).
  */
 export function schemaFacts(
   metadata: M.MetadataStorage,
@@ -115,8 +114,8 @@ function keyValues(cond: unknown): PrimaryKeyValue[] | undefined {
 }
 
 /**
- * The primary keys a write condition pins, or undefined when it may match rows we cannot name
- * (a bulk write). Conditions beside the key only narrow the rows: naming the pinned keys is a superset.
+ * The primary keys a write condition pins; undefined: it may match rows we cannot name (bulk).
+ * Conditions beside the key only narrow the rows: naming the pinned keys is a superset.
  */
 export function pinnedKeys(meta: Meta, where: unknown, alias?: string): PrimaryKey[] | undefined {
   const pks = meta.primaryKeys as string[]

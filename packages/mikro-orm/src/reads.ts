@@ -48,8 +48,8 @@ const and = (a: Row[], b: Row[]) => a.flatMap((x) => b.map((y) => ({ ...y, ...x 
 
 /**
  * A MikroORM filter as a disjunction of conjunctions of equalities (`$and`, small `$or`, `$eq`,
- * `$in`, arrays, `null`, foreign keys), or undefined when it holds anything else (ranges, `$ne`,
- * `$like`, `$not`, relation conditions, raw SQL). A repeated field keeps its first condition: wider.
+ * `$in`, arrays, `null`, foreign keys); undefined when it holds anything else (ranges, `$ne`, `$like`,
+ * relation conditions, raw SQL). A repeated field keeps its first condition: wider.
  */
 function conjunctions(meta: Meta, where: unknown): Row[] | undefined {
   if (where === undefined || where === null) return [{}]
@@ -164,10 +164,10 @@ function loaded(node: Row, prop: Prop, serialized: boolean): Loaded {
 }
 
 /**
- * Read records of loaded entities and their relations (`hints`, or every loaded relation of
- * serialized data): rows of every node; to-many relations and inverse one-to-ones are a filter on
- * the child's foreign key (`{ article: [1, 2] }`), watched on every field, or whole when the
- * query narrowed what it populated through another table; many-to-many pivot tables whole.
+ * Read records of loaded entities and their relations (`hints`, or all of serialized data): rows
+ * of every node; to-many and inverse one-to-one relations a filter on the child's foreign key
+ * (`{ article: [1, 2] }`) watched on every field, whole when the query narrowed what it
+ * populated through another table; pivot tables whole.
  */
 export function graphRecords(meta: Meta, nodes: Row[], hints: Level, serialized: boolean, narrowed: boolean) {
   const rows = new Map<string, PrimaryKey[]>()
@@ -211,8 +211,8 @@ export function unsafe(frame: ReadFrame): void {
 }
 
 /**
- * Before a query runs: reads the fences of tables the loads have not seen yet (DESIGN rule 1). A
- * query inside a database transaction may see uncommitted rows: its loads are never stored.
+ * Before a query runs: reads the fences of tables the loads have not seen yet (DESIGN rule 1).
+ * A query inside a database transaction may see uncommitted rows: its loads are never stored.
  */
 export async function fence(frames: readonly ReadFrame[], tables: Iterable<string>, inTx: boolean) {
   const list = [...tables]
