@@ -29,7 +29,7 @@ interface PendingFlush {
   recorded: boolean
 }
 
-/** Every live binding, of every ORM (an EntityLoader does not tell its ORM). */
+/** Every live binding, of every ORM (for the populate hook, which sees no configuration). */
 export const live = new Set<MikroOrmBinding>()
 
 /** Live bindings of the ORM with this configuration. */

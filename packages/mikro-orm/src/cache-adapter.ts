@@ -39,15 +39,12 @@ function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unkn
   try {
     parts ??= name.startsWith('[') ? JSON.parse(name) : undefined
   } catch {}
-  const all: Plan = { tables: [...b.graph.tables], records: () => whole(b.graph.tables) }
-  if (!Array.isArray(parts)) return all
-  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') {
-    const tables = rawReadTables(b, parts[1])
-    return { tables, records: () => whole(tables) }
-  }
+  const wholly = (tables: string[]): Plan => ({ tables, records: () => whole(tables) })
+  if (!Array.isArray(parts)) return wholly([...b.graph.tables])
+  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') return wholly(rawReadTables(b, parts[1]))
   const [head, method, options, where] = parts as [unknown, string, Row | undefined, unknown]
   const meta = b.meta(entityName ?? (Array.isArray(head) ? head[1] : undefined))
-  if (!meta || typeof method !== 'string') return all
+  if (!meta || typeof method !== 'string') return wholly([...b.graph.tables])
   // MikroORM serializes every initialized relation of the entities it caches: fence every table they can reach.
   const tables = relatedTables(meta, [where, options?.populateWhere], reachableTables(meta))
   return {
