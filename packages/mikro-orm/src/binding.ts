@@ -125,7 +125,6 @@ export class MikroOrmBinding extends Binding<Trx> {
     return this.attempt(operation, build, () => bulkOf(table !== undefined ? [table] : this.graph.tables))
   }
 
-  /** The freshkey transaction of `em`'s current database transaction. */
   transactionOf(em: M.EntityManager): Transaction | undefined {
     const trx = em.config === this.config ? (em.getTransactionContext() as Trx | undefined) : undefined
     return this.frames.current(trx)
