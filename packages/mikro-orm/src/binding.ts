@@ -1,16 +1,10 @@
 import { type Freshkey, scopesOf, type Transaction } from '@freshkey/core'
-import {
-  Binding,
-  type BindingOptions,
-  type ReadFrame,
-  SchemaGraph,
-  type WriteFact,
-} from '@freshkey/core/adapter'
+import { Binding, type BindingOptions, SchemaGraph, type WriteFact } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { EntitySchema, Reference, RequestContext, TransactionContext, Utils } from '@mikro-orm/core'
 import { bulk, bulkOf, flushFacts, imageOf, pivotTables } from './facts.ts'
-import { cacheContext, patchDriver, patchEntityLoader, patchEntityManager, upsertBatch } from './hooks.ts'
-import { pkOf, schemaFacts, tableOf } from './metadata.ts'
+import { cacheContext, patchOrm, upsertBatch } from './hooks.ts'
+import { pkOf, pkOfEntity, schemaFacts, tableOf } from './metadata.ts'
 
 /** Options of `freshkeyMikroORM` and `FreshkeySubscriber`. */
 export interface FreshkeyMikroOrmOptions extends BindingOptions {
@@ -30,38 +24,20 @@ interface PendingFlush {
   readonly pivots: string[]
   /** Tables it writes, for a flush that failed midway in a transaction that then commits. */
   readonly tables: string[]
-  /** Its transaction; undefined: it opens its own (the implicit flush transaction). */
+  /** Undefined: it opens its own transaction (the implicit flush transaction). */
   readonly trx: Trx | undefined
   recorded: boolean
 }
 
-const live = new Set<MikroOrmBinding>()
-const byConfig = new WeakMap<object, { all: MikroOrmBinding[]; silent: MikroOrmBinding[] }>()
+/** Every live binding, of every ORM (for the populate hook, which sees no configuration). */
+export const live = new Set<MikroOrmBinding>()
 
-/** Live bindings of the ORM with this configuration (every hook asks: no allocation). */
-export const bindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
-  (config && byConfig.get(config)?.all) || []
+/** Live bindings of the ORM with this configuration. */
+export const bindingsOf = (config: object | undefined) =>
+  config ? (Binding.on(config) as MikroOrmBinding[]) : []
 
-/** Live bindings of the ORM with this configuration that capture silent writes. */
-export const silentBindingsOf = (config: object | undefined): readonly MikroOrmBinding[] =>
-  (config && byConfig.get(config)?.silent) || []
-
-export const liveBindings = (): ReadonlySet<MikroOrmBinding> => live
-
-function index(config: object): void {
-  const all = [...live].filter((b) => b.config === config)
-  byConfig.set(config, { all, silent: all.filter((b) => b.silentWrites) })
-}
-
-/** The read frames of the calling code on these bindings (loaders of `fk.wrap`, `fk.cached`). */
-export function framesOf(bindings: Iterable<MikroOrmBinding>): ReadFrame[] | undefined {
-  let out: ReadFrame[] | undefined
-  for (const b of bindings) {
-    const f = b.frame()
-    if (f && !out?.includes(f)) out = [...(out ?? []), f]
-  }
-  return out
-}
+export const silentBindingsOf = (config: object | undefined) =>
+  bindingsOf(config).filter((b) => b.silentWrites)
 
 /**
  * freshkey attached to one MikroORM instance: turns its events, silent writes and reads into the
@@ -90,9 +66,9 @@ export class MikroOrmBinding extends Binding<Trx> {
     }
     this.resolver({
       identify: (entity) => {
-        const target = Reference.unwrapReference(entity) as { __meta?: M.EntityMetadata }
-        const pk = Utils.isEntity(entity, true) && target.__meta ? pkOf(target.__meta, target) : undefined
-        return pk !== undefined && tableOf(target.__meta) ? { table: tableOf(target.__meta)!, pk } : undefined
+        const table = tableOf((Reference.unwrapReference(entity) as { __meta?: M.EntityMetadata }).__meta)
+        const pk = Utils.isEntity(entity, true) ? pkOfEntity(entity) : undefined
+        return pk !== undefined && table ? { table, pk } : undefined
       },
       tableOf: (target) => (Utils.isEntity(target, true) ? undefined : tableOf(this.meta(target))),
     })
@@ -104,15 +80,9 @@ export class MikroOrmBinding extends Binding<Trx> {
       }
       return undefined
     })
-    this.onDispose(patchEntityManager(Object.getPrototypeOf(em)))
-    this.onDispose(patchEntityLoader(Object.getPrototypeOf(em.fork().getEntityLoader())))
-    this.onDispose(patchDriver(em.getDriver()))
+    for (const release of patchOrm(em)) this.onDispose(release)
     live.add(this)
-    index(this.config)
-    this.onDispose(() => {
-      live.delete(this)
-      index(this.config)
-    })
+    this.onDispose(() => live.delete(this))
   }
 
   /** The first subscriber that delivers events owns the binding; a second registration is ignored. */
@@ -126,41 +96,39 @@ export class MikroOrmBinding extends Binding<Trx> {
     if (!target) return undefined
     const t = target as { __meta?: M.EntityMetadata; primaryKeys?: unknown; properties?: unknown }
     const given = t.__meta ?? (t.primaryKeys && t.properties ? (target as M.EntityMetadata) : undefined)
-    if (given) {
-      // ORMs that share entity classes each set `__meta` on the shared prototype (the last one
-      // discovered wins): this ORM's own metadata of the class, when it has one.
-      try {
-        const mine = this.metadata.find(given.class as never)
-        if (mine) return mine
-      } catch {}
-      return given
-    }
+    // ORMs that share entity classes each set `__meta` on the shared prototype (the last one
+    // discovered wins): this ORM's own metadata of the class, when it has one.
+    const cls = given ? given.class : target instanceof EntitySchema ? target.meta.class : target
+    let found: M.EntityMetadata | undefined
     try {
-      const found = this.metadata.find((target instanceof EntitySchema ? target.meta.class : target) as never)
-      if (found) return found
+      found = this.metadata.find(cls as never)
     } catch {}
+    if (found || given) return found ?? given
     for (const meta of typeof target === 'string' ? this.metadata : [])
       if (meta.className === target || (tableOf(meta) === target && meta === meta.root)) return meta
     return undefined
   }
 
-  /** The write facts `build` gives; a failure is reported and widens to the table (or every table). */
-  factsOf(operation: string, meta: M.EntityMetadata | undefined, build: () => WriteFact[]): WriteFact[] {
+  /** `run()`, or `fallback()` when it throws (the error reported under `operation`). */
+  attempt<T, F = undefined>(operation: string, run: () => T, fallback?: () => F): T | F {
     try {
-      return build()
+      return run()
     } catch (error) {
       this.report(operation, error)
-      return bulkOf(tableOf(meta) !== undefined ? [tableOf(meta)!] : this.graph.tables)
+      return fallback?.() as F
     }
   }
 
-  /** The freshkey transaction of `em`'s current database transaction. */
+  /** The write facts `build` gives; a failure widens to the table (or every table). */
+  factsOf(operation: string, meta: M.EntityMetadata | undefined, build: () => WriteFact[]): WriteFact[] {
+    const table = tableOf(meta)
+    return this.attempt(operation, build, () => bulkOf(table !== undefined ? [table] : this.graph.tables))
+  }
+
   transactionOf(em: M.EntityManager): Transaction | undefined {
     const trx = em.config === this.config ? (em.getTransactionContext() as Trx | undefined) : undefined
     return this.frames.current(trx)
   }
-
-  // ---------------------------------------------------------------- transactions
 
   beforeTransactionStart({ em, transaction }: M.TransactionEventArgs): void {
     if (transaction) this.#parents.set(em, transaction as Trx)
@@ -206,24 +174,19 @@ export class MikroOrmBinding extends Binding<Trx> {
     if (transaction) this.frames.afterRollback(transaction as Trx)
   }
 
-  // ---------------------------------------------------------------- flush and upsert
-
   onFlush({ em, uow }: M.FlushEventArgs): void {
     const trx = em.getTransactionContext() as Trx | undefined
     // An empty flush (each `em.transactional` ends with one) records nothing.
     if (uow.getChangeSets().length === 0 && uow.getCollectionUpdates().length === 0)
       return void this.#flushes.delete(uow)
-    let pivots: string[]
-    let tables: string[]
-    try {
-      pivots = pivotTables(uow)
-      tables = [...new Set([...uow.getChangeSets()].map((cs) => tableOf(cs.meta) ?? '')), ...pivots].filter(
-        Boolean,
-      )
-    } catch (error) {
-      this.report('flush', error)
-      pivots = tables = [...this.graph.tables]
-    }
+    const [pivots, tables] = this.attempt(
+      'flush',
+      () => {
+        const pivots = pivotTables(uow)
+        return [pivots, [...new Set(uow.getChangeSets().flatMap((cs) => tableOf(cs.meta) ?? [])), ...pivots]]
+      },
+      () => [[...this.graph.tables], [...this.graph.tables]],
+    )
     const pending: PendingFlush = { pivots, tables, trx, recorded: false }
     this.#flushes.set(uow, pending)
     if (trx) this.#unfinished.set(trx, (this.#unfinished.get(trx) ?? new Set()).add(pending))

@@ -1,9 +1,9 @@
-import type { Freshkey, PrimaryKey } from '@freshkey/core'
+import type { Freshkey } from '@freshkey/core'
 import { AdapterSetupError, type FillTicket, type ReadRecord, ResultCache } from '@freshkey/core/adapter'
 import { type CacheAdapter, Utils } from '@mikro-orm/core'
 import { bindingsOf, type MikroOrmBinding } from './binding.ts'
 import { cacheContext, rawReadTables } from './hooks.ts'
-import { pkOf } from './metadata.ts'
+import type { Row } from './metadata.ts'
 import { graphRecords, queryRecords, reachableTables, relatedTables, whole } from './reads.ts'
 
 /** Options of {@link FreshkeyCacheAdapter}. */
@@ -39,34 +39,24 @@ function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unkn
   try {
     parts ??= name.startsWith('[') ? JSON.parse(name) : undefined
   } catch {}
-  const all: Plan = { tables: [...b.graph.tables], records: () => whole(b.graph.tables) }
-  if (!Array.isArray(parts)) return all
-  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') {
-    const tables = rawReadTables(b, parts[1])
-    return { tables, records: () => whole(tables) }
-  }
-  const [head, method, options, where] = parts as [
-    unknown,
-    string,
-    Record<string, unknown> | undefined,
-    unknown,
-  ]
+  const wholly = (tables: string[]): Plan => ({ tables, records: () => whole(tables) })
+  if (!Array.isArray(parts)) return wholly([...b.graph.tables])
+  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') return wholly(rawReadTables(b, parts[1]))
+  const [head, method, options, where] = parts as [unknown, string, Row | undefined, unknown]
   const meta = b.meta(entityName ?? (Array.isArray(head) ? head[1] : undefined))
-  if (!meta || typeof method !== 'string') return all
+  if (!meta || typeof method !== 'string') return wholly([...b.graph.tables])
   // MikroORM serializes every initialized relation of the entities it caches: fence every table they can reach.
   const tables = relatedTables(meta, [where, options?.populateWhere], reachableTables(meta))
   return {
     tables: [...tables],
     records(data) {
-      if (method === 'em.count') return queryRecords(meta, where, options, undefined)
-      const items = (method === 'em.findOne' ? [data] : Array.isArray(data) ? data : []).filter(
-        Utils.isPlainObject,
-      ) as Record<string, unknown>[]
-      const rows = items.map((item) => pkOf(meta, item))
+      if (method === 'em.count') return queryRecords(meta, where, options)
+      const list = method === 'em.findOne' ? [data] : Array.isArray(data) ? data : []
+      const items = list.filter(Utils.isPlainObject) as Row[]
       const through = relatedTables(meta, options?.populateWhere, new Set())
       if (options?.populateWhere === 'infer') relatedTables(meta, where, through)
       return [
-        ...queryRecords(meta, where, options, rows.includes(undefined) ? undefined : (rows as PrimaryKey[])),
+        ...queryRecords(meta, where, options, items),
         ...graphRecords(meta, items, 'all', true, through.size > 0),
       ]
     },
@@ -82,7 +72,6 @@ function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unkn
  * rehydrates entities from the cached data itself. Needs `freshkeyMikroORM(orm, fk)`.
  */
 export class FreshkeyCacheAdapter implements CacheAdapter {
-  readonly #fk: Freshkey
   readonly #cache: ResultCache
   readonly #ttl: number | undefined
 
@@ -92,27 +81,21 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
         'mikro-orm',
         'FreshkeyCacheAdapter needs `fk`: resultCache: { adapter: freshkeyCacheAdapter(fk) }',
       )
-    this.#fk = options.fk
     this.#ttl = options.ttl
     this.#cache = new ResultCache(options.fk, options.keyPrefix ?? 'mikro-orm')
   }
 
   async get<T = unknown>(name: string): Promise<T | undefined> {
     const ctx = cacheContext.getStore()
-    const b = bindingsOf(ctx?.em.config).find((x) => x.fk === this.#fk)
+    const b = bindingsOf(ctx?.em.config).find((x) => x.fk === this.#cache.fk)
     if (!b)
       throw new AdapterSetupError(
         'mikro-orm',
         'the freshkey result cache is used on an ORM without freshkeyMikroORM(orm, fk): writes would not invalidate it',
       )
     if (b.frame()) return undefined
-    let plan: Plan
-    try {
-      plan = planOf(b, name, ctx?.entityName, ctx?.key)
-    } catch (error) {
-      b.report('result-cache', error)
-      return undefined
-    }
+    const plan = b.attempt('result-cache', () => planOf(b, name, ctx?.entityName, ctx?.key))
+    if (!plan) return undefined
     const found = await this.#cache.lookup(name, plan.tables)
     if (found.hit) return found.value as T
     if (found.ticket && ctx)
@@ -124,19 +107,10 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
     const ctx = cacheContext.getStore()
     const pending = ctx?.pending as PendingFill | undefined
     if (!ctx || pending?.adapter !== this || ctx.em.isInTransaction()) return
-    let records: ReadRecord[]
-    try {
-      records = pending.plan.records(data)
-    } catch (error) {
-      pending.binding.report('result-cache', error)
-      return
-    }
-    await this.#cache.fill(
-      pending.ticket,
-      data,
-      records,
-      expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl,
-    )
+    const records = pending.binding.attempt('result-cache', () => pending.plan.records(data))
+    if (!records) return
+    const ttl = expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl
+    await this.#cache.fill(pending.ticket, data, records, ttl)
   }
 
   async remove(name: string): Promise<void> {

@@ -1,23 +1,20 @@
 import type { RowImage } from '@freshkey/core'
-import { canonicalPk, type WriteFact } from '@freshkey/core/adapter'
+import type { WriteFact } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { Utils } from '@mikro-orm/core'
-import { keyValue, ownsKey, pinnedKeys, pivotOf, pkOf, pkOfEntity, type Row, tableOf } from './metadata.ts'
+import type { Row } from './metadata.ts'
+import { keyValue, ownsKey, pinnedKeys, pivotOf, pkOf, pkOfEntity, plain, tableOf } from './metadata.ts'
 
 type Meta = M.EntityMetadata
 type Verb = 'insert' | 'update' | 'delete' | 'truncate' | 'unknown'
 
 export const bulk = (table: string, verb: Verb = 'unknown', changed?: string[]): WriteFact =>
   changed ? { table, kind: 'bulk', verb, changed } : { table, kind: 'bulk', verb }
-export const bulkOf = (tables: Iterable<string>, verb?: Verb) => [...tables].map((t) => bulk(t, verb))
-
-const plain = (v: unknown) =>
-  v === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof v) || v instanceof Date
+export const bulkOf = (tables: Iterable<string>) => [...tables].map((t) => bulk(t))
 
 /**
- * A row image keyed by property names: the scalar columns and foreign keys the object holds
- * (undefined: not loaded, left out). Values that are not plain (raw SQL, JSON) are left out too:
- * a scheme on them is then bumped as a whole.
+ * A row image keyed by property names: the scalar columns and foreign keys the object holds. Values
+ * not loaded or not plain (raw SQL, JSON) are left out: a scheme on them is then bumped as a whole.
  */
 export function imageOf(meta: Meta, source: Row): RowImage {
   const out: Row = {}
@@ -37,14 +34,12 @@ function changeSetFact(cs: ChangeSet, part: ChangeSet): WriteFact | undefined {
   const [meta, entity, before] = [part.meta, cs.entity as Row, (cs.originalEntity ?? {}) as Row]
   const kind = KIND[cs.type.replace('_early', '')] as 'insert' | 'update' | 'delete' | undefined
   const table = tableOf(meta)
+  if (!kind || table === undefined) return undefined
   const pk = kind === 'insert' ? pkOf(meta, entity) : pkOf(meta, before, entity)
   const after = imageOf(meta, entity)
-  if (!kind || table === undefined) return undefined
   if (pk === undefined) return bulk(table, kind)
   if (kind !== 'update') return kind === 'delete' ? { table, kind, pk } : { table, kind, pk, after }
-  const newPk = pkOf(meta, entity)
-  const moved = newPk !== undefined && canonicalPk(newPk) !== canonicalPk(pk)
-  return { table, kind, pk, after, changed: Object.keys(part.payload ?? {}), ...(moved ? { newPk } : {}) }
+  return { table, kind, pk, after, changed: Object.keys(part.payload ?? {}), newPk: pkOf(meta, entity) }
 }
 
 /** Pivot tables a flush writes (`uow.getCollectionUpdates()`, gone by `afterFlush`). */
@@ -75,24 +70,20 @@ export function nativeUpdateFacts(meta: Meta, where: unknown, data: Row, alias?:
   const after = imageOf(meta, data ?? {})
   if (table === undefined) return []
   if (!keys || (moves && (newPk === undefined || keys.length !== 1))) return [bulk(table, 'update', changed)]
-  return keys.map((pk) => ({ table, kind: 'update', pk, after, changed, ...(moves ? { newPk } : {}) }))
+  return keys.map((pk) => ({ table, kind: 'update', pk, after, changed, newPk }))
 }
 
 /** `em.nativeDelete(entity, where)`: one delete per pinned key, else a bulk delete. */
 export function nativeDeleteFacts(meta: Meta, where: unknown, alias?: string): WriteFact[] {
   const table = tableOf(meta)
   const keys = pinnedKeys(meta, where, alias)
-  return table === undefined
-    ? []
-    : keys
-      ? keys.map((pk) => ({ table, kind: 'delete', pk }))
-      : [bulk(table, 'delete')]
+  if (table === undefined) return []
+  return keys ? keys.map((pk) => ({ table, kind: 'delete', pk })) : [bulk(table, 'delete')]
 }
 
 /**
  * Rows written by `em.insert`, `insertMany`, `clone` or upserts (kind `update`: the row may have
- * existed): keys from the entities, the data or the returned ids; a row without a known key makes
- * the write bulk.
+ * existed), keyed from the entities, the data or the returned ids; one without a key makes it bulk.
  */
 export function insertFacts(
   meta: Meta,
@@ -102,18 +93,14 @@ export function insertFacts(
 ): WriteFact[] {
   const table = tableOf(meta)
   const [single, ...composite] = meta.primaryKeys
+  if (table === undefined) return []
   const facts = rows.map((row, i): WriteFact | undefined => {
     const source = (Utils.isEntity(row, true) || Utils.isPlainObject(row) ? row : {}) as Row
-    const id =
-      composite.length === 0
-        ? (keyValue(results[i]) ?? keyValue((results[i] as Row | undefined)?.[single!]))
-        : undefined
-    const pk = (Utils.isEntity(row, true) ? pkOfEntity(row as object) : pkOf(meta, source)) ?? id
-    return table === undefined || pk === undefined
-      ? undefined
-      : { table, kind, pk, after: imageOf(meta, source) }
+    const result = results[i] as Row | undefined
+    const id = composite.length === 0 ? (keyValue(result) ?? keyValue(result?.[single!])) : undefined
+    const pk = (Utils.isEntity(row, true) ? pkOfEntity(row) : pkOf(meta, source)) ?? id
+    return pk === undefined ? undefined : { table, kind, pk, after: imageOf(meta, source) }
   })
-  if (table === undefined) return []
   return facts.includes(undefined)
     ? [bulk(table, kind === 'insert' ? 'insert' : 'unknown')]
     : (facts as WriteFact[])
@@ -131,15 +118,11 @@ export interface QueryBuilderLike {
 }
 
 /** What a QueryBuilder write changed: rows when its condition pins keys, else its table in bulk. */
-export function queryBuilderFacts(
-  qb: QueryBuilderLike,
-  meta: Meta | undefined,
-  tables: Iterable<string>,
-): WriteFact[] {
+export function queryBuilderFacts(qb: QueryBuilderLike, meta: Meta, tables: Iterable<string>): WriteFact[] {
   const type = qb.type ?? ''
   const table = tableOf(meta)
   if (!['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'UPSERT'].includes(type)) return []
-  if (!meta || table === undefined) return bulkOf(tables)
+  if (table === undefined) return bulkOf(tables)
   const { cond, data, onConflict } = qb.state ?? {
     cond: qb._cond,
     data: qb._data,

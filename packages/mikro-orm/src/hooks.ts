@@ -2,14 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { sqlTablesRead, type WriteFact } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { Utils } from '@mikro-orm/core'
-import {
-  type MikroOrmBinding as B,
-  bindingsOf,
-  framesOf,
-  liveBindings,
-  silentBindingsOf,
-  type Trx,
-} from './binding.ts'
+import { type MikroOrmBinding as B, bindingsOf, live, silentBindingsOf, type Trx } from './binding.ts'
 import * as facts from './facts.ts'
 import { type Row, tableOf } from './metadata.ts'
 import * as reads from './reads.ts'
@@ -21,49 +14,38 @@ type Meta = M.EntityMetadata
 type CacheCall = { em: M.EntityManager; entityName?: unknown; key?: unknown; pending?: unknown }
 type WriteSpec = {
   target: unknown
+  options?: unknown
   before?: (m: Meta) => WriteFact[]
   after?: (m: Meta, r: any) => WriteFact[]
 }
-interface Patch {
-  count: number
-  originals: Map<string, PropertyDescriptor | undefined>
-  wrappers: Map<string, Fn>
-}
+type Patch = { count: number; methods: Map<string, { original?: PropertyDescriptor; wrapper: Fn }> }
 const patches = new WeakMap<object, Patch>()
 
 /**
  * Wraps methods of `target` (a prototype shared by every ORM using the class, or one driver or
- * connection instance) once, counted: the last release restores the originals, unless someone
- * wrapped them after us (ours then stays, a pass-through without bindings).
+ * connection) once, counted: the last release restores the originals, unless someone wrapped them
+ * after us (ours then stays, a pass-through without bindings).
  */
 function patchMethods(target: object, wraps: Wraps): () => void {
   const t = target as Record<string, Fn>
-  const patch = patches.get(target) ?? { count: 0, originals: new Map(), wrappers: new Map() }
+  const patch = patches.get(target) ?? { count: 0, methods: new Map() }
   patches.set(target, patch)
   for (const [name, wrap] of patch.count++ === 0 ? Object.entries(wraps) : []) {
     const value = typeof t[name] === 'function' ? wrap(t[name]) : undefined
     if (!value) continue
-    patch.originals.set(name, Object.getOwnPropertyDescriptor(target, name))
-    patch.wrappers.set(name, value)
+    patch.methods.set(name, { original: Object.getOwnPropertyDescriptor(target, name), wrapper: value })
     Object.defineProperty(target, name, { value, writable: true, configurable: true })
   }
-  let released = false
   return () => {
-    if (released) return
-    released = true
     if (--patch.count > 0) return
     patches.delete(target)
-    for (const [name, descriptor] of patch.originals) {
-      if (t[name] !== patch.wrappers.get(name)) continue
-      if (descriptor) Object.defineProperty(target, name, descriptor)
+    for (const [name, { original, wrapper }] of patch.methods) {
+      if (t[name] !== wrapper) continue
+      if (original) Object.defineProperty(target, name, original)
       else delete t[name]
     }
   }
 }
-
-/** The methods among `names` of `target` that are not (or no longer) our wrappers. */
-export const unpatched = (target: object, names: readonly string[]) =>
-  names.filter((n) => (target as Row)[n] !== patches.get(target)?.wrappers.get(n))
 
 /** A result-cache call in flight: the entity manager asking, its query, and the fill its miss may do. */
 export const cacheContext = new AsyncLocalStorage<CacheCall>()
@@ -76,16 +58,10 @@ const trxOf = (em: Em, options?: any): Trx | undefined =>
   options?.ctx ?? em.getContext(false).getTransactionContext()
 
 /**
- * A silent write. Facts known before it runs go out with it: outside a transaction as a fence sent
- * in parallel, inside recorded into the transaction. Facts known only from its result (inserted
- * keys) are recorded once it returned. A fact that cannot be worked out widens to its table.
+ * A silent write. Facts known before it runs go out with it (outside a transaction as a fence sent
+ * in parallel); facts known only from its result (inserted keys) are recorded once it returned.
  */
-async function write<R>(
-  bs: readonly B[],
-  trx: Trx | undefined,
-  s: WriteSpec,
-  run: () => Promise<R>,
-): Promise<R> {
+async function write<R>(bs: readonly B[], trx: Trx | undefined, s: WriteSpec, run: () => Promise<R>) {
   const of = (b: B, build: (m: Meta) => WriteFact[]) => {
     const m = b.meta(s.target)
     return b.factsOf('write', m, () => (m ? build(m) : []))
@@ -105,13 +81,8 @@ export function rawReadTables(binding: B, sql: string | undefined): string[] {
 }
 
 /** A read the tracker cannot analyse (raw SQL, QueryBuilder): the tables it names, whole. */
-async function opaqueRead<R>(
-  bs: readonly B[],
-  sql: () => unknown,
-  inTx: boolean,
-  run: () => Promise<R>,
-): Promise<R> {
-  const frames = framesOf(bs)
+async function opaqueRead<R>(bs: readonly B[], sql: () => unknown, inTx: boolean, run: () => Promise<R>) {
+  const frames = reads.framesOf(bs)
   const tables = frames ? rawReadTables(bs[0]!, sqlText(sql())) : []
   if (frames) await reads.fence(frames, tables, inTx)
   const result = await run()
@@ -166,8 +137,8 @@ const WRITE_NODE = /^(Insert|Update|Delete|Merge)QueryNode$/
 
 /**
  * `em.getKysely()` with a plugin: writes are recorded once they ran (their tables in bulk; raw `sql`
- * by the raw-SQL policy). A read cannot be fenced before it runs (plugins transform synchronously):
- * inside a cached loader its value is served, never stored.
+ * by the raw-SQL policy). Plugins transform synchronously, so a read cannot be fenced before it
+ * runs: inside a cached loader its value is served, never stored.
  */
 function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
   const writes = new WeakMap<object, (b: B) => Promise<void>>()
@@ -177,10 +148,10 @@ function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
       const sql = node.kind === 'RawNode' ? ((node.sqlFragments as string[]) ?? []).join('?') : undefined
       const tables = (b: B) =>
         named.length > 0 && named.every((t) => b.graph.tables.has(t)) ? named : b.graph.tables
+      const isWrite = WRITE_NODE.test(node.kind ?? '')
       if (sql !== undefined) writes.set(queryId, (b) => b.raw(trx, sql, [], !!trx))
-      else if (WRITE_NODE.test(node.kind ?? ''))
-        writes.set(queryId, (b) => b.record(trx, facts.bulkOf(tables(b)), !!trx))
-      if (!WRITE_NODE.test(node.kind ?? '')) for (const f of framesOf(bs) ?? []) reads.unsafe(f)
+      else if (isWrite) writes.set(queryId, (b) => b.record(trx, facts.bulkOf(tables(b)), !!trx))
+      if (!isWrite) for (const f of reads.framesOf(bs) ?? []) reads.unsafe(f)
       return node
     },
     async transformResult({ result, queryId }: { result: unknown; queryId: object }) {
@@ -193,7 +164,7 @@ function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
 }
 
 /** The silent writes of the entity manager: their target and options, and their facts before or after they ran. */
-const SILENT: Record<string, (a: any[]) => WriteSpec & { options: unknown }> = {
+const SILENT: Record<string, (a: any[]) => WriteSpec> = {
   nativeUpdate: ([target, where, data, options]) => ({
     target,
     options,
@@ -219,14 +190,13 @@ const SILENT: Record<string, (a: any[]) => WriteSpec & { options: unknown }> = {
 }
 
 const silentWrite =
-  (spec: (a: any[]) => WriteSpec & { options: unknown }) =>
+  (spec: (a: any[]) => WriteSpec) =>
   (original: Fn): Fn =>
     function (this: Em, ...args: unknown[]) {
       const bs = silentBindingsOf(this.config)
-      const s = bs.length > 0 ? spec(args) : undefined
-      return s
-        ? write(bs, trxOf(this, s.options), s, () => original.apply(this, args))
-        : original.apply(this, args)
+      if (bs.length === 0) return original.apply(this, args)
+      const s = spec(args)
+      return write(bs, trxOf(this, s.options), s, () => original.apply(this, args))
     }
 
 const MERGES = ['onConflictMergeFields', 'onConflictExcludeFields', 'onConflictAction']
@@ -283,9 +253,6 @@ const EM: Wraps = {
     },
 }
 
-/** Silent writes, raw and QueryBuilder reads and the result cache, on the entity manager class of an ORM. */
-export const patchEntityManager = (proto: object) => patchMethods(proto, EM)
-
 /**
  * Every populate — after `em.find`/`findOne` (identity-map hits too), `em.populate`, lazy loads of
  * collections and references — ends in `EntityLoader.populate` with the entities and hints: what
@@ -295,14 +262,13 @@ const populate = (original: Fn): Fn =>
   async function (this: { normalizePopulate: Fn }, entityName, entities, hints, o) {
     const top = !o?.visited
     const result = await original.call(this, entityName, entities, hints, o)
-    for (const b of top && entities?.length ? liveBindings() : []) {
-      const frames = framesOf([b])
+    for (const b of top && entities?.length ? live : []) {
+      const frames = reads.framesOf([b])
       // This ORM's metadata of the entities' class (STI subclasses included), not their `__meta`:
       // ORMs sharing entity classes overwrite it on the shared prototype.
       const meta = frames && b.meta(entities[0])
       if (!frames || !meta) continue
-      const empty = Utils.isEmpty(hints)
-      const normalized = empty
+      const normalized = Utils.isEmpty(hints)
         ? []
         : (this.normalizePopulate(entityName, hints, o?.strategy, o?.lookup, o?.exclude) as never)
       // `populateWhere: 'infer'` applies the relation conditions of the query to what it populates.
@@ -314,26 +280,24 @@ const populate = (original: Fn): Fn =>
     }
     return result
   }
-export const patchEntityLoader = (proto: object) => patchMethods(proto, { populate })
 
 const driverRead =
   (kind: 'find' | 'count') =>
   (original: Fn): Fn =>
     async function (this: { config: object }, entityName, where, o, ...rest) {
       const bs = bindingsOf(this.config)
-      const frames = framesOf(bs)
+      const frames = reads.framesOf(bs)
       if (!frames) return original.call(this, entityName, where, o, ...rest)
-      const { graph } = bs[0]!
       const meta = bs[0]!.meta(entityName)
       const table = meta && !meta.virtual ? tableOf(meta) : undefined
       const related = table
         ? reads.relatedTables(meta!, [where, o?.populateWhere, o?.populateFilter], new Set([table]))
         : undefined
-      const tables = related ? reads.hintTables(meta!, o?.populate, related) : graph.tables
+      const tables = related ? reads.hintTables(meta!, o?.populate, related) : bs[0]!.graph.tables
       await reads.fence(frames, tables, !!o?.ctx)
       const result = await original.call(this, entityName, where, o, ...rest)
       const found = kind === 'find' ? result : undefined
-      reads.report(frames, related ? reads.driverRecords(meta!, where, o, found) : reads.whole(tables))
+      reads.report(frames, related ? reads.queryRecords(meta!, where, o, found) : reads.whole(tables))
       return result
     }
 
@@ -355,16 +319,33 @@ const begin = (original: Fn): Fn =>
     return trx
   }
 
-/** Reads on one ORM's driver; on its write connection, transactions the events do not show. */
-export function patchDriver(driver: { getConnection(type?: string): object }): () => void {
-  const offDriver = patchMethods(driver, { find: driverRead('find'), count: driverRead('count') })
-  const offConnection = patchMethods(driver.getConnection('write'), {
-    begin,
-    commit: ended('afterCommit'),
-    rollback: ended('afterRollback'),
-  })
-  return () => {
-    offDriver()
-    offConnection()
-  }
+/**
+ * What freshkey wraps on one ORM, named as `verify()` reports it: the entity manager class (silent
+ * writes, raw and QueryBuilder reads, result cache), the EntityLoader class (every populate), the
+ * driver (reads) and its write connection (transactions the events do not show).
+ */
+function hookTargets(em: M.EntityManager): [owner: string, target: object, wraps: Wraps][] {
+  const driver = em.getDriver()
+  return [
+    ['em', Object.getPrototypeOf(em), EM],
+    ['EntityLoader', Object.getPrototypeOf(em.fork().getEntityLoader()), { populate }],
+    ['driver', driver, { find: driverRead('find'), count: driverRead('count') }],
+    ['connection', driver.getConnection('write'), CONNECTION],
+  ]
 }
+const CONNECTION: Wraps = { begin, commit: ended('afterCommit'), rollback: ended('afterRollback') }
+
+/** Installs the hooks on `em`'s ORM: one release function per patched object. */
+export const patchOrm = (em: M.EntityManager) => hookTargets(em).map(([, t, wraps]) => patchMethods(t, wraps))
+
+/** Entity manager wraps that `verify()` does not check. */
+const UNVERIFIED = ['clone', 'getKysely']
+
+/** The hooks of `em`'s ORM that are not (or no longer) our wrappers, as `owner.method`. */
+export const missingHooks = (em: M.EntityManager): string[] =>
+  hookTargets(em).flatMap(([owner, target, wraps]) =>
+    Object.keys(wraps)
+      .filter((n) => owner !== 'em' || (n in em && !UNVERIFIED.includes(n)))
+      .filter((n) => (target as Row)[n] !== patches.get(target)?.methods.get(n)?.wrapper)
+      .map((n) => `${owner}.${n}`),
+  )

@@ -16,19 +16,22 @@ export const tableOf = (meta: Meta | undefined): string | undefined =>
 /** A many-to-one, or the owning side of a one-to-one: the relation whose foreign key is in this table. */
 export const ownsKey = (prop: Prop | undefined) =>
   prop?.kind === 'm:1' || (prop?.kind === '1:1' && !!prop.owner)
-export const isToMany = (prop: Prop | undefined) => prop?.kind === '1:m' || prop?.kind === 'm:n'
 
 /** The pivot table of a many-to-many relation (set on both sides in MikroORM 6 and 7). */
 export const pivotOf = (prop: Prop) => (prop.kind === 'm:n' ? prop.pivotTable?.split('.').pop() : undefined)
 
-const has = (list: unknown, ...values: string[]) =>
-  Array.isArray(list) && values.some((v) => list.includes(v))
+/** A value a row image or a filter can hold as is (raw SQL fragments, JSON and the like cannot). */
+export const plain = (v: unknown) =>
+  v === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof v) || v instanceof Date
+
+/** A foreign key rule: the given one (explicit or the configured default), else what MikroORM 6 derives from `cascade`. */
+const rule = (given: string | undefined, cascade: unknown, on: string) =>
+  given ?? (Array.isArray(cascade) && [on, 'all'].some((c) => cascade.includes(c)) ? 'cascade' : undefined)
 
 /**
- * The schema graph facts of an ORM's metadata: tables with their primary-key properties, and the
- * foreign keys of many-to-one and owning one-to-one relations (and table-per-type parents) with
- * the rules the schema generators of MikroORM 6 and 7 give them: explicit `deleteRule`/`updateRule`,
- * the configured defaults, the rules 6 derives from `cascade`, `set null` for nullable relations.
+ * The schema facts of an ORM's metadata: tables with their primary keys, and the foreign keys of
+ * many-to-one and owning one-to-one relations (and table-per-type parents) with the rules the
+ * schema generators of MikroORM 6 and 7 give them (`set null` for nullable relations by default).
  */
 export function schemaFacts(
   metadata: M.MetadataStorage,
@@ -40,32 +43,24 @@ export function schemaFacts(
     const table = tableOf(meta)
     if (table === undefined) continue
     if (!tables.has(table) || meta === meta.root) tables.set(table, meta.root.primaryKeys)
-    const parent = (meta as { tptParent?: Meta }).tptParent
+    const parent = tableOf((meta as { tptParent?: Meta }).tptParent)
     const cascade = { onDelete: 'cascade', onUpdate: 'cascade' }
-    if (tableOf(parent))
-      foreignKeys.push({ table, columns: meta.primaryKeys, references: tableOf(parent)!, ...cascade })
+    if (parent) foreignKeys.push({ table, columns: meta.primaryKeys, references: parent, ...cascade })
     for (const prop of meta.props) {
       const target = prop.targetMeta
       if (!ownsKey(prop) || !tableOf(target) || prop.createForeignKeyConstraint === false) continue
       const refs = (prop.referencedColumnNames ?? []).map(
         (c) => target!.props.find((p) => p.fieldNames?.includes(c))?.name,
       )
+      const onDelete = rule(prop.deleteRule ?? rules.defaultDeleteRule, prop.cascade, 'remove')
       foreignKeys.push({
         table,
         columns: [prop.name],
         references: tableOf(target)!,
         ...(refs.length > 0 && !refs.includes(undefined) ? { referencedColumns: refs as string[] } : {}),
-        onDelete:
-          prop.deleteRule ??
-          rules.defaultDeleteRule ??
-          (has(prop.cascade, 'remove', 'all') ? 'cascade' : undefined),
-        onUpdate:
-          prop.updateRule ??
-          rules.defaultUpdateRule ??
-          (has(prop.cascade, 'persist', 'all') ? 'cascade' : undefined),
+        onDelete: onDelete || (prop.nullable ? 'set null' : onDelete),
+        onUpdate: rule(prop.updateRule ?? rules.defaultUpdateRule, prop.cascade, 'persist'),
       })
-      if (prop.nullable && !foreignKeys.at(-1)!.onDelete)
-        Object.assign(foreignKeys.at(-1)!, { onDelete: 'set null' })
     }
   }
   return { tables: [...tables].map(([name, primaryKey]) => ({ name, primaryKey })), foreignKeys }
@@ -92,9 +87,7 @@ export function pkOf(meta: Meta, ...sources: readonly object[]): PrimaryKey | un
     const nested = meta.properties[prop]?.targetMeta?.primaryKeys
     for (const source of sources) {
       const raw = (source as Row)[prop]
-      const v =
-        keyValue(raw) ??
-        (nested?.length === 1 && Utils.isPlainObject(raw) ? keyValue(raw[nested[0]!]) : undefined)
+      const v = keyValue(nested?.length === 1 && Utils.isPlainObject(raw) ? raw[nested[0]!] : raw)
       if (v !== undefined) return v
     }
     return undefined
@@ -121,13 +114,15 @@ function keyValues(cond: unknown): PrimaryKeyValue[] | undefined {
 }
 
 /**
- * The primary keys a write condition pins, or undefined when it may match rows we cannot name
- * (a bulk write). Conditions beside the key only narrow the rows: naming the pinned keys is a superset.
+ * The primary keys a write condition pins; undefined: it may match rows we cannot name (bulk).
+ * Conditions beside the key only narrow the rows: naming the pinned keys is a superset.
  */
 export function pinnedKeys(meta: Meta, where: unknown, alias?: string): PrimaryKey[] | undefined {
   const pks = meta.primaryKeys as string[]
-  const entityPk = Utils.isEntity(where, true) ? pkOfEntity(where as object) : undefined
-  if (Utils.isEntity(where, true)) return entityPk === undefined ? undefined : [entityPk]
+  if (Utils.isEntity(where, true)) {
+    const pk = pkOfEntity(where)
+    return pk === undefined ? undefined : [pk]
+  }
   if (pks.length === 1 && (keyValue(where) !== undefined || Array.isArray(where))) return keyValues(where)
   if (pks.length === 0 || !Utils.isPlainObject(where)) return undefined
   const cond: Row = {}

@@ -2,12 +2,22 @@ import type { PrimaryKey } from '@freshkey/core'
 import type { ReadFrame, ReadRecord } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { helper, Reference, Utils } from '@mikro-orm/core'
-import { isToMany, keyValue, ownsKey, pivotOf, pkOf, pkOfEntity, type Row, tableOf } from './metadata.ts'
+import { keyValue, ownsKey, pivotOf, pkOf, pkOfEntity, plain, type Row, tableOf } from './metadata.ts'
 
 type Meta = M.EntityMetadata
 type Prop = M.EntityProperty
 /** Normalized populate hints, or every loaded relation of serialized data. */
 type Level = readonly { readonly field: string; readonly children?: Level }[] | 'all'
+
+/** The read frames of the calling code on these bindings (loaders of `fk.wrap`, `fk.cached`). */
+export function framesOf(bindings: Iterable<{ frame(): ReadFrame | undefined }>): ReadFrame[] | undefined {
+  let out: ReadFrame[] | undefined
+  for (const b of bindings) {
+    const f = b.frame()
+    if (f && !out?.includes(f)) out = [...(out ?? []), f]
+  }
+  return out
+}
 
 export const whole = (tables: Iterable<string>): ReadRecord[] =>
   [...tables].map((table) => ({ table, whole: true }))
@@ -15,10 +25,7 @@ export const whole = (tables: Iterable<string>): ReadRecord[] =>
 /** Filters that expand to more alternatives than this depend on the whole table. */
 const MAX_CONJUNCTIONS = 32
 const NOT = Symbol('not understood')
-const scalar = (v: unknown) =>
-  v === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof v) || v instanceof Date
-    ? v
-    : (keyValue(v) ?? NOT)
+const scalar = (v: unknown) => (plain(v) ? v : (keyValue(v) ?? NOT))
 
 /** The value of an equality on one column (`v`, `null`, `{ $eq }`, `{ $in }`, an array = IN, a foreign key `{ id }`), or NOT. */
 function equality(meta: Meta, key: string, value: unknown, nested = false): unknown {
@@ -41,10 +48,10 @@ const and = (a: Row[], b: Row[]) => a.flatMap((x) => b.map((y) => ({ ...y, ...x 
 
 /**
  * A MikroORM filter as a disjunction of conjunctions of equalities (`$and`, small `$or`, `$eq`,
- * `$in`, arrays, `null`, foreign keys), or undefined when it holds anything else (ranges, `$ne`,
- * `$like`, `$not`, relation conditions, raw SQL). A repeated field keeps its first condition: wider.
+ * `$in`, arrays, `null`, foreign keys); undefined when it holds anything else (ranges, `$ne`, `$like`,
+ * relation conditions, raw SQL). A repeated field keeps its first condition: wider.
  */
-export function conjunctions(meta: Meta, where: unknown): Row[] | undefined {
+function conjunctions(meta: Meta, where: unknown): Row[] | undefined {
   if (where === undefined || where === null) return [{}]
   if (meta.primaryKeys.length === 1 && (Array.isArray(where) || keyValue(where) !== undefined))
     where = { [meta.primaryKeys[0]!]: where }
@@ -95,11 +102,13 @@ function orderFields(meta: Meta, orderBy: unknown): string[] | undefined {
 }
 
 /**
- * The read records of one query of `meta`'s table: its rows (a lookup by primary key: the keys
- * asked, found or not), its filter as conjunctions, watched on the filter and order fields; no rows
- * (a count): a result that names none. Relation conditions add whole-table records.
+ * The read records of one query of `meta`'s table, given the rows it returned (none: a count, a
+ * result that names no rows): its rows (a lookup by primary key: the keys asked, found or not), its
+ * filter as conjunctions, watched on the filter and order fields. Relation conditions add whole tables.
  */
-export function queryRecords(meta: Meta, where: unknown, options?: Row, rows?: PrimaryKey[]): ReadRecord[] {
+export function queryRecords(meta: Meta, where: unknown, options?: Row, result?: readonly Row[]) {
+  const keys = result?.map((r) => pkOf(meta, r))
+  const rows = keys?.includes(undefined) ? undefined : (keys as PrimaryKey[] | undefined)
   const table = tableOf(meta)
   const related = relatedTables(meta, where, new Set())
   const out = whole([...related].filter((t) => t !== table))
@@ -113,17 +122,6 @@ export function queryRecords(meta: Meta, where: unknown, options?: Row, rows?: P
   if (rows && asked !== null) return [...out, { table, rows: [...rows, ...[asked].flat()] as PrimaryKey[] }]
   const watch = [...new Set([...conjs.flatMap((c) => Object.keys(c)), ...order])]
   return [...out, { table, where: conjs, watch, ...(rows ? { rows } : { enumerates: false }) }]
-}
-
-/** The read records of one `driver.find` (`result`) or `driver.count` (none) call. */
-export function driverRecords(
-  meta: Meta,
-  where: unknown,
-  options?: Row,
-  result?: readonly Row[],
-): ReadRecord[] {
-  const rows = result?.map((r) => pkOf(meta, r))
-  return queryRecords(meta, where, options, rows?.includes(undefined) ? undefined : (rows as PrimaryKey[]))
 }
 
 /** Tables populate hints reach (targets and pivot tables), added to `out`. */
@@ -159,24 +157,19 @@ function loaded(node: Row, prop: Prop, serialized: boolean): Loaded {
   if (serialized && Array.isArray(value)) return { many: value.filter(Utils.isPlainObject) as Row[] }
   if (value === null) return serialized && ownsKey(prop) ? undefined : { one: null }
   if (serialized) return Utils.isPlainObject(value) ? { one: value } : undefined
-  if (isToMany(prop)) return coll?.isInitialized?.() ? { many: coll.getItems!(false) } : undefined
+  if (prop.kind === '1:m' || prop.kind === 'm:n')
+    return coll?.isInitialized?.() ? { many: coll.getItems!(false) } : undefined
   const target = Reference.unwrapReference(value as object) as Row | undefined
   return target && helper(target).isInitialized() ? { one: target } : undefined
 }
 
 /**
- * Read records of loaded entities and their relations (`hints`, or every loaded relation of
- * serialized data): rows of every node; to-many relations and inverse one-to-ones are a filter on
- * the child's foreign key (`{ article: [1, 2] }`), watched on every field, or whole when the
- * query narrowed what it populated through another table; many-to-many pivot tables whole.
+ * Read records of loaded entities and their relations (`hints`, or all of serialized data): rows
+ * of every node; to-many and inverse one-to-one relations a filter on the child's foreign key
+ * (`{ article: [1, 2] }`) watched on every field, whole when the query narrowed what it
+ * populated through another table; pivot tables whole.
  */
-export function graphRecords(
-  meta: Meta,
-  nodes: Row[],
-  hints: Level,
-  serialized: boolean,
-  narrowed: boolean,
-): ReadRecord[] {
+export function graphRecords(meta: Meta, nodes: Row[], hints: Level, serialized: boolean, narrowed: boolean) {
   const rows = new Map<string, PrimaryKey[]>()
   const out: ReadRecord[] = []
   const pk = (m: Meta, n: Row) => (serialized ? pkOf(m, n) : pkOfEntity(n))
@@ -212,20 +205,16 @@ export function graphRecords(
   return out
 }
 
-/** Marks a frame and its enclosing ones: what they load is served, never stored. */
+/** What the frame and its enclosing ones load is served, never stored. */
 export function unsafe(frame: ReadFrame): void {
   for (let f: ReadFrame | undefined = frame; f; f = f.parent) f.unsafe = true
 }
 
 /**
- * Before a query runs: reads the fences of tables the loads have not seen yet (DESIGN rule 1). A
- * query inside a database transaction may see uncommitted rows: its loads are never stored.
+ * Before a query runs: reads the fences of tables the loads have not seen yet (DESIGN rule 1).
+ * A query inside a database transaction may see uncommitted rows: its loads are never stored.
  */
-export async function fence(
-  frames: readonly ReadFrame[],
-  tables: Iterable<string>,
-  inTx: boolean,
-): Promise<void> {
+export async function fence(frames: readonly ReadFrame[], tables: Iterable<string>, inTx: boolean) {
   const list = [...tables]
   for (const frame of frames) {
     if (inTx) unsafe(frame)

@@ -2,16 +2,10 @@ import type { Freshkey, Transaction } from '@freshkey/core'
 import { AdapterInactiveError, AdapterSetupError, Binding } from '@freshkey/core/adapter'
 import type { Configuration, EntityManager, EventSubscriber } from '@mikro-orm/core'
 import { type FreshkeyMikroOrmOptions, MikroOrmBinding } from './binding.ts'
-import { unpatched } from './hooks.ts'
+import { missingHooks } from './hooks.ts'
 
 const TX = ['TransactionStart', 'TransactionCommit'].flatMap((e) => [`before${e}`, `after${e}`])
-const EVENTS = [
-  'onFlush',
-  'afterFlush',
-  'afterUpsert',
-  'afterTransactionRollback',
-  ...TX,
-] as (keyof MikroOrmBinding)[]
+const EVENTS = ['onFlush', 'afterFlush', 'afterUpsert', 'afterTransactionRollback', ...TX]
 
 function check(fk: Freshkey, what: string): void {
   if (!fk || typeof fk.transaction !== 'function')
@@ -30,7 +24,6 @@ export class FreshkeySubscriber {
   /** Options used when the subscriber binds itself. */
   readonly options: FreshkeyMikroOrmOptions
   readonly #stopped = new WeakSet<object>()
-  readonly #bound = new WeakMap<object, MikroOrmBinding>()
 
   constructor(fk: Freshkey, options: FreshkeyMikroOrmOptions = {}) {
     check(fk, 'FreshkeySubscriber')
@@ -40,21 +33,16 @@ export class FreshkeySubscriber {
 
   /** @internal Stops (or resumes) delivering for the ORM with this configuration. */
   pause(config: object, stopped: boolean): void {
-    this.#bound.delete(config)
     if (stopped) this.#stopped.add(config)
     else this.#stopped.delete(config)
   }
 
   /** @internal The binding an event of `em`'s ORM goes to, made on its first event. */
   binding(em: EntityManager): MikroOrmBinding | undefined {
-    const known = this.#bound.get(em.config)
-    if (known && !known.disposed) return known
     if (this.#stopped.has(em.config)) return undefined
     try {
       const binding = Binding.for(this.fk, em.config, () => new MikroOrmBinding(this.fk, em, this.options))
-      if (!binding.owns(this)) return undefined
-      this.#bound.set(em.config, binding)
-      return binding
+      return binding.owns(this) ? binding : undefined
     } catch (error) {
       this.options.onError?.(error)
       return undefined
@@ -71,7 +59,7 @@ for (const event of EVENTS)
     configurable: true,
     value(this: FreshkeySubscriber, args: { em: EntityManager }) {
       const b = this.binding(args.em)
-      return b ? (b[event] as (a: unknown) => unknown).call(b, args) : undefined
+      return b ? (b[event as keyof MikroOrmBinding] as (a: unknown) => unknown).call(b, args) : undefined
     },
   })
 
@@ -102,18 +90,6 @@ export interface FreshkeyMikroORM {
 }
 
 const handles = new WeakMap<MikroOrmBinding, FreshkeyMikroORM>()
-const EM_HOOKS = [
-  'nativeUpdate',
-  'nativeDelete',
-  'insert',
-  'insertMany',
-  'upsert',
-  'upsertMany',
-  'execute',
-  'createQueryBuilder',
-  'tryCache',
-  'storeCache',
-]
 
 /**
  * Installs freshkey on a MikroORM 6.4+ or 7 instance (call it right after `MikroORM.init`): writes
@@ -127,8 +103,7 @@ export function freshkeyMikroORM(
   fk: Freshkey,
   options: FreshkeyMikroOrmOptions = {},
 ): FreshkeyMikroORM {
-  const initialized = typeof orm?.em?.getEventManager === 'function' && orm.config
-  if (!initialized)
+  if (typeof orm?.em?.getEventManager !== 'function' || !orm.config)
     throw new AdapterSetupError(
       'mikro-orm',
       'freshkeyMikroORM needs an initialized MikroORM (await MikroORM.init(...))',
@@ -139,11 +114,8 @@ export function freshkeyMikroORM(
   const list = Array.isArray(configured) ? (configured as unknown[]) : undefined
   const mine = (s: unknown): s is FreshkeySubscriber => s instanceof FreshkeySubscriber && s.fk === fk
   const sub = [...manager.getSubscribers(), ...(list ?? [])].find(mine) ?? new FreshkeySubscriber(fk, options)
-  const binding = Binding.for(
-    fk,
-    orm.config,
-    () => new MikroOrmBinding(fk, orm.em, { ...sub.options, ...options }),
-  )
+  const create = () => new MikroOrmBinding(fk, orm.em, { ...sub.options, ...options })
+  const binding = Binding.for(fk, orm.config, create)
   const known = handles.get(binding)
   if (known) return known
   sub.pause(orm.config, false)
@@ -159,16 +131,7 @@ export function freshkeyMikroORM(
   }
   const verify = async () => {
     binding.live()
-    const driver = orm.em.getDriver()
-    const hooks: [string, object, string[]][] = [
-      ['em', Object.getPrototypeOf(orm.em), EM_HOOKS.filter((n) => n in orm.em)],
-      ['EntityLoader', Object.getPrototypeOf(orm.em.fork().getEntityLoader()), ['populate']],
-      ['driver', driver, ['find', 'count']],
-      ['connection', driver.getConnection('write'), ['begin', 'commit', 'rollback']],
-    ]
-    const missing = hooks.flatMap(([owner, target, names]) =>
-      unpatched(target, names).map((n) => `${owner}.${n}`),
-    )
+    const missing = missingHooks(orm.em)
     const starts = binding.starts
     await orm.em.fork().transactional(async () => {})
     if (binding.starts === starts)
