@@ -44,13 +44,9 @@ export function cachedReads(
     throw new PrismaOptionsError(
       'cached() must be called on a model of the client, e.g. prisma.post.cached()',
     )
-  const wrapOptions: WrapOptions = {
-    ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
-    ...(options.staleWhileRevalidate !== undefined
-      ? { staleWhileRevalidate: options.staleWhileRevalidate }
-      : {}),
-    ...(options.deps !== undefined ? { deps: options.deps } : {}),
-  }
+  // Only these three: other `fk.wrap` options (`signal`, `timeout`…) are not part of this API.
+  const { ttl, staleWhileRevalidate, deps } = options
+  const wrapOptions: WrapOptions = { ttl, staleWhileRevalidate, deps }
   const api: Record<string, (args?: unknown) => Promise<unknown>> = {}
   for (const operation of OPERATIONS) {
     api[operation] = async (args?: unknown) => {

@@ -3,6 +3,7 @@ import type { ReadRecord } from '@freshkey/core/adapter'
 import { type Conjunction, type Filter, orderFields, translate } from './filters.ts'
 import { isObject, list, pkOf, type Row } from './rows.ts'
 import type { ModelIndex, ModelInfo, RelationInfo } from './schema.ts'
+import { isWrite } from './writes.ts'
 
 /** Read operations whose reads are tracked inside a load. */
 export const isRead = (op: string) =>
@@ -56,16 +57,19 @@ interface Strip {
 }
 
 /**
- * The arguments to send so every returned record (nested ones too) carries its primary key and the
- * keys its relations load by, and a function that takes what was added out of the result again.
+ * The arguments to send so every returned record carries its primary key, and a function that takes
+ * what was added out again. A find asks for nested records' keys too, and the keys their relations
+ * load by; a write returning records, for nothing else (a role may lack SELECT on other columns).
  */
 export function prepareRead(index: ModelIndex, model: ModelInfo, op: string, args: Row) {
-  const [sent, plan] = op.startsWith('find') ? augment(index, model, args) : [args, undefined]
-  return { sent, strip: (result: unknown) => plan && strip(result, plan) }
+  const deep = op.startsWith('find')
+  if (!deep && (op.endsWith('Many') || !isWrite(op))) return { sent: args, strip() {} }
+  const [sent, plan] = augment(index, model, args, deep)
+  return { sent, strip: (result: unknown) => strip(result, plan) }
 }
 
-function augment(index: ModelIndex, model: ModelInfo, args: Row): [Row, Strip] {
-  const rels = loaded(model, args).filter(([, , count]) => !count)
+function augment(index: ModelIndex, model: ModelInfo, args: Row, deep: boolean): [Row, Strip] {
+  const rels = deep ? loaded(model, args).filter(([, , count]) => !count) : []
   const needed = new Set([...model.primaryKey, ...rels.flatMap(([r]) => [...r.fields, ...r.backReferences])])
   const plan: Strip = { added: [], children: [] }
   const key = isObject(args.select) ? 'select' : isObject(args.include) ? 'include' : undefined
@@ -81,7 +85,7 @@ function augment(index: ModelIndex, model: ModelInfo, args: Row): [Row, Strip] {
   if (isObject(args.omit) && key !== 'select') sent.omit = omit
   for (const [rel, nested] of rels) {
     const target = index.model(rel.target)
-    const [child, childPlan] = target ? augment(index, target, nested) : [nested, undefined]
+    const [child, childPlan] = target ? augment(index, target, nested, true) : [nested, undefined]
     if (child !== nested) level[rel.name] = child
     if (childPlan && (childPlan.added.length > 0 || childPlan.children.length > 0))
       plan.children.push([rel.name, childPlan])

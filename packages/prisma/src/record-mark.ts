@@ -32,12 +32,7 @@ export function markRecords(index: ModelIndex, model: ModelInfo, value: unknown)
     return
   }
   if (!Object.hasOwn(value, MODEL_MARK))
-    Object.defineProperty(value, MODEL_MARK, {
-      value: model,
-      enumerable: false,
-      configurable: true,
-      writable: true,
-    })
+    Object.defineProperty(value, MODEL_MARK, { value: model, configurable: true, writable: true })
   for (const [field, rel] of model.relations) {
     const target = index.model(rel.target)
     if (target) markRecords(index, target, (value as Record<string, unknown>)[field])

@@ -26,7 +26,7 @@ export function transactionOverride(b: PrismaBinding, inner: AnyFn): AnyFn {
     if (b.disposed) return inner.call(this, input, options)
     const id = txIdOf(this)
     const parent = id === undefined ? undefined : b.itx.get(id)
-    const frame: TxFrame = { kind: typeof input === 'function' ? 'itx' : 'batch', parent }
+    const frame: TxFrame = { kind: typeof input === 'function' ? 'itx' : 'batch' }
     b.frames.begin(frame, parent)
     let result: unknown
     try {
