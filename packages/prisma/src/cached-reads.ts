@@ -26,15 +26,10 @@ export type CachedReads<T> = {
 }
 
 /**
- * The cached read API of one model delegate: `fk.wrap(['prisma', model, operation, args], read)`,
- * whose dependencies are what the read returned and filtered on (tracked by the query hook).
- * Inside a transaction results are loaded, never stored (core rule 4).
+ * The cached reads of one model delegate: `fk.wrap(['prisma', model, operation, args], read)`, depending
+ * on what the read returned and filtered on (the query hook tracks it); never stored inside a transaction.
  */
-export function cachedReads(
-  binding: PrismaBinding,
-  delegate: any,
-  options: CachedReadOptions = {},
-): CachedReads<unknown> {
+export function cachedReads(binding: PrismaBinding, delegate: any, options: CachedReadOptions = {}) {
   binding.live()
   if (options === null || typeof options !== 'object')
     throw new PrismaOptionsError('cached() takes an options object')

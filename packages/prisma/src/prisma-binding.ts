@@ -80,7 +80,6 @@ export class PrismaBinding extends Binding<TxFrame> {
     this.resolver(resolverFor(this.index))
   }
 
-  /** The `query.$allOperations` hook. */
   async onQuery(p: QueryParams): Promise<unknown> {
     const model = p.model === undefined ? undefined : this.index.model(p.model)
     if (this.disposed || (p.model !== undefined && !model)) return p.query(p.args)
@@ -192,7 +191,7 @@ export class PrismaBinding extends Binding<TxFrame> {
     return result
   }
 
-  /** {@link Binding.raw}'s facts, parsed once per statement text; a statement of unknown text writes every table. */
+  /** {@link Binding.raw}'s facts, parsed once per statement; one of unknown text writes every table. */
   #rawFacts(sql: string | undefined, parameters: readonly unknown[]): WriteFact[] {
     const policy = this.rawSql
     try {

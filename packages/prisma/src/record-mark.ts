@@ -13,17 +13,14 @@ export interface PrismaModelToken {
   readonly model: string
 }
 
-/**
- * Names a Prisma model where a table dependency is wanted without a client at hand:
- * `fk.keyFor(prismaModel('Post'))` is the same as `fk.keyFor(prisma.post)`.
- */
+/** A Prisma model without a client at hand: `fk.keyFor(prismaModel('Post'))` is `fk.keyFor(prisma.post)`. */
 export function prismaModel(name: string): PrismaModelToken {
   return Object.freeze({ [TOKEN]: name, model: name })
 }
 
 const markOf = (value: object) => (value as { [MODEL_MARK]?: ModelInfo })[MODEL_MARK]
 
-/** Marks records of `model` (and included relations) in place. */
+/** Marks records of `model` and of the relations they include, in place. */
 export function markRecords(index: ModelIndex, model: ModelInfo, value: unknown): void {
   if (value === null || typeof value !== 'object' || value instanceof Date || ArrayBuffer.isView(value))
     return

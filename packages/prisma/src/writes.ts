@@ -15,9 +15,8 @@ const BULK: Record<string, Verb> = { updateMany: 'update', deleteMany: 'delete' 
 export const isWrite = (op: string) => /^(create|update|upsert|delete)/.test(op)
 
 /**
- * What one top-level write did, nested writes included. With `result` undefined the facts are
- * worked out before the statement runs (an update or delete by primary key, for a fence sent in
- * parallel with it); undefined when that cannot be done.
+ * What one top-level write did, nested writes included. Without `result`: worked out before it runs
+ * (an update or delete by key, fenced in parallel with it), or undefined when that cannot be done.
  */
 export function writeFacts(ix: ModelIndex, m: ModelInfo, op: string, args: Row, result?: unknown) {
   const { table } = m
@@ -68,9 +67,8 @@ function inserted(m: ModelInfo, after: Row | undefined): WriteFact {
 }
 
 /**
- * The writes nested in `data` (create/connect/update/... on relation fields): Prisma reports only
- * the top-level operation to extensions, so the data is walked with the relation metadata. A row
- * the arguments name by its key is a row; anything else is its table.
+ * The writes nested in `data` (create/connect/update… on relation fields): Prisma tells extensions
+ * only the top-level operation. A row the arguments name by key is a row; anything else its table.
  */
 function nested(ix: ModelIndex, m: ModelInfo, data: unknown, out: WriteFact[]): void {
   if (!isObject(data)) return
