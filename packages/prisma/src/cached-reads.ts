@@ -47,20 +47,17 @@ export function cachedReads(binding: PrismaBinding, delegate: any, options: Cach
     api[operation] = async (args?: unknown) => {
       // The arguments' JSON may hold a '#': as one part with a space it can never read as a `table#pk` dependency.
       const key = ['prisma', model.name, operation, `args ${encodeArgs(args)}`]
-      const loaded = await binding.fk.wrap(
-        key,
-        async (): Promise<{ e: unknown } | { raw: unknown }> => {
-          const rows = await delegate[operation](args)
-          try {
-            return { e: encodeValue(rows) }
-          } catch (error) {
-            // Rows a result extension gave a function field cannot be cached: serve them, never fail the read.
-            binding.report('cached', error)
-            return { raw: rows }
-          }
-        },
-        wrapOptions,
-      )
+      const load = async (): Promise<{ e: unknown } | { raw: unknown }> => {
+        const rows = await delegate[operation](args)
+        try {
+          return { e: encodeValue(rows) }
+        } catch (error) {
+          // Rows a result extension gave a function field cannot be cached: serve them, never fail the read.
+          binding.report('cached', error)
+          return { raw: rows }
+        }
+      }
+      const loaded = await binding.fk.wrap(key, load, wrapOptions)
       const value = 'raw' in loaded ? loaded.raw : decodeValue(loaded.e)
       if (operation.startsWith('find')) markRecords(binding.index, model, value)
       return value
