@@ -26,15 +26,10 @@ export type CachedReads<T> = {
 }
 
 /**
- * The cached read API of one model delegate: `fk.wrap(['prisma', model, operation, args], read)`,
- * whose dependencies are what the read returned and filtered on (tracked by the query hook).
- * Inside a transaction results are loaded, never stored (core rule 4).
+ * The cached reads of one model delegate: `fk.wrap(['prisma', model, operation, args], read)`, depending
+ * on what the read returned and filtered on (the query hook tracks it); never stored inside a transaction.
  */
-export function cachedReads(
-  binding: PrismaBinding,
-  delegate: any,
-  options: CachedReadOptions = {},
-): CachedReads<unknown> {
+export function cachedReads(binding: PrismaBinding, delegate: any, options: CachedReadOptions = {}) {
   binding.live()
   if (options === null || typeof options !== 'object')
     throw new PrismaOptionsError('cached() takes an options object')
@@ -44,32 +39,25 @@ export function cachedReads(
     throw new PrismaOptionsError(
       'cached() must be called on a model of the client, e.g. prisma.post.cached()',
     )
-  const wrapOptions: WrapOptions = {
-    ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
-    ...(options.staleWhileRevalidate !== undefined
-      ? { staleWhileRevalidate: options.staleWhileRevalidate }
-      : {}),
-    ...(options.deps !== undefined ? { deps: options.deps } : {}),
-  }
+  // Only these three: other `fk.wrap` options (`signal`, `timeout`…) are not part of this API.
+  const { ttl, staleWhileRevalidate, deps } = options
+  const wrapOptions: WrapOptions = { ttl, staleWhileRevalidate, deps }
   const api: Record<string, (args?: unknown) => Promise<unknown>> = {}
   for (const operation of OPERATIONS) {
     api[operation] = async (args?: unknown) => {
       // The arguments' JSON may hold a '#': as one part with a space it can never read as a `table#pk` dependency.
       const key = ['prisma', model.name, operation, `args ${encodeArgs(args)}`]
-      const loaded = await binding.fk.wrap(
-        key,
-        async (): Promise<{ e: unknown } | { raw: unknown }> => {
-          const rows = await delegate[operation](args)
-          try {
-            return { e: encodeValue(rows) }
-          } catch (error) {
-            // Rows a result extension gave a function field cannot be cached: serve them, never fail the read.
-            binding.report('cached', error)
-            return { raw: rows }
-          }
-        },
-        wrapOptions,
-      )
+      const load = async (): Promise<{ e: unknown } | { raw: unknown }> => {
+        const rows = await delegate[operation](args)
+        try {
+          return { e: encodeValue(rows) }
+        } catch (error) {
+          // Rows a result extension gave a function field cannot be cached: serve them, never fail the read.
+          binding.report('cached', error)
+          return { raw: rows }
+        }
+      }
+      const loaded = await binding.fk.wrap(key, load, wrapOptions)
       const value = 'raw' in loaded ? loaded.raw : decodeValue(loaded.e)
       if (operation.startsWith('find')) markRecords(binding.index, model, value)
       return value

@@ -15,9 +15,9 @@ export interface FreshkeyPrismaInfo {
   /** Database table of a model name (`Post` or `post`). */
   tableOf(model: string): string | undefined
   /**
-   * Proves the hooks fire: runs `SELECT 1` in a `$transaction` of `client` (default: the client this
-   * extension returned; pass the one your code uses when extensions follow) and checks that the query
-   * hook saw it inside a transaction this extension began. Throws `AdapterInactiveError` otherwise.
+   * Proves the hooks fire: runs `SELECT 1` in a `$transaction` of `client` (default: the one this extension
+   * returned; pass yours when extensions follow) and throws `AdapterInactiveError` unless the query hook
+   * saw it inside a transaction this extension began.
    */
   verify(client?: object): Promise<void>
   /** Stops recording and tracking; the extension then passes every call through. Idempotent. */
@@ -25,19 +25,16 @@ export interface FreshkeyPrismaInfo {
 }
 
 const BINDING = Symbol('freshkey.prisma.binding')
-type Probe = {
-  $transaction(fn: (tx: { $queryRawUnsafe(sql: string): Promise<unknown> }) => unknown): Promise<unknown>
-}
+type Probe = { $transaction(fn: (tx: { $queryRawUnsafe(sql: string): unknown }) => unknown): unknown }
 
 /**
  * The freshkey Prisma Client extension: `const prisma = base.$extends(freshkeyPrisma(fk, { metadata }))`.
  *
- * Every write (nested writes and raw SQL included) becomes freshkey changes, bumped at its
- * transaction's commit; reads inside `fk.wrap`, `fk.cached` and `prisma.<model>.cached()` report what
- * they read, so cached values depend on exactly that. Returned records work with `fk.keyFor(record)`.
- * One binding per Prisma client and freshkey instance: extending a client that has it with the same
- * `fk` again is a no-op; another `fk` gets its own. Apply it last when other extensions override
- * `$transaction` or rewrite arguments.
+ * Every write (nested writes and raw SQL included) becomes changes bumped at its transaction's commit;
+ * reads inside `fk.wrap`, `fk.cached` and `prisma.<model>.cached()` report what they read, so cached
+ * values depend on exactly that; returned records work with `fk.keyFor(record)`. Extending a client
+ * again with the same `fk` is a no-op (another `fk` gets its own binding). Apply it last when other
+ * extensions override `$transaction` or rewrite arguments.
  */
 export function freshkeyPrisma(fk: Freshkey, options: FreshkeyPrismaOptions = {}) {
   return Prisma.defineExtension((client) => {
@@ -46,14 +43,13 @@ export function freshkeyPrisma(fk: Freshkey, options: FreshkeyPrismaOptions = {}
     const previous = (client as { $freshkey?: FreshkeyPrismaInfo }).$freshkey?.all ?? []
     if (previous.some((i) => (i as unknown as Record<symbol, unknown>)[BINDING] === binding))
       return client as never
-    const self: { layer?: object } = {}
     const all: FreshkeyPrismaInfo[] = [...previous]
     all.push({
       [BINDING]: binding,
       fk,
       all,
       tableOf: (model: string) => binding.index.model(model)?.table,
-      verify: (on?: object) => verify(binding, (on ?? self.layer) as Probe),
+      verify: (on?: object) => verify(binding, (on ?? layer) as Probe),
       dispose: () => binding.dispose(),
     } as FreshkeyPrismaInfo)
     // Prisma gives extensions no commit hook: wrapping $transaction is how commits are seen. Added
@@ -76,7 +72,6 @@ export function freshkeyPrisma(fk: Freshkey, options: FreshkeyPrismaOptions = {}
       },
       client: component as { $freshkey: FreshkeyPrismaInfo },
     })
-    self.layer = layer
     return layer
   })
 }
@@ -85,14 +80,11 @@ async function verify(binding: PrismaBinding, client: Probe): Promise<void> {
   binding.live()
   binding.probe = undefined
   await client.$transaction((tx) => tx.$queryRawUnsafe(PROBE_SQL))
-  if (binding.probe === undefined)
-    throw new AdapterInactiveError(
-      'prisma',
-      'the query hook did not see a probe: is this the client freshkeyPrisma() extended?',
-    )
   if (!binding.probe)
     throw new AdapterInactiveError(
       'prisma',
-      'the probe ran in a transaction freshkey did not see start: apply freshkey last',
+      binding.probe === undefined
+        ? 'the query hook did not see a probe: is this the client freshkeyPrisma() extended?'
+        : 'the probe ran in a transaction freshkey did not see start: apply freshkey last',
     )
 }

@@ -18,7 +18,7 @@ import { markRecords, resolverFor } from './record-mark.ts'
 import type { Row } from './rows.ts'
 import { ModelIndex, type ModelInfo, type RuntimeDataModel } from './schema.ts'
 import { watchEngine } from './transactions.ts'
-import { augmentWrite, isWrite, writeFacts } from './writes.ts'
+import { isWrite, writeFacts } from './writes.ts'
 
 /** What Prisma passes to a `query.$allOperations` hook. */
 export interface QueryParams {
@@ -26,22 +26,19 @@ export interface QueryParams {
   operation: string
   args: any
   query: (args: any) => PromiseLike<unknown>
-  __internalParams?: unknown
+  __internalParams?: {
+    readonly transaction?: { readonly kind?: string; readonly id?: unknown }
+    readonly dataPath?: readonly unknown[]
+  }
 }
 
 /** One `$transaction` call, the handle of its frame: a root, a savepoint (nested), or a batch. */
 export interface TxFrame {
   readonly kind: 'itx' | 'batch'
-  readonly parent: TxFrame | undefined
   /** Prisma's interactive transaction id (shared by nested savepoints). */
   txId?: string
   /** The id Prisma gave the batch whose queries record here. */
   batchId?: unknown
-}
-
-interface Internal {
-  readonly transaction?: { readonly kind?: string; readonly id?: unknown }
-  readonly dataPath?: readonly unknown[]
 }
 
 const GENERATOR =
@@ -83,39 +80,29 @@ export class PrismaBinding extends Binding<TxFrame> {
     this.resolver(resolverFor(this.index))
   }
 
-  /** The `query.$allOperations` hook. */
   async onQuery(p: QueryParams): Promise<unknown> {
     const model = p.model === undefined ? undefined : this.index.model(p.model)
     if (this.disposed || (p.model !== undefined && !model)) return p.query(p.args)
     if (!model) return this.#raw(p)
     if (isWrite(p.operation)) return this.#write(model, p)
-    const frame = isRead(p.operation) ? this.frame() : undefined
     const args = (p.args ?? {}) as Row
-    const internal = p.__internalParams as Internal | undefined
+    const frame = isRead(p.operation) ? this.frame() : undefined
+    if (!frame) return this.#marked(model, await p.query(args))
     // The fluent API (`findUnique().posts()`) hands the hook the unpacked relation: read whole.
-    const fluent = (internal?.dataPath?.length ?? 0) > 0
-    const plan =
-      frame && !fluent ? prepareRead(this.index, model, p.operation, args) : { sent: args, strip() {} }
-    const result = frame
-      ? await this.#tracked(frame, p, tablesRead(this.index, model, args), plan.sent, (r) =>
-          fluent ? [] : readRecords(this.index, model, p.operation, plan.sent, r),
-        )
-      : await p.query(args)
-    plan.strip(result)
-    this.#marked(model, result)
-    return result
+    const fluent = (p.__internalParams?.dataPath?.length ?? 0) > 0
+    const { sent, strip } = fluent
+      ? { sent: args, strip() {} }
+      : prepareRead(this.index, model, p.operation, args)
+    const records = fluent ? noRecords : (r: unknown) => readRecords(this.index, model, p.operation, sent, r)
+    const result = await this.#tracked(frame, p, tablesRead(this.index, model, args), sent, records)
+    strip(result)
+    return this.#marked(model, result)
   }
 
   /** A read inside a load: its tables fenced first, then the load told what it returned (its tables whole if unknown). */
-  async #tracked(
-    frame: ReadFrame,
-    p: QueryParams,
-    tables: string[],
-    sent: unknown,
-    records: (r: unknown) => ReadRecord[],
-  ) {
+  async #tracked(frame: ReadFrame, p: QueryParams, tables: string[], sent: unknown, records = noRecords) {
     // Rows read inside a transaction may be uncommitted: serve them, never store them.
-    if ((p.__internalParams as Internal | undefined)?.transaction?.kind === 'itx') frame.unsafe = true
+    if (p.__internalParams?.transaction?.kind === 'itx') frame.unsafe = true
     await frame.beforeQuery(tables)
     const result = await p.query(sent)
     let read: ReadRecord[] = []
@@ -130,7 +117,7 @@ export class PrismaBinding extends Binding<TxFrame> {
 
   /** Where a statement's writes go: its transaction's frame, or nowhere (it commits by itself). */
   #locate(p: QueryParams): { handle?: TxFrame; inTransaction: boolean } {
-    const internal = p.__internalParams as Internal | undefined
+    const internal = p.__internalParams
     const current = this.als.getStore()
     // Without Prisma's request parameters (another Prisma version) the frame is all there is.
     if (!internal || !('transaction' in internal))
@@ -139,7 +126,7 @@ export class PrismaBinding extends Binding<TxFrame> {
     if (t?.kind === 'itx' && typeof t.id === 'string') {
       // A transaction whose start freshkey did not see: its end is watched on the engine.
       if (!this.itx.has(t.id) && !this.missed.has(t.id) && watchEngine(this.client))
-        this.missed.set(t.id, { kind: 'itx', parent: undefined, txId: t.id })
+        this.missed.set(t.id, { kind: 'itx', txId: t.id })
       const handle = this.itx.get(t.id) ?? this.missed.get(t.id)
       if (handle) return { handle, inTransaction: true }
       this.report(
@@ -166,7 +153,7 @@ export class PrismaBinding extends Binding<TxFrame> {
   async #write(model: ModelInfo, p: QueryParams): Promise<unknown> {
     const args = (p.args ?? {}) as Row
     const { handle, inTransaction } = this.#locate(p)
-    const { sent, strip } = augmentWrite(model, p.operation, args)
+    const { sent, strip } = prepareRead(this.index, model, p.operation, args)
     // An update or delete by key outside a transaction: its fence goes out in parallel with it.
     const early =
       !inTransaction && /^(update|delete)$/.test(p.operation) && this.#facts(model, p.operation, args)
@@ -177,19 +164,15 @@ export class PrismaBinding extends Binding<TxFrame> {
       await this.record(handle, this.#facts(model, p.operation, args, result) ?? [], inTransaction)
     }
     strip(result)
-    this.#marked(model, result)
-    return result
+    return this.#marked(model, result)
   }
 
   async #raw(p: QueryParams): Promise<unknown> {
     const writes = /^\$executeRaw|^\$runCommandRaw$/.test(p.operation)
     if (!writes && !p.operation.startsWith('$queryRaw')) return p.query(p.args)
     const a = p.args as { strings?: string[]; sql?: string; values?: unknown[] } | unknown[] | undefined
-    const sql = Array.isArray(a)
-      ? typeof a[0] === 'string'
-        ? a[0]
-        : undefined
-      : (a?.strings?.join('?') ?? a?.sql)
+    const text = Array.isArray(a) ? a[0] : (a?.strings?.join('?') ?? a?.sql)
+    const sql = typeof text === 'string' ? text : undefined
     const parameters = (Array.isArray(a) ? a.slice(1) : a?.values) ?? []
     if (sql === PROBE_SQL) {
       const { handle } = this.#locate(p)
@@ -200,7 +183,7 @@ export class PrismaBinding extends Binding<TxFrame> {
       if (!frame) return p.query(p.args)
       // A raw read depends on the tables it names, as a whole (every table when it names none).
       const named = remember(this.#reads, sql, () => sqlTablesRead(sql, this.graph.tables))
-      return this.#tracked(frame, p, named.length > 0 ? named : [...this.graph.tables], p.args, () => [])
+      return this.#tracked(frame, p, named.length > 0 ? named : [...this.graph.tables], p.args)
     }
     const { handle, inTransaction } = this.#locate(p)
     const result = await p.query(p.args)
@@ -208,31 +191,33 @@ export class PrismaBinding extends Binding<TxFrame> {
     return result
   }
 
+  /** {@link Binding.raw}'s facts, parsed once per statement; one of unknown text writes every table. */
   #rawFacts(sql: string | undefined, parameters: readonly unknown[]): WriteFact[] {
-    const all = () =>
-      [...this.graph.tables].map((table): WriteFact => ({ table, kind: 'bulk', verb: 'unknown' }))
-    if (sql === undefined) return this.rawSql === 'ignore' ? [] : all()
-    const parse = () => rawSqlFacts(this.graph, sql, parameters, this.rawSql)
+    const policy = this.rawSql
     try {
-      return typeof this.rawSql === 'function' ? parse() : remember(this.#writes, sql, parse)
+      if (sql === undefined) return rawSqlFacts(this.graph, '', [], policy === 'ignore' ? 'ignore' : 'all')
+      const parse = () => rawSqlFacts(this.graph, sql, parameters, policy)
+      return typeof policy === 'function' ? parse() : remember(this.#writes, sql, parse)
     } catch (error) {
       this.report('raw', error)
-      return all()
+      return rawSqlFacts(this.graph, '', [], 'all')
     }
   }
 
   /** Marks returned records for `fk.keyFor`; marks can fail on frozen results (another extension's doing). */
-  #marked(model: ModelInfo, result: unknown): void {
+  #marked(model: ModelInfo, result: unknown): unknown {
     try {
       if (this.#mark) markRecords(this.index, model, result)
     } catch (error) {
       this.report('mark', error)
     }
+    return result
   }
 }
 
-// KIT: `binding.raw` parses every statement again; Issue 13 asks for an LRU per statement text.
-// The kit should keep one (for `rawSqlFacts` and `sqlTablesRead`); until then it lives here.
+const noRecords = (_result: unknown): ReadRecord[] => []
+
+// KIT: Issue 13 asks for this LRU in the kit (for `rawSqlFacts` and `sqlTablesRead`); until then it lives here.
 /** What was parsed of a statement's text, kept in an LRU of 500 statements. */
 function remember<T>(cache: Map<string, T>, key: string, compute: () => T): T {
   const value = cache.get(key) ?? compute()

@@ -3,6 +3,7 @@ import type { ReadRecord } from '@freshkey/core/adapter'
 import { type Conjunction, type Filter, orderFields, translate } from './filters.ts'
 import { isObject, list, pkOf, type Row } from './rows.ts'
 import type { ModelIndex, ModelInfo, RelationInfo } from './schema.ts'
+import { isWrite } from './writes.ts'
 
 /** Read operations whose reads are tracked inside a load. */
 export const isRead = (op: string) =>
@@ -15,10 +16,7 @@ export function tablesRead(index: ModelIndex, model: ModelInfo, args: unknown): 
     if (!isObject(value) || depth > 64 || value instanceof Date || ArrayBuffer.isView(value)) return
     for (const [key, v] of Object.entries(value)) {
       // `_count: true` counts every to-many relation.
-      const rels =
-        key === '_count' && v === true
-          ? [...m.relations.values()].filter((r) => r.list)
-          : [m.relations.get(key)]
+      const rels = key === '_count' && v === true ? toMany(m) : [m.relations.get(key)]
       for (const rel of rels) {
         if (rel?.joinTable) out.add(rel.joinTable)
         const target = rel && index.model(rel.target)
@@ -32,12 +30,13 @@ export function tablesRead(index: ModelIndex, model: ModelInfo, args: unknown): 
   return [...out]
 }
 
+const toMany = (m: ModelInfo) => [...m.relations.values()].filter((r) => r.list)
+
 /** Relations a level of `select`/`include` loads (or counts, under `_count`), with their nested arguments. */
 function loaded(model: ModelInfo, args: Row): [RelationInfo, Row, boolean][] {
   const level = isObject(args.select) ? args.select : isObject(args.include) ? args.include : {}
   const c = level._count
-  const counted =
-    c === true ? [...model.relations.values()].filter((r) => r.list).map((r) => [r.name, true]) : []
+  const counted = c === true ? toMany(model).map((r) => [r.name, true]) : []
   const out: [RelationInfo, Row, boolean][] = []
   for (const [entries, count] of [
     [Object.entries(level), false],
@@ -56,16 +55,18 @@ interface Strip {
 }
 
 /**
- * The arguments to send so every returned record (nested ones too) carries its primary key and the
- * keys its relations load by, and a function that takes what was added out of the result again.
+ * Arguments that make every returned record carry its key (a find's nested records too, and the keys
+ * their relations load by; a write nothing else: a role may lack SELECT on other columns), and the undo.
  */
 export function prepareRead(index: ModelIndex, model: ModelInfo, op: string, args: Row) {
-  const [sent, plan] = op.startsWith('find') ? augment(index, model, args) : [args, undefined]
-  return { sent, strip: (result: unknown) => plan && strip(result, plan) }
+  const deep = op.startsWith('find')
+  if (!deep && (op.endsWith('Many') || !isWrite(op))) return { sent: args, strip() {} }
+  const [sent, plan] = augment(index, model, args, deep)
+  return { sent, strip: (result: unknown) => strip(result, plan) }
 }
 
-function augment(index: ModelIndex, model: ModelInfo, args: Row): [Row, Strip] {
-  const rels = loaded(model, args).filter(([, , count]) => !count)
+function augment(index: ModelIndex, model: ModelInfo, args: Row, deep: boolean): [Row, Strip] {
+  const rels = deep ? loaded(model, args).filter(([, , count]) => !count) : []
   const needed = new Set([...model.primaryKey, ...rels.flatMap(([r]) => [...r.fields, ...r.backReferences])])
   const plan: Strip = { added: [], children: [] }
   const key = isObject(args.select) ? 'select' : isObject(args.include) ? 'include' : undefined
@@ -81,7 +82,7 @@ function augment(index: ModelIndex, model: ModelInfo, args: Row): [Row, Strip] {
   if (isObject(args.omit) && key !== 'select') sent.omit = omit
   for (const [rel, nested] of rels) {
     const target = index.model(rel.target)
-    const [child, childPlan] = target ? augment(index, target, nested) : [nested, undefined]
+    const [child, childPlan] = target ? augment(index, target, nested, true) : [nested, undefined]
     if (child !== nested) level[rel.name] = child
     if (childPlan && (childPlan.added.length > 0 || childPlan.children.length > 0))
       plan.children.push([rel.name, childPlan])
@@ -111,13 +112,7 @@ function levelFilter(index: ModelIndex, model: ModelInfo, args: Row, out: ReadRe
 }
 
 /** What a read returned, as the read tracker takes it: rows, filters, and the tables read whole. */
-export function readRecords(
-  index: ModelIndex,
-  model: ModelInfo,
-  op: string,
-  args: Row,
-  result: unknown,
-): ReadRecord[] {
+export function readRecords(index: ModelIndex, model: ModelInfo, op: string, args: Row, result: unknown) {
   const out: ReadRecord[] = []
   const f = levelFilter(index, model, args, out)
   if (isObject(args.cursor)) out.push(filtered(model, translate(model, args.cursor), [], f.fields))
@@ -133,37 +128,24 @@ export function readRecords(
   return out
 }
 
-/**
- * One table's filtered read: its filter and the rows it returned (`records` undefined: a count or an
- * aggregate, which names no rows).
- */
-function filtered(
-  model: ModelInfo,
-  f: Filter,
-  records: Row[] | undefined,
-  watch: readonly string[] | Set<string> | '*',
-): ReadRecord {
+/** One table's filtered read: its filter and the rows it returned (none named by a count or an aggregate). */
+function filtered(model: ModelInfo, f: Filter, records: Row[] | undefined, watch: Iterable<string> | '*') {
   const returned = (records ?? []).map((r) => pkOf(model, r))
   if (f.where === undefined || returned.some((pk) => pk === undefined))
     return { table: model.table, whole: true }
   const rows = [...f.rows, ...(returned as PrimaryKey[])]
   if (f.where.length === 0 && (rows.length > 0 || records)) return { table: model.table, rows }
-  const enumerates = records ? {} : { enumerates: false }
   return {
     table: model.table,
     rows,
     where: f.where,
-    watch: watch === '*' ? '*' : [...watch],
-    ...enumerates,
+    watch: watch === '*' ? ('*' as const) : [...watch],
+    ...(records ? {} : { enumerates: false }),
   }
 }
 
 /** `{ fk: [keys…] }` for one field, one conjunction per parent for a compound key; undefined when a key is missing. */
-function keyFilter(
-  parents: Row[],
-  from: readonly string[],
-  to: readonly string[],
-): Conjunction[] | undefined {
+function keyFilter(parents: Row[], from: readonly string[], to: readonly string[]) {
   const keys = parents.map((p) => from.map((f) => p[f]))
   if (keys.some((k) => k.some((v) => v === undefined))) return undefined
   const present = keys.filter((k) => k.every((v) => v !== null))
@@ -189,18 +171,11 @@ function related(index: ModelIndex, model: ModelInfo, args: Row, parents: Row[],
     } else if (rel.fields.length > 0) {
       // To-one through this model's foreign key: a lookup of the rows it names.
       const lookup = keyFilter(parents, rel.fields, rel.references)
-      const byKey =
-        rel.references.length === target.primaryKey.length &&
-        rel.references.every((r) => target.primaryKey.includes(r))
-      const rows =
-        byKey && lookup
-          ? lookup.flatMap((c) =>
-              list(c[rel.references[0]!]).map((v) => pkOf(target, { [rel.references[0]!]: v })),
-            )
-          : undefined
-      if (rows && target.primaryKey.length === 1)
+      const ref = target.primaryKey.length === 1 ? target.primaryKey[0]! : undefined
+      if (lookup && ref !== undefined && rel.references.length === 1 && rel.references[0] === ref) {
+        const rows = list(lookup[0]![ref]).map((v) => pkOf(target, { [ref]: v }))
         out.push(filtered(target, { ...f, where: [], rows: rows as PrimaryKey[] }, kids, []))
-      else out.push(filtered(target, { ...f, where: lookup }, kids, rel.references))
+      } else out.push(filtered(target, { ...f, where: lookup }, kids, rel.references))
     } else {
       const fk =
         rel.backFields.length > 0 ? keyFilter(parents, rel.backReferences, rel.backFields) : undefined

@@ -13,17 +13,14 @@ export interface PrismaModelToken {
   readonly model: string
 }
 
-/**
- * Names a Prisma model where a table dependency is wanted without a client at hand:
- * `fk.keyFor(prismaModel('Post'))` is the same as `fk.keyFor(prisma.post)`.
- */
+/** A Prisma model without a client at hand: `fk.keyFor(prismaModel('Post'))` is `fk.keyFor(prisma.post)`. */
 export function prismaModel(name: string): PrismaModelToken {
   return Object.freeze({ [TOKEN]: name, model: name })
 }
 
 const markOf = (value: object) => (value as { [MODEL_MARK]?: ModelInfo })[MODEL_MARK]
 
-/** Marks records of `model` (and included relations) in place. */
+/** Marks records of `model` and of the relations they include, in place. */
 export function markRecords(index: ModelIndex, model: ModelInfo, value: unknown): void {
   if (value === null || typeof value !== 'object' || value instanceof Date || ArrayBuffer.isView(value))
     return
@@ -32,12 +29,7 @@ export function markRecords(index: ModelIndex, model: ModelInfo, value: unknown)
     return
   }
   if (!Object.hasOwn(value, MODEL_MARK))
-    Object.defineProperty(value, MODEL_MARK, {
-      value: model,
-      enumerable: false,
-      configurable: true,
-      writable: true,
-    })
+    Object.defineProperty(value, MODEL_MARK, { value: model, configurable: true, writable: true })
   for (const [field, rel] of model.relations) {
     const target = index.model(rel.target)
     if (target) markRecords(index, target, (value as Record<string, unknown>)[field])

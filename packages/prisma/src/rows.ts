@@ -58,10 +58,8 @@ export function pkOf(model: ModelInfo, record: unknown): PrimaryKey | undefined 
 /** The key a unique `where` pins (`{ id }`, `{ a_b: { a, b } }`, `{ id: { equals } }`). */
 export function pkOfWhere(model: ModelInfo, where: unknown): PrimaryKey | undefined {
   if (!isObject(where) || model.primaryKey.length === 0) return undefined
-  const source =
-    model.primaryKeyName && isObject(where[model.primaryKeyName])
-      ? (where[model.primaryKeyName] as Row)
-      : where
+  const compound = model.primaryKeyName && where[model.primaryKeyName]
+  const source = isObject(compound) ? compound : where
   const keys: Row = {}
   for (const f of model.primaryKey) {
     let v = source[f]

@@ -2,7 +2,6 @@ import type { ForeignKeyFact, SchemaFacts } from '@freshkey/core/adapter'
 import { MetadataError } from './errors.ts'
 import type { FreshkeyPrismaMetadata, ModelMetadata, RelationMetadata } from './metadata.ts'
 
-/** A relation field, with its name. */
 export interface RelationInfo extends RelationMetadata {
   readonly name: string
 }
@@ -46,7 +45,6 @@ export class ModelIndex {
     }
   }
 
-  /** A model by name (`Post`) or client property (`post`). */
   model(name: string): ModelInfo | undefined {
     return this.#models.get(name)
   }

@@ -8,25 +8,24 @@ const TX_SCOPE = Symbol.for('prisma.client.transaction.scope_context')
 const TX_ID = Symbol.for('prisma.client.transaction.id')
 const WATCHED = Symbol.for('freshkey.prisma.engineWatched')
 
-/** Prisma's interactive transaction id of a transaction client (shared by its nested savepoints). */
-export function txIdOf(client: unknown): string | undefined {
+/** The interactive transaction id of a transaction client (shared by its nested savepoints). */
+function txIdOf(client: unknown): string | undefined {
   const c = client as Record<symbol, { txId?: unknown } | string | undefined> | null
   const id = (c?.[TX_SCOPE] as { txId?: unknown } | undefined)?.txId ?? c?.[TX_ID]
   return typeof id === 'string' ? id : undefined
 }
 
 /**
- * The `$transaction` of the freshkey layer. Prisma has no commit hook: the interactive callback's
- * promise resolving is the moment right before Prisma sends COMMIT (or releases the savepoint of a
- * nested `tx.$transaction`), and `$transaction` settling is the end. The callback runs in the
- * binding's frame, which the query hook and `fk.currentTransaction()` read.
+ * The `$transaction` of the freshkey layer. Prisma has no commit hook: the interactive callback
+ * resolving is right before COMMIT (or a nested savepoint's release), `$transaction` settling the
+ * end. The callback runs in the binding's frame (read by the query hook and `fk.currentTransaction()`).
  */
 export function transactionOverride(b: PrismaBinding, inner: AnyFn): AnyFn {
   return async function $transaction(this: unknown, input: unknown, options?: unknown) {
     if (b.disposed) return inner.call(this, input, options)
     const id = txIdOf(this)
     const parent = id === undefined ? undefined : b.itx.get(id)
-    const frame: TxFrame = { kind: typeof input === 'function' ? 'itx' : 'batch', parent }
+    const frame: TxFrame = { kind: typeof input === 'function' ? 'itx' : 'batch' }
     b.frames.begin(frame, parent)
     let result: unknown
     try {
@@ -54,25 +53,18 @@ async function callback(b: PrismaBinding, frame: TxFrame, client: unknown, fn: A
     b.frames.beforeCommit(frame)
     return value
   } finally {
-    if (id !== undefined && outer) b.itx.set(id, outer)
+    if (outer) b.itx.set(id!, outer)
     else if (id !== undefined) b.itx.delete(id)
   }
 }
 
-interface Engine {
-  transaction(
-    this: unknown,
-    action: string,
-    headers: unknown,
-    info?: { id?: unknown; newTxId?: unknown },
-  ): Promise<any>
-  [WATCHED]?: true
-}
+/** `transaction(action, headers, info?: { id?, newTxId? })` of Prisma's client engine. */
+type Engine = { transaction: AnyFn; [WATCHED]?: true }
 
 /**
- * Watches the ends of interactive transactions on the engine of `root`, for the writes of those
- * whose start freshkey did not see (an extension applied after it replaced `$transaction`): their
- * COMMIT is fenced and awaited like any other. False when this Prisma's engine cannot be watched.
+ * Watches the engine of `root` for the ends of interactive transactions whose start freshkey did not
+ * see (a later extension replaced `$transaction`), so their COMMIT is fenced like any other. False when
+ * this Prisma's engine cannot be watched.
  */
 export function watchEngine(root: object): boolean {
   const engine = (root as { _engine?: Engine })._engine

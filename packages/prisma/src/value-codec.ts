@@ -1,10 +1,4 @@
-import {
-  fromTaggedJson,
-  type TaggedJsonOptions,
-  type TaggedJsonValue,
-  type TaggedType,
-  toTaggedJson,
-} from '@freshkey/core'
+import { fromTaggedJson, type TaggedType, toTaggedJson } from '@freshkey/core'
 import { Decimal } from '@prisma/client/runtime/client'
 
 /**
@@ -33,13 +27,10 @@ const instance: TaggedType = {
 }
 
 // A key of our own: the result then passes through core's jsonSerializer as plain JSON, unescaped.
-const OPTIONS: TaggedJsonOptions = { key: '$fkp', types: [prismaDecimal, instance] }
+const OPTIONS = { key: '$fkp', types: [prismaDecimal, instance] }
 
-/**
- * A Prisma result as plain JSON that any serializer keeps (`Date`, `bigint`, `Decimal`, Bytes and
- * non-finite numbers tagged), so a cache hit returns the types a database read does; and back.
- */
-export const encodeValue = (value: unknown): TaggedJsonValue => toTaggedJson(value, OPTIONS)
+/** A Prisma result as JSON any serializer keeps (`Date`, `bigint`, `Decimal`, Bytes… tagged), and back. */
+export const encodeValue = (value: unknown) => toTaggedJson(value, OPTIONS)
 export const decodeValue = (value: unknown): unknown => fromTaggedJson(value, OPTIONS)
 
 /** A stable text form of query arguments for a cache key (types that JSON would lose are tagged). */

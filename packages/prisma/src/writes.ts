@@ -3,35 +3,20 @@ import { changedFields, isObject, list, pkOf, pkOfWhere, type Row, scalars, writ
 import type { ModelIndex, ModelInfo, RelationInfo } from './schema.ts'
 
 type Verb = 'insert' | 'update' | 'delete' | 'unknown'
-const bulk = (table: string, verb: Verb, changed?: readonly string[]): WriteFact =>
-  changed ? { table, kind: 'bulk', verb, changed } : { table, kind: 'bulk', verb }
+const bulk = (table: string, verb: Verb, changed?: readonly string[]): WriteFact => ({
+  table,
+  kind: 'bulk',
+  verb,
+  changed,
+})
 const BULK: Record<string, Verb> = { updateMany: 'update', deleteMany: 'delete' }
 
 /** Operations freshkey records (`create`, `createMany`, `update`, `upsert`, `deleteMany`…). */
 export const isWrite = (op: string) => /^(create|update|upsert|delete)/.test(op)
 
 /**
- * Makes a write return its primary key even when `select`/`omit` leave it out, so the row can be
- * named, and takes it out of the result again. Nothing else is added: a role may lack SELECT on
- * other columns (the returned row is the after image as far as it goes).
- */
-export function augmentWrite(model: ModelInfo, op: string, args: Row) {
-  const { select, omit } = args as { select?: Row; omit?: Row }
-  const added = op.endsWith('Many') ? [] : model.primaryKey.filter((f) => (select ? !select[f] : omit?.[f]))
-  if (added.length === 0) return { sent: args, strip() {} }
-  const sent = select
-    ? { ...args, select: { ...select, ...Object.fromEntries(added.map((f) => [f, true])) } }
-    : { ...args, omit: Object.fromEntries(Object.entries(omit!).filter(([f]) => !added.includes(f))) }
-  const strip = (result: unknown) => {
-    for (const rec of list(result).filter(isObject)) for (const f of added) delete rec[f]
-  }
-  return { sent, strip }
-}
-
-/**
- * What one top-level write did, nested writes included. With `result` undefined the facts are
- * worked out before the statement runs (an update or delete by primary key, for a fence sent in
- * parallel with it); undefined when that cannot be done.
+ * What one top-level write did, nested writes included. Without `result`: worked out before it runs
+ * (an update or delete by key, fenced in parallel with it), or undefined when that cannot be done.
  */
 export function writeFacts(ix: ModelIndex, m: ModelInfo, op: string, args: Row, result?: unknown) {
   const { table } = m
@@ -67,9 +52,7 @@ export function writeFacts(ix: ModelIndex, m: ModelInfo, op: string, args: Row, 
     const before = early ? undefined : scalars(m, result)
     const pk = early ? pkOfWhere(m, args.where) : pkOf(m, before)
     if (pk === undefined && early) return undefined
-    out.push(
-      pk === undefined ? bulk(table, 'delete') : { table, kind: 'delete', pk, ...(before ? { before } : {}) },
-    )
+    out.push(pk === undefined ? bulk(table, 'delete') : { table, kind: 'delete', pk, before })
   } else out.push(bulk(table, BULK[op] ?? 'unknown', op === 'updateMany' ? changed : undefined))
   const data =
     op === 'upsert' ? [args.create, args.update] : op === 'create' || op === 'update' ? [args.data] : []
@@ -84,9 +67,8 @@ function inserted(m: ModelInfo, after: Row | undefined): WriteFact {
 }
 
 /**
- * The writes nested in `data` (create/connect/update/... on relation fields): Prisma reports only
- * the top-level operation to extensions, so the data is walked with the relation metadata. A row
- * the arguments name by its key is a row; anything else is its table.
+ * The writes nested in `data` (create/connect/update… on relation fields): Prisma tells extensions
+ * only the top-level operation. A row the arguments name by key is a row; anything else its table.
  */
 function nested(ix: ModelIndex, m: ModelInfo, data: unknown, out: WriteFact[]): void {
   if (!isObject(data)) return
@@ -94,24 +76,18 @@ function nested(ix: ModelIndex, m: ModelInfo, data: unknown, out: WriteFact[]): 
     const rel = m.relations.get(field)
     const target = rel && ix.model(rel.target)
     if (rel && target && isObject(ops))
-      for (const [op, value] of Object.entries(ops)) nestedOp(ix, target, rel, op, value, out)
+      for (const [op, value] of Object.entries(ops)) nestedOp(ix, rel, op, value, out)
   }
 }
 
-function nestedOp(
-  ix: ModelIndex,
-  target: ModelInfo,
-  rel: RelationInfo,
-  op: string,
-  value: unknown,
-  out: WriteFact[],
-) {
+function nestedOp(ix: ModelIndex, rel: RelationInfo, op: string, value: unknown, out: WriteFact[]) {
+  const target = ix.model(rel.target)!
   const t = target.table
   const join = (verb: Verb) => rel.joinTable && out.push(bulk(rel.joinTable, verb))
-  const byKey = (where: unknown, kind: 'update' | 'delete', changed: readonly string[]): WriteFact => {
-    const pk = pkOfWhere(target, where)
-    if (pk === undefined) return bulk(t, kind, kind === 'update' ? changed : undefined)
-    return kind === 'update' ? { table: t, kind, pk, changed } : { table: t, kind, pk }
+  // A to-many write names its rows by key (`true` and lists name none); a to-one one is its table.
+  const byKey = (where: unknown, kind: 'update' | 'delete', changed?: readonly string[]): WriteFact => {
+    const pk = rel.list ? pkOfWhere(target, where) : undefined
+    return pk === undefined ? bulk(t, kind, changed) : { table: t, kind, pk, changed }
   }
   // `set: []` names no rows yet changes links: it is one item.
   for (const item of op === 'set' ? [value] : list(value)) {
@@ -131,25 +107,16 @@ function nestedOp(
       // The foreign key in the parent row is the parent's own change. A to-one link also unlinks
       // whichever row held it before, and `set` drops rows: those are not in the arguments.
       else if (rel.backFields.length > 0)
-        out.push(
-          rel.list && op !== 'set' && item !== true
-            ? byKey(item, 'update', rel.backFields)
-            : bulk(t, 'update', rel.backFields),
-        )
+        out.push(op === 'set' ? bulk(t, 'update', rel.backFields) : byKey(item, 'update', rel.backFields))
     } else if (op === 'update') {
       // A to-one nested update is the data itself or `{ where?, data }`.
       const wrapped =
         rel.list || ('data' in obj && Object.keys(obj).every((k) => k === 'data' || k === 'where'))
       const data = wrapped ? obj.data : item
-      out.push(
-        rel.list
-          ? byKey(obj.where, 'update', changedFields(target, data))
-          : bulk(t, 'update', changedFields(target, data)),
-      )
+      out.push(byKey(obj.where, 'update', changedFields(target, data)))
       nested(ix, target, data, out)
     } else if (op === 'updateMany') out.push(bulk(t, 'update', changedFields(target, obj.data)))
-    else if (op === 'delete')
-      out.push(rel.list && item !== true ? byKey(item, 'delete', []) : bulk(t, 'delete'))
+    else if (op === 'delete') out.push(byKey(item, 'delete'))
     else if (op === 'deleteMany') out.push(bulk(t, 'delete'))
     else {
       // An operation this version does not know: the whole table, to stay correct.
