@@ -91,6 +91,34 @@ for (const c of storeCases()) {
       expect(after).toBe('v1')
     })
 
+    it('regression: a quicker commit on the same row does not end the fence of a slower one still under way', async () => {
+      const fk = make()
+      const db = database('v1')
+      const deps = [dep.row('posts', 4)]
+      const read = () => fk.wrap('post:4', db.read, { deps })
+      expect(await read()).toBe('v1')
+      const begin = () => {
+        const tx = fk.transaction()
+        tx.record({ table: 'posts', kind: 'update', pk: 4, changed: ['title'] })
+        return tx.prepare()
+      }
+      const slow = begin()
+      const slowCommit = db.commit('v3')
+      await slow.ready
+      const quick = begin()
+      const quickCommit = db.commit('v2')
+      await quick.ready
+      quickCommit.release()
+      await quickCommit.done
+      await quick.settle(true)
+      await fk.idle() // the quick commit's lift is done
+      expect(await read()).toBe('v2') // loaded while the slow commit is in flight: must not be stored
+      slowCommit.release()
+      await slowCommit.done
+      await slow.settle(true)
+      expect(await read()).toBe('v3')
+    })
+
     it('the writer waits for no store call after the database commit in the fast path', async () => {
       const inner = c.make()
       let liftSent = false

@@ -26,7 +26,10 @@ interface Batch {
   sentAt: number
   generation: string | undefined
   failed: boolean
-  written: Map<string, string>
+  /** Not lifted: left to expire (a slow or moved commit). */
+  keep: boolean
+  /** Keys the store bumped (what a lift ends the fence of). */
+  written: Set<string>
   pending: number
   readonly done: Promise<void>
   resolve(): void
@@ -102,8 +105,13 @@ export class Bumper {
           moved = true
         }
         const slow = performance.now() - batch.sentAt > o.fenceMs / 2
-        if (committed && (batch.failed || slow || moved)) await this.bump(changes)
-        if (--batch.pending === 0 && !batch.failed) this.#lift(batch)
+        // The fence may have expired (slow) or been lost (moved): its keys may now carry other
+        // commits' fences only, which a lift must not end. Bump again and let this fence expire.
+        if (committed && (batch.failed || slow || moved)) {
+          batch.keep = true
+          await this.bump(changes)
+        }
+        if (--batch.pending === 0 && !batch.failed && !batch.keep) this.#lift(batch)
       },
     }
   }
@@ -120,7 +128,8 @@ export class Bumper {
       sentAt: 0,
       generation: undefined,
       failed: false,
-      written: new Map(),
+      keep: false,
+      written: new Set(),
       pending: 0,
       done,
       resolve,
@@ -185,10 +194,10 @@ export class Bumper {
         message: bumpMessage(o.sender, keys),
       })
       batch.generation = result.generation
-      keys.forEach((k, i) => {
+      for (const k of keys) {
         sent.add(k)
-        batch.written.set(k, result.tokens[i]!)
-      })
+        batch.written.add(k)
+      }
       o.stats.invalidations++
       const sentKeys = keys
       emit('invalidate', () => ({ namespace: o.namespace, keys: sentKeys }))
@@ -286,13 +295,13 @@ export class Bumper {
   }
 
   /**
-   * Sent at once, not awaited: on the store's connection it goes before any read this process
-   * sends after the writer's call returns, so that read can already store under the lifted token.
+   * Ends this batch's fence on its keys. Sent at once, not awaited: on the store's connection it
+   * goes before any read this process sends after the writer's call returns, so that read can
+   * already store under the lifted token.
    */
   #lift(batch: Batch): void {
-    const keys = [...batch.written.keys()]
-    const tokens = [...batch.written.values()]
-    const p = this.#o.store.lift(keys, tokens, this.#o.tokenTtl, this.#counters(keys)).catch((error) => {
+    const keys = [...batch.written]
+    const p = this.#o.store.lift(keys, this.#o.tokenTtl, this.#counters(keys)).catch((error) => {
       // The fences expire by themselves; until then only needless misses.
       this.#o.reporter.store('lift', error)
     })

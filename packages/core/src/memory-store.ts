@@ -11,7 +11,7 @@ import type {
   TokenRead,
   WriteRequest,
 } from './store.ts'
-import { fencedToken, isFenced, newNonce, newToken, tokenSeq } from './token.ts'
+import { fenceCount, fencedToken, isFenced, newNonce, newToken, tokenSeq, unfenced } from './token.ts'
 
 /** The hash tag of a key (its group), or the key itself when it has none. */
 function groupOf(key: string): string {
@@ -204,15 +204,24 @@ export class MemoryStore implements Store {
 
   async bump(request: BumpRequest): Promise<BumpResult> {
     const tokens: string[] = []
-    const fenced = request.fenceMs !== undefined
-    const expiresAt = Date.now() + (fenced ? request.fenceMs! : request.ttl * 1000)
+    const now = Date.now()
     const seq = this.#increment(request.counters)
     for (const k of request.keys) {
       const n = seq.get(groupOf(k))
       const fresh = n === undefined ? newToken() : `${newToken()}@${n}`
-      const t = fenced ? fencedToken(fresh) : fresh
-      this.#data.set(k, { value: t, expiresAt })
-      tokens.push(t)
+      const old = this.#get(k)
+      const fences = typeof old?.value === 'string' ? fenceCount(old.value) : 0
+      // Fences stack (see fencedToken): a plain bump never ends another commit's fence.
+      let slot: Slot
+      if (request.fenceMs !== undefined)
+        slot = {
+          value: fencedToken(fresh, fences + 1),
+          expiresAt: Math.max(now + request.fenceMs, fences > 0 ? old!.expiresAt : 0),
+        }
+      else if (fences > 0) slot = { value: fencedToken(fresh, fences), expiresAt: old!.expiresAt }
+      else slot = { value: fresh, expiresAt: now + request.ttl * 1000 }
+      this.#data.set(k, slot)
+      tokens.push(slot.value as string)
     }
     const schemes: SchemeSet[] = []
     for (const loc of request.schemes ?? []) {
@@ -224,16 +233,18 @@ export class MemoryStore implements Store {
     return { tokens, generation: this.#generation, schemes }
   }
 
-  async lift(
-    keys: readonly string[],
-    fenced: readonly string[],
-    ttl: number,
-    counters?: readonly string[],
-  ): Promise<void> {
-    const lifted = keys.filter((k, i) => this.#current(k) === fenced[i])
-    const groups = new Set(lifted.map(groupOf))
+  async lift(keys: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
+    const last: string[] = []
+    for (const k of keys) {
+      const slot = this.#get(k)
+      if (typeof slot?.value !== 'string') continue
+      const fences = fenceCount(slot.value)
+      if (fences > 1) slot.value = fencedToken(unfenced(slot.value), fences - 1)
+      else if (fences === 1) last.push(k)
+    }
+    const groups = new Set(last.map(groupOf))
     const seq = this.#increment((counters ?? []).filter((c) => groups.has(groupOf(c))))
-    for (const k of lifted) {
+    for (const k of last) {
       const n = seq.get(groupOf(k))
       this.#data.set(k, {
         value: n === undefined ? newToken() : `${newToken()}@${n}`,

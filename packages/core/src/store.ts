@@ -9,6 +9,7 @@
  *
  * Tokens are opaque strings. A token that starts with `~` is *fenced*: a write is committing under
  * it, so no value may be stored under it (see `docs/design.md`, "Commits that do not wait").
+ * Fences stack (`~<n>~<token>`, see `fencedToken`): only the lift of the last one unfences a key.
  */
 export interface Store {
   /**
@@ -26,15 +27,12 @@ export interface Store {
   /** Replaces tokens with new random ones (fenced ones when `fenceMs` is set) and reports scheme sets that moved. */
   bump(request: BumpRequest): Promise<BumpResult>
   /**
-   * Replaces each fenced token that is still current with a fresh unfenced one, incrementing the
-   * bump counter of its group (one of `counters`) like a bump does. ttl: seconds.
+   * Ends one fence on each key (its commit returned): a key fenced by more commits stays fenced
+   * with one fewer (same expiry); a key with one fence gets a fresh unfenced token, incrementing
+   * the bump counter of its group (one of `counters`) like a bump does; an unfenced key is left
+   * alone. ttl: seconds.
    */
-  lift(
-    keys: readonly string[],
-    fenced: readonly string[],
-    ttl: number,
-    counters?: readonly string[],
-  ): Promise<void>
+  lift(keys: readonly string[], ttl: number, counters?: readonly string[]): Promise<void>
   /** Deletes keys (tokens or values); missing keys are fine. Must work when the server refuses writes for memory (UNLINK does). */
   delete(keys: readonly string[]): Promise<void>
   /** The scheme sets stored for these tables (see {@link SchemeSet}). */
@@ -214,7 +212,11 @@ export interface BumpRequest {
   readonly counters?: readonly string[]
   /** ttl: seconds for unfenced tokens. */
   readonly ttl: number
-  /** fenceMs: when set, the new tokens are fenced (`~…`) and live this many milliseconds. */
+  /**
+   * fenceMs: when set, the new tokens are fenced (`~<n>~…`, one more fence than the key had) and
+   * live at least this many milliseconds. Without it, a key that is fenced stays fenced (same
+   * fences, same expiry) under its new token: a bump never ends another commit's fence.
+   */
   readonly fenceMs?: number
   /** Scheme versions the caller planned with; sets whose stored version differs come back in the result. */
   readonly schemes?: readonly (SchemeLocation & { readonly known: string })[]

@@ -21,9 +21,28 @@ export function isFenced(token: string | null | undefined): boolean {
   return typeof token === 'string' && token.charCodeAt(0) === 126
 }
 
-/** The fenced form of a fresh token. */
-export function fencedToken(token: string): string {
-  return `~${token}`
+/**
+ * Fences stack: a fenced token is `~<n>~<token>`, n the commits still under way on the key (a
+ * `~<token>` of an older writer counts as one). A lift takes one off; only the last one makes the
+ * key storable again, so a quick commit's lift never ends the fence of a slower one.
+ */
+export function fencedToken(token: string, fences: number): string {
+  return `~${fences}~${token}`
+}
+
+/** How many fences a token carries (0: not fenced). */
+export function fenceCount(token: string | null | undefined): number {
+  if (!isFenced(token)) return 0
+  const end = token!.indexOf('~', 1)
+  const n = end < 0 ? Number.NaN : Number(token!.slice(1, end))
+  return Number.isInteger(n) && n > 0 ? n : 1
+}
+
+/** The token without its fences (`~2~abc` → `abc`). */
+export function unfenced(token: string): string {
+  if (!isFenced(token)) return token
+  const end = token.indexOf('~', 1)
+  return end < 0 || !/^\d+$/.test(token.slice(1, end)) ? token.slice(1) : token.slice(end + 1)
 }
 
 /**

@@ -827,10 +827,9 @@ export class RedisStore implements Store {
         const [error, reply] = results[0]!
         if (error) throw unavailable('bump', error)
         this.#checkWait('bump', results[publishHere ? 2 : 1])
-        const [values, movedSets] = reply as [number[], [number, string, string[]][]]
+        const [, movedSets, written] = reply as [number[], [number, string, string[]][], string[]]
         idx.forEach((i, j) => {
-          const c = counterIdx[j]!
-          tokens[i] = `${fenced ? '~' : ''}${n}:${j + 1}${c > 0 ? `@${values[c - 1]}` : ''}`
+          tokens[i] = written[j]!
         })
         for (const [s, version, flat] of movedSets) {
           const loc = locations[locs[s - 1]!]!
@@ -843,12 +842,7 @@ export class RedisStore implements Store {
     return { tokens, generation: this.#after(g), schemes: moved }
   }
 
-  async lift(
-    keys: readonly string[],
-    fenced: readonly string[],
-    ttl: number,
-    counters?: readonly string[],
-  ): Promise<void> {
+  async lift(keys: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
     if (keys.length === 0) return
     const full = keys.map((k) => this.prefix + k)
     const counterOf = new Map<string, string>()
@@ -875,7 +869,6 @@ export class RedisStore implements Store {
             nonce(),
             idx.length,
             slotCounters.length,
-            ...idx.map((i) => fenced[i]!),
             ...counterIdx,
           ),
         )

@@ -275,23 +275,35 @@ return other
  * KEYS: n token keys, then m bump counters, then l pairs (scheme version, scheme hash).
  * ARGV: 1 ttl seconds, 2 nonce, 3 fence ms ('' = plain tokens), 4 n, 5 m, then n counter
  * indexes (0: the key's group has none), then l known versions. Increments each counter once;
- * sets key i to `nonce:i@<its counter>` (fenced: `~nonce:i@<counter>`, living fence ms).
+ * sets key i to `nonce:i@<its counter>`. Fenced: `~<f+1>~nonce:i@<counter>` where f is the
+ * fences the key already carries, living at least fence ms. Plain, on a fenced key: the key stays
+ * fenced (`~<f>~…`, same expiry), since another commit is still under way on it.
  * Returns { the counters' new values, { pair index, version, hash fields and values } for each
- * scheme set whose version is not the known one }.
+ * scheme set whose version is not the known one, the tokens written }.
  */
 export const BUMP = `
 local n, m = tonumber(ARGV[4]), tonumber(ARGV[5])
-local vals = {}
+local vals, toks = {}, {}
 for c = 1, m do vals[c] = redis.call('INCR', KEYS[n + c]) end
-local function tok(i)
+local fence = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
+for i = 1, n do
   local c = tonumber(ARGV[5 + i])
-  if c > 0 then return ARGV[2] .. ':' .. i .. '@' .. vals[c] end
-  return ARGV[2] .. ':' .. i
-end
-if ARGV[3] ~= '' then
-  for i = 1, n do redis.call('SET', KEYS[i], '~' .. tok(i), 'PX', ARGV[3]) end
-else
-  for i = 1, n do redis.call('SET', KEYS[i], tok(i), 'EX', ARGV[1]) end
+  local t = ARGV[2] .. ':' .. i
+  if c > 0 then t = t .. '@' .. vals[c] end
+  local old = redis.call('GET', KEYS[i])
+  local f = 0
+  if old and string.byte(old, 1) == 126 then f = tonumber(string.match(old, '^~(%d+)~')) or 1 end
+  if fence then
+    local left = f > 0 and redis.call('PTTL', KEYS[i]) or 0
+    t = '~' .. (f + 1) .. '~' .. t
+    redis.call('SET', KEYS[i], t, 'PX', math.max(fence, left))
+  elseif f > 0 then
+    t = '~' .. f .. '~' .. t
+    redis.call('SET', KEYS[i], t, 'KEEPTTL')
+  else
+    redis.call('SET', KEYS[i], t, 'EX', ARGV[1])
+  end
+  toks[i] = t
 end
 local moved = {}
 for s = 1, (#KEYS - n - m) / 2 do
@@ -300,28 +312,36 @@ for s = 1, (#KEYS - n - m) / 2 do
     moved[#moved + 1] = { s, ver, redis.call('HGETALL', KEYS[n + m + 2 * s]) }
   end
 end
-return { vals, moved }
+return { vals, moved, toks }
 `
 
 /**
- * KEYS: n token keys, then m bump counters. ARGV: 1 ttl seconds, 2 nonce, 3 n, 4 m, then the
- * fenced token each key must still hold, then n counter indexes (0: none). Replaces each key that
- * still holds its fenced token with `nonce:i@<counter>`, incrementing each counter with a lifted
- * key once, like a bump. Returns how many were lifted.
+ * KEYS: n token keys, then m bump counters. ARGV: 1 ttl seconds, 2 nonce, 3 n, 4 m, then n counter
+ * indexes (0: none). Ends one fence on each key: `~<f>~t` with f > 1 becomes `~<f-1>~t` (same
+ * expiry); the last fence (or an old `~t`) becomes `nonce:i@<counter>`, incrementing each counter
+ * with such a key once, like a bump. Unfenced and missing keys are left alone. Returns how many
+ * keys were unfenced.
  */
 export const LIFT = `
 local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
 local vals, lifted = {}, 0
 for i = 1, n do
-  if redis.call('GET', KEYS[i]) == ARGV[4 + i] then
-    local c = tonumber(ARGV[4 + n + i])
-    local t = ARGV[2] .. ':' .. i
-    if c > 0 then
-      vals[c] = vals[c] or redis.call('INCR', KEYS[n + c])
-      t = t .. '@' .. vals[c]
+  local v = redis.call('GET', KEYS[i])
+  if v and string.byte(v, 1) == 126 then
+    local f, rest = string.match(v, '^~(%d+)~(.*)$')
+    f = tonumber(f)
+    if f and f > 1 then
+      redis.call('SET', KEYS[i], '~' .. (f - 1) .. '~' .. rest, 'KEEPTTL')
+    else
+      local c = tonumber(ARGV[4 + i])
+      local t = ARGV[2] .. ':' .. i
+      if c > 0 then
+        vals[c] = vals[c] or redis.call('INCR', KEYS[n + c])
+        t = t .. '@' .. vals[c]
+      end
+      redis.call('SET', KEYS[i], t, 'EX', ARGV[1])
+      lifted = lifted + 1
     end
-    redis.call('SET', KEYS[i], t, 'EX', ARGV[1])
-    lifted = lifted + 1
   end
 end
 return lifted

@@ -165,24 +165,50 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       }
     })
 
-    it('lift replaces only fenced tokens that are still current, with fresh unfenced ones', async () => {
+    it('lift ends one fence per key: a key fenced once gets a fresh unfenced token, an unfenced key is left alone', async () => {
       const ks = space()
       const a = ks.row('users', 'a')
       const b = ks.row('posts', 'b')
-      const fenced = await store.bump({ keys: [a, b], ttl: 60, fenceMs: 5000 })
+      const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
       const plain = await store.bump({ keys: [b], ttl: 60 })
-      await store.lift([a, b], fenced.tokens, 60)
+      await store.lift([a, b], 60)
       const now = await store.tokens([a, b], 60)
       expect(isFenced(now.tokens[0])).toBe(false)
       expect(now.tokens[0]).not.toBe(fenced.tokens[0])
       expect(now.tokens[1]).toBe(plain.tokens[0])
     })
 
+    it('fences stack: a quick commit lifting its fence leaves the key fenced for a slower one still under way', async () => {
+      const ks = space()
+      const a = ks.row('users', 'a')
+      const slow = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+      const quick = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+      expect(quick.tokens[0]).not.toBe(slow.tokens[0])
+      await store.lift([a], 60)
+      const [between] = (await store.tokens([a], 60)).tokens
+      expect(isFenced(between)).toBe(true)
+      await store.lift([a], 60)
+      const [after] = (await store.tokens([a], 60)).tokens
+      expect(isFenced(after)).toBe(false)
+    })
+
+    it('a plain bump of a fenced key keeps it fenced (another commit is still under way) with a new token', async () => {
+      const ks = space()
+      const a = ks.row('users', 'a')
+      const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+      const plain = await store.bump({ keys: [a], ttl: 60 })
+      expect(isFenced(plain.tokens[0])).toBe(true)
+      expect(plain.tokens[0]).not.toBe(fenced.tokens[0])
+      expect((await store.tokens([a], 60)).tokens[0]).toBe(plain.tokens[0])
+      await store.lift([a], 60)
+      expect(isFenced((await store.tokens([a], 60)).tokens[0])).toBe(false)
+    })
+
     it('a lifted token lives the normal ttl, not the fence time', async () => {
       const ks = space()
       const a = ks.row('users', 'a')
-      const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 300 })
-      await store.lift([a], fenced.tokens, 60)
+      await store.bump({ keys: [a], ttl: 60, fenceMs: 300 })
+      await store.lift([a], 60)
       const [lifted] = (await store.tokens([a], 60)).tokens
       await sleep(450)
       expect((await store.tokens([a], 60)).tokens[0]).toBe(lifted)
@@ -526,9 +552,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const ks = space()
       const c = ks.counter('posts')
       const k = ks.row('posts', '1')
-      const f = await store.bump({ keys: [k], counters: [c], ttl: 60, fenceMs: 5000 })
+      await store.bump({ keys: [k], counters: [c], ttl: 60, fenceMs: 5000 })
       const counters = await baseline(ks, 'posts')
-      await store.lift([k], f.tokens, 60, [c])
+      await store.lift([k], 60, [c])
       const [lifted] = (await store.tokens([k], 60)).tokens
       expect(isFenced(lifted)).toBe(false)
       expect(tokenSeq(lifted!)).toBeGreaterThan(Number(counters.values[0]))
