@@ -67,7 +67,7 @@ function permutation(n: number, rnd: () => number): Int32Array {
  * move to another category 15 %, insert 15 %, profile edit 10 %). Fractions of reads and of writes.
  */
 export const MIX = {
-  writeShare: Number(process.env.FK_BENCH_WRITES ?? 0.05),
+  writeShare: 0.05,
   reads: { article: 0.5, list: 0.25, count: 0.1, profile: 0.15 },
   writes: { retitle: 0.4, publish: 0.2, move: 0.15, insert: 0.15, profile: 0.1 },
 } as const
