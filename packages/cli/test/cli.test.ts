@@ -119,20 +119,18 @@ describe.skipIf(!url)('freshkey CLI, standalone Redis', () => {
   })
 
   const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
-  // The README's test command builds first; only a local run straight after a clean may lack it.
-  it.skipIf(!existsSync(bin) && process.env.CI !== 'true')(
-    'the built bin runs (REDIS_URL from the environment)',
-    async () => {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [bin, 'stats', '--namespace', 'none-such'],
-        {
-          env: { ...process.env, REDIS_URL: url! },
-        },
-      )
-      expect(stdout).toMatch(/used_memory/)
-    },
-  )
+  // The README's test command builds first: a missing bin is a failure, never a skip.
+  it('the built bin runs (REDIS_URL from the environment)', async () => {
+    expect(existsSync(bin), `${bin} is missing: run pnpm run build`).toBe(true)
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [bin, 'stats', '--namespace', 'none-such'],
+      {
+        env: { ...process.env, REDIS_URL: url! },
+      },
+    )
+    expect(stdout).toMatch(/used_memory/)
+  })
 })
 
 describe.skipIf(!nodes)('freshkey CLI, Redis Cluster', () => {

@@ -30,19 +30,22 @@ export function fencedToken(token: string, fences: number): string {
   return `~${fences}~${token}`
 }
 
+/** How many fences a token carries (0: not fenced) and the token without them (`~2~abc` → 2, `abc`). */
+function parseFence(token: string): { fences: number; rest: string } {
+  if (!isFenced(token)) return { fences: 0, rest: token }
+  const m = /^~(\d+)~/.exec(token)
+  const n = m ? Number(m[1]) : 0
+  return n > 0 ? { fences: n, rest: token.slice(m![0].length) } : { fences: 1, rest: token.slice(1) }
+}
+
 /** How many fences a token carries (0: not fenced). */
 export function fenceCount(token: string | null | undefined): number {
-  if (!isFenced(token)) return 0
-  const end = token!.indexOf('~', 1)
-  const n = end < 0 ? Number.NaN : Number(token!.slice(1, end))
-  return Number.isInteger(n) && n > 0 ? n : 1
+  return typeof token === 'string' ? parseFence(token).fences : 0
 }
 
 /** The token without its fences (`~2~abc` → `abc`). */
 export function unfenced(token: string): string {
-  if (!isFenced(token)) return token
-  const end = token.indexOf('~', 1)
-  return end < 0 || !/^\d+$/.test(token.slice(1, end)) ? token.slice(1) : token.slice(end + 1)
+  return parseFence(token).rest
 }
 
 /**
