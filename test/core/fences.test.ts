@@ -176,6 +176,22 @@ for (const c of storeCases()) {
       expect(await read()).toBe('v2')
     })
 
+    it('a slow commit bumps again and still lifts its own fence: readers can store at once', async () => {
+      const fk = make((s) => s, { fenceMs: 2000 })
+      let loads = 0
+      const deps = [dep.row('posts', 3)]
+      const tx = fk.transaction()
+      tx.record({ table: 'posts', kind: 'update', pk: 3 })
+      const prepared = tx.prepare()
+      await prepared.ready
+      await sleep(1100) // slower than half the fence, well before its deadline
+      await prepared.settle(true)
+      await fk.idle()
+      await fk.wrap('post:3', () => ++loads, { deps })
+      await fk.wrap('post:3', () => ++loads, { deps })
+      expect(loads).toBe(1)
+    })
+
     it('a rolled back commit only costs misses: nothing stays fenced after the lift', async () => {
       const fk = make()
       let loads = 0

@@ -26,10 +26,8 @@ interface Batch {
   sentAt: number
   generation: string | undefined
   failed: boolean
-  /** Not lifted: left to expire (a slow or moved commit). */
-  keep: boolean
-  /** Keys the store bumped (what a lift ends the fence of). */
-  written: Set<string>
+  /** Keys the store bumped → the token written (a lift ends the fence it carries). */
+  written: Map<string, string>
   pending: number
   readonly done: Promise<void>
   resolve(): void
@@ -105,13 +103,10 @@ export class Bumper {
           moved = true
         }
         const slow = performance.now() - batch.sentAt > o.fenceMs / 2
-        // The fence may have expired (slow) or been lost (moved): its keys may now carry other
-        // commits' fences only, which a lift must not end. Bump again and let this fence expire.
-        if (committed && (batch.failed || slow || moved)) {
-          batch.keep = true
-          await this.bump(changes)
-        }
-        if (--batch.pending === 0 && !batch.failed && !batch.keep) this.#lift(batch)
+        // The fence may have expired (slow) or been lost (moved): bump again before returning.
+        // The lift still follows: it ends this batch's own fences only, those still live.
+        if (committed && (batch.failed || slow || moved)) await this.bump(changes)
+        if (--batch.pending === 0 && !batch.failed) this.#lift(batch)
       },
     }
   }
@@ -128,8 +123,7 @@ export class Bumper {
       sentAt: 0,
       generation: undefined,
       failed: false,
-      keep: false,
-      written: new Set(),
+      written: new Map(),
       pending: 0,
       done,
       resolve,
@@ -194,10 +188,10 @@ export class Bumper {
         message: bumpMessage(o.sender, keys),
       })
       batch.generation = result.generation
-      for (const k of keys) {
+      keys.forEach((k, i) => {
         sent.add(k)
-        batch.written.add(k)
-      }
+        batch.written.set(k, result.tokens[i] ?? '')
+      })
       o.stats.invalidations++
       const sentKeys = keys
       emit('invalidate', () => ({ namespace: o.namespace, keys: sentKeys }))
@@ -300,8 +294,9 @@ export class Bumper {
    * already store under the lifted token.
    */
   #lift(batch: Batch): void {
-    const keys = [...batch.written]
-    const p = this.#o.store.lift(keys, this.#o.tokenTtl, this.#counters(keys)).catch((error) => {
+    const keys = [...batch.written.keys()]
+    const tokens = [...batch.written.values()]
+    const p = this.#o.store.lift(keys, tokens, this.#o.tokenTtl, this.#counters(keys)).catch((error) => {
       // The fences expire by themselves; until then only needless misses.
       this.#o.reporter.store('lift', error)
     })

@@ -11,7 +11,7 @@ import type {
   TokenRead,
   WriteRequest,
 } from './store.ts'
-import { fenceCount, fencedToken, isFenced, newNonce, newToken, tokenSeq, unfenced } from './token.ts'
+import { fencedToken, isFenced, newNonce, newToken, ownFence, parseFences, tokenSeq } from './token.ts'
 
 /** The hash tag of a key (its group), or the key itself when it has none. */
 function groupOf(key: string): string {
@@ -210,16 +210,14 @@ export class MemoryStore implements Store {
       const n = seq.get(groupOf(k))
       const fresh = n === undefined ? newToken() : `${newToken()}@${n}`
       const old = this.#get(k)
-      const fences = typeof old?.value === 'string' ? fenceCount(old.value) : 0
+      const live = typeof old?.value === 'string' ? parseFences(old.value, now, old.expiresAt).deadlines : []
       // Fences stack (see fencedToken): a plain bump never ends another commit's fence.
-      let slot: Slot
-      if (request.fenceMs !== undefined)
-        slot = {
-          value: fencedToken(fresh, fences + 1),
-          expiresAt: Math.max(now + request.fenceMs, fences > 0 ? old!.expiresAt : 0),
-        }
-      else if (fences > 0) slot = { value: fencedToken(fresh, fences), expiresAt: old!.expiresAt }
-      else slot = { value: fresh, expiresAt: now + request.ttl * 1000 }
+      // Strictly after every live fence, so each commit's deadline names its own fence.
+      if (request.fenceMs !== undefined) live.push(Math.max(now + request.fenceMs, (live.at(-1) ?? 0) + 1))
+      const slot: Slot =
+        live.length > 0
+          ? { value: fencedToken(fresh, live), expiresAt: Math.max(...live) }
+          : { value: fresh, expiresAt: now + request.ttl * 1000 }
       this.#data.set(k, slot)
       tokens.push(slot.value as string)
     }
@@ -233,15 +231,20 @@ export class MemoryStore implements Store {
     return { tokens, generation: this.#generation, schemes }
   }
 
-  async lift(keys: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
+  async lift(keys: readonly string[], tokens: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
     const last: string[] = []
-    for (const k of keys) {
+    const now = Date.now()
+    keys.forEach((k, i) => {
       const slot = this.#get(k)
-      if (typeof slot?.value !== 'string') continue
-      const fences = fenceCount(slot.value)
-      if (fences > 1) slot.value = fencedToken(unfenced(slot.value), fences - 1)
-      else if (fences === 1) last.push(k)
-    }
+      const own = ownFence(tokens[i])
+      if (typeof slot?.value !== 'string' || own === undefined || !isFenced(slot.value)) return
+      const { deadlines, rest } = parseFences(slot.value, now, slot.expiresAt)
+      const at = deadlines.indexOf(own)
+      // A fence that already ended (its deadline passed) ends no other commit's fence.
+      if (at >= 0) deadlines.splice(at, 1)
+      if (deadlines.length === 0) last.push(k)
+      else if (at >= 0) this.#data.set(k, { value: fencedToken(rest, deadlines), expiresAt: Math.max(...deadlines) })
+    })
     const groups = new Set(last.map(groupOf))
     const seq = this.#increment((counters ?? []).filter((c) => groups.has(groupOf(c))))
     for (const k of last) {

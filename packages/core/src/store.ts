@@ -9,7 +9,8 @@
  *
  * Tokens are opaque strings. A token that starts with `~` is *fenced*: a write is committing under
  * it, so no value may be stored under it (see `docs/design.md`, "Commits that do not wait").
- * Fences stack (`~<n>~<token>`, see `fencedToken`): only the lift of the last one unfences a key.
+ * Fences stack (`~<deadline>.<deadline>…~<token>`, see `fencedToken`): each ends at its deadline or
+ * its own lift, and the key is storable again once none is left.
  */
 export interface Store {
   /**
@@ -27,12 +28,14 @@ export interface Store {
   /** Replaces tokens with new random ones (fenced ones when `fenceMs` is set) and reports scheme sets that moved. */
   bump(request: BumpRequest): Promise<BumpResult>
   /**
-   * Ends one fence on each key (its commit returned): a key fenced by more commits stays fenced
-   * with one fewer (same expiry); a key with one fence gets a fresh unfenced token, incrementing
-   * the bump counter of its group (one of `counters`) like a bump does; an unfenced key is left
-   * alone. ttl: seconds.
+   * Ends the caller's own fence on each key (its commit returned): `tokens[i]` is the fenced token
+   * the caller's bump wrote to `keys[i]` (its last deadline is the caller's fence). A key still
+   * fenced by other commits stays fenced, expiring with the latest of theirs; a key with no fence
+   * left gets a fresh unfenced token, incrementing the bump counter of its group (one of
+   * `counters`) like a bump does. A fence that already ended (deadline passed) ends nothing
+   * else; unfenced keys are left alone. ttl: seconds.
    */
-  lift(keys: readonly string[], ttl: number, counters?: readonly string[]): Promise<void>
+  lift(keys: readonly string[], tokens: readonly string[], ttl: number, counters?: readonly string[]): Promise<void>
   /** Deletes keys (tokens or values); missing keys are fine. Must work when the server refuses writes for memory (UNLINK does). */
   delete(keys: readonly string[]): Promise<void>
   /** The scheme sets stored for these tables (see {@link SchemeSet}). */
@@ -213,9 +216,10 @@ export interface BumpRequest {
   /** ttl: seconds for unfenced tokens. */
   readonly ttl: number
   /**
-   * fenceMs: when set, the new tokens are fenced (`~<n>~…`, one more fence than the key had) and
-   * live at least this many milliseconds. Without it, a key that is fenced stays fenced (same
-   * fences, same expiry) under its new token: a bump never ends another commit's fence.
+   * fenceMs: when set, the new tokens are fenced: the key's live fences plus a new one ending this
+   * many milliseconds from now, last (`~<deadline>.<deadline>…~…`). Without it, a key that is
+   * fenced stays fenced (same live fences) under its new token: a bump never ends another
+   * commit's fence.
    */
   readonly fenceMs?: number
   /** Scheme versions the caller planned with; sets whose stored version differs come back in the result. */

@@ -22,30 +22,44 @@ export function isFenced(token: string | null | undefined): boolean {
 }
 
 /**
- * Fences stack: a fenced token is `~<n>~<token>`, n the commits still under way on the key (a
- * `~<token>` of an older writer counts as one). A lift takes one off; only the last one makes the
- * key storable again, so a quick commit's lift never ends the fence of a slower one.
+ * Fences stack: a fenced token is `~<d1>.<d2>…~<token>`, one deadline (epoch ms) per commit still
+ * under way on the key, increasing (the newest last) and unique, so a deadline names its fence. A fence ends at its deadline or when its own commit lifts
+ * it, whichever comes first; the key is storable again once none is left. Deadlines rather than a
+ * count, so a fence never lifted (a slow or crashed writer) ends on time instead of keeping the key
+ * fenced while later commits come and go.
  */
-export function fencedToken(token: string, fences: number): string {
-  return `~${fences}~${token}`
+export function fencedToken(token: string, deadlines: readonly number[]): string {
+  return `~${deadlines.join('.')}~${token}`
 }
 
-/** How many fences a token carries (0: not fenced) and the token without them (`~2~abc` → 2, `abc`). */
-function parseFence(token: string): { fences: number; rest: string } {
-  if (!isFenced(token)) return { fences: 0, rest: token }
-  const m = /^~(\d+)~/.exec(token)
-  const n = m ? Number(m[1]) : 0
-  return n > 0 ? { fences: n, rest: token.slice(m![0].length) } : { fences: 1, rest: token.slice(1) }
+/** Fences are at most this many per key: more (a malformed older form) count as this many. */
+const maxFences = 64
+
+/**
+ * The live fences of a token (deadlines after `now`, oldest first; none: not fenced) and the
+ * token without them. Older forms, `~<token>` and `~<n>~<token>`, count as 1 and n fences lasting
+ * until `until` (the key's expiry).
+ */
+export function parseFences(token: string, now: number, until: number): { deadlines: number[]; rest: string } {
+  if (!isFenced(token)) return { deadlines: [], rest: token }
+  const m = /^~([\d.]+)~/.exec(token)
+  if (!m) return { deadlines: [until], rest: token.slice(1) }
+  const deadlines: number[] = []
+  for (const part of m[1]!.split('.')) {
+    const d = Number(part)
+    if (!(d >= 0)) continue
+    if (d < 1e12) for (let i = 0; i < Math.min(d, maxFences); i++) deadlines.push(until)
+    else if (d > now) deadlines.push(d)
+  }
+  return { deadlines, rest: token.slice(m[0].length) }
 }
 
-/** How many fences a token carries (0: not fenced). */
-export function fenceCount(token: string | null | undefined): number {
-  return typeof token === 'string' ? parseFence(token).fences : 0
-}
-
-/** The token without its fences (`~2~abc` → `abc`). */
-export function unfenced(token: string): string {
-  return parseFence(token).rest
+/** The fence a fenced bump added, as its caller lifts it: the last deadline of the token it returned. */
+export function ownFence(token: string | null | undefined): number | undefined {
+  if (typeof token !== 'string') return undefined
+  const m = /^~[\d.]*?(\d+)~/.exec(token)
+  const d = m ? Number(m[1]) : Number.NaN
+  return d >= 1e12 ? d : undefined
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   type BumpRequest,
   type BumpResult,
   newToken,
+  ownFence,
   type ReadRequest,
   type ReadResult,
   type SchemeLocation,
@@ -842,7 +843,7 @@ export class RedisStore implements Store {
     return { tokens, generation: this.#after(g), schemes: moved }
   }
 
-  async lift(keys: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
+  async lift(keys: readonly string[], tokens: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
     if (keys.length === 0) return
     const full = keys.map((k) => this.prefix + k)
     const counterOf = new Map<string, string>()
@@ -870,6 +871,7 @@ export class RedisStore implements Store {
             idx.length,
             slotCounters.length,
             ...counterIdx,
+            ...idx.map((i) => String(ownFence(tokens[i]) ?? '')),
           ),
         )
       }),

@@ -272,34 +272,71 @@ return other
 `
 
 /**
+ * Fences (see `fencedToken` in core): `~<deadline>.<deadline>…~<token>`, one deadline (server
+ * epoch ms) per commit under way, increasing: the newest last, and unique, so a commit's deadline
+ * names its own fence. The key expires with its latest one. `fences`
+ * returns the live deadlines (after now) of a fenced value and the token after them; the older
+ * forms `~<token>` and `~<n>~<token>` count as 1 and n fences lasting until the key expires.
+ */
+const FENCES = `
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function fences(k, v, now)
+  local list, rest = string.match(v, '^~([%d.]+)~(.*)$')
+  if not list then list, rest = '1', string.sub(v, 2) end
+  local live = {}
+  for part in string.gmatch(list, '%d+') do
+    local d = tonumber(part)
+    if d < 1e12 then
+      local left = math.max(redis.call('PTTL', k), 1)
+      for _ = 1, math.min(d, 64) do live[#live + 1] = now + left end
+    elseif d > now then
+      live[#live + 1] = d
+    end
+  end
+  return live, rest
+end
+local function fence(k, live, t, now)
+  local last = 0
+  for _, d in ipairs(live) do last = math.max(last, d) end
+  local v = '~' .. table.concat(live, '.') .. '~' .. t
+  redis.call('SET', k, v, 'PX', last - now)
+  return v
+end
+`
+
+/**
  * KEYS: n token keys, then m bump counters, then l pairs (scheme version, scheme hash).
  * ARGV: 1 ttl seconds, 2 nonce, 3 fence ms ('' = plain tokens), 4 n, 5 m, then n counter
  * indexes (0: the key's group has none), then l known versions. Increments each counter once;
- * sets key i to `nonce:i@<its counter>`. Fenced: `~<f+1>~nonce:i@<counter>` where f is the
- * fences the key already carries, living at least fence ms. Plain, on a fenced key: the key stays
- * fenced (`~<f>~…`, same expiry), since another commit is still under way on it.
+ * sets key i to `nonce:i@<its counter>`. Fenced: the key's live fences plus one ending fence ms
+ * from now (see {@link FENCES}). Plain, on a fenced key: the key stays fenced by its live fences,
+ * since other commits are still under way on it.
  * Returns { the counters' new values, { pair index, version, hash fields and values } for each
  * scheme set whose version is not the known one, the tokens written }.
  */
-export const BUMP = `
+export const BUMP = `${FENCES}
 local n, m = tonumber(ARGV[4]), tonumber(ARGV[5])
 local vals, toks = {}, {}
 for c = 1, m do vals[c] = redis.call('INCR', KEYS[n + c]) end
-local fence = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
+local ms = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
+local now
 for i = 1, n do
   local c = tonumber(ARGV[5 + i])
   local t = ARGV[2] .. ':' .. i
   if c > 0 then t = t .. '@' .. vals[c] end
   local old = redis.call('GET', KEYS[i])
-  local f = 0
-  if old and string.byte(old, 1) == 126 then f = tonumber(string.match(old, '^~(%d+)~')) or 1 end
-  if fence then
-    local left = f > 0 and redis.call('PTTL', KEYS[i]) or 0
-    t = '~' .. (f + 1) .. '~' .. t
-    redis.call('SET', KEYS[i], t, 'PX', math.max(fence, left))
-  elseif f > 0 then
-    t = '~' .. f .. '~' .. t
-    redis.call('SET', KEYS[i], t, 'KEEPTTL')
+  local live = {}
+  if ms or (old and string.byte(old, 1) == 126) then
+    now = now or clock()
+    if old and string.byte(old, 1) == 126 then live = fences(KEYS[i], old, now) end
+    -- Strictly after every live fence, so each commit's deadline names its own fence.
+    if ms then live[#live + 1] = math.max(now + ms, (live[#live] or 0) + 1) end
+  end
+  if #live > 0 then
+    t = fence(KEYS[i], live, t, now)
   else
     redis.call('SET', KEYS[i], t, 'EX', ARGV[1])
   end
@@ -316,23 +353,29 @@ return { vals, moved, toks }
 `
 
 /**
- * KEYS: n token keys, then m bump counters. ARGV: 1 ttl seconds, 2 nonce, 3 n, 4 m, then n counter
- * indexes (0: none). Ends one fence on each key: `~<f>~t` with f > 1 becomes `~<f-1>~t` (same
- * expiry); the last fence (or an old `~t`) becomes `nonce:i@<counter>`, incrementing each counter
- * with such a key once, like a bump. Unfenced and missing keys are left alone. Returns how many
- * keys were unfenced.
+ * KEYS: n token keys, then m bump counters. ARGV: 1 ttl seconds, 2 nonce, 3 n, 4 m, then n
+ * counter indexes (0: none), then n deadlines: the caller's own fence on each key ('' = none).
+ * Ends that fence (see {@link FENCES}): a key still fenced by others keeps their fences and
+ * expires with the latest; a key with none left becomes `nonce:i@<counter>`, incrementing each
+ * counter with such a key once, like a bump. A fence already ended ends nothing else; unfenced
+ * and missing keys are left alone. Returns how many keys were unfenced.
  */
-export const LIFT = `
+export const LIFT = `${FENCES}
 local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
 local vals, lifted = {}, 0
+local now
 for i = 1, n do
   local v = redis.call('GET', KEYS[i])
-  if v and string.byte(v, 1) == 126 then
-    local f, rest = string.match(v, '^~(%d+)~(.*)$')
-    f = tonumber(f)
-    if f and f > 1 then
-      redis.call('SET', KEYS[i], '~' .. (f - 1) .. '~' .. rest, 'KEEPTTL')
-    else
+  local own = tonumber(ARGV[4 + n + i])
+  if v and own and string.byte(v, 1) == 126 then
+    now = now or clock()
+    local live, rest = fences(KEYS[i], v, now)
+    local at
+    for j, d in ipairs(live) do
+      if not at and d == own then at = j end
+    end
+    if at then table.remove(live, at) end
+    if #live == 0 then
       local c = tonumber(ARGV[4 + i])
       local t = ARGV[2] .. ':' .. i
       if c > 0 then
@@ -341,6 +384,8 @@ for i = 1, n do
       end
       redis.call('SET', KEYS[i], t, 'EX', ARGV[1])
       lifted = lifted + 1
+    elseif at then
+      fence(KEYS[i], live, rest, now)
     end
   end
 end

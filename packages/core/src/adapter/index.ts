@@ -27,7 +27,7 @@ export type {
   TokenRead,
   WriteRequest,
 } from '../store.ts'
-export { fenceCount, fencedToken, isFenced, newNonce, newToken, tokenSeq, unfenced } from '../token.ts'
+export { fencedToken, isFenced, newNonce, newToken, ownFence, parseFences, tokenSeq } from '../token.ts'
 export type { ReadRecord } from '../tracking.ts'
 export { ReadFrame } from '../tracking.ts'
 export type { PreparedCommit } from '../transaction.ts'
