@@ -22,7 +22,10 @@ describe('fence tokens', () => {
     expect(ownFence('abc:1@7')).toBeUndefined()
     expect(ownFence(null)).toBeUndefined()
     expect(parseFences('~abc:1@7', now, now + 40)).toEqual({ deadlines: [now + 40], rest: 'abc:1@7' })
-    expect(parseFences('~2~abc:1@7', now, now + 40)).toEqual({ deadlines: [now + 40, now + 40], rest: 'abc:1@7' })
+    expect(parseFences('~2~abc:1@7', now, now + 40)).toEqual({
+      deadlines: [now + 40, now + 40],
+      rest: 'abc:1@7',
+    })
     expect(ownFence('~2~abc:1@7')).toBeUndefined()
   })
 })

@@ -231,7 +231,12 @@ export class MemoryStore implements Store {
     return { tokens, generation: this.#generation, schemes }
   }
 
-  async lift(keys: readonly string[], tokens: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
+  async lift(
+    keys: readonly string[],
+    tokens: readonly string[],
+    ttl: number,
+    counters?: readonly string[],
+  ): Promise<void> {
     const last: string[] = []
     const now = Date.now()
     keys.forEach((k, i) => {
@@ -243,7 +248,8 @@ export class MemoryStore implements Store {
       // A fence that already ended (its deadline passed) ends no other commit's fence.
       if (at >= 0) deadlines.splice(at, 1)
       if (deadlines.length === 0) last.push(k)
-      else if (at >= 0) this.#data.set(k, { value: fencedToken(rest, deadlines), expiresAt: Math.max(...deadlines) })
+      else if (at >= 0)
+        this.#data.set(k, { value: fencedToken(rest, deadlines), expiresAt: Math.max(...deadlines) })
     })
     const groups = new Set(last.map(groupOf))
     const seq = this.#increment((counters ?? []).filter((c) => groups.has(groupOf(c))))

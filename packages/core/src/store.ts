@@ -35,7 +35,12 @@ export interface Store {
    * `counters`) like a bump does. A fence that already ended (deadline passed) ends nothing
    * else; unfenced keys are left alone. ttl: seconds.
    */
-  lift(keys: readonly string[], tokens: readonly string[], ttl: number, counters?: readonly string[]): Promise<void>
+  lift(
+    keys: readonly string[],
+    tokens: readonly string[],
+    ttl: number,
+    counters?: readonly string[],
+  ): Promise<void>
   /** Deletes keys (tokens or values); missing keys are fine. Must work when the server refuses writes for memory (UNLINK does). */
   delete(keys: readonly string[]): Promise<void>
   /** The scheme sets stored for these tables (see {@link SchemeSet}). */

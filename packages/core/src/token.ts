@@ -40,7 +40,11 @@ const maxFences = 64
  * token without them. Older forms, `~<token>` and `~<n>~<token>`, count as 1 and n fences lasting
  * until `until` (the key's expiry).
  */
-export function parseFences(token: string, now: number, until: number): { deadlines: number[]; rest: string } {
+export function parseFences(
+  token: string,
+  now: number,
+  until: number,
+): { deadlines: number[]; rest: string } {
   if (!isFenced(token)) return { deadlines: [], rest: token }
   const m = /^~([\d.]+)~/.exec(token)
   if (!m) return { deadlines: [until], rest: token.slice(1) }

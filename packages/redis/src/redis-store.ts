@@ -843,7 +843,12 @@ export class RedisStore implements Store {
     return { tokens, generation: this.#after(g), schemes: moved }
   }
 
-  async lift(keys: readonly string[], tokens: readonly string[], ttl: number, counters?: readonly string[]): Promise<void> {
+  async lift(
+    keys: readonly string[],
+    tokens: readonly string[],
+    ttl: number,
+    counters?: readonly string[],
+  ): Promise<void> {
     if (keys.length === 0) return
     const full = keys.map((k) => this.prefix + k)
     const counterOf = new Map<string, string>()
