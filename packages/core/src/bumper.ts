@@ -289,9 +289,9 @@ export class Bumper {
   }
 
   /**
-   * Ends this batch's fence on its keys. Sent at once, not awaited: on the store's connection it
-   * goes before any read this process sends after the writer's call returns, so that read can
-   * already store under the lifted token.
+   * Ends this batch's fence on its keys. Not awaited: on the store's connection it goes before any
+   * read this process sends after the writer's call returns (a store may hold it briefly to send
+   * it with that read), so that read can already store under the lifted token.
    */
   #lift(batch: Batch): void {
     const keys = [...batch.written.keys()]

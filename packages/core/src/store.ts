@@ -33,7 +33,8 @@ export interface Store {
    * fenced by other commits stays fenced, expiring with the latest of theirs; a key with no fence
    * left gets a fresh unfenced token, incrementing the bump counter of its group (one of
    * `counters`) like a bump does. A fence that already ended (deadline passed) ends nothing
-   * else; unfenced keys are left alone. ttl: seconds.
+   * else; unfenced keys are left alone. ttl: seconds. A store may hold a lift back briefly to send
+   * it with its next command, but must apply it before any read it is asked for afterwards.
    */
   lift(
     keys: readonly string[],

@@ -67,6 +67,8 @@ function groupOf(key: string): string | undefined {
 }
 const isFenced = (t: string) => t.charCodeAt(0) === 126
 const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`)
+/** How long a lift waits for this process's next read or bump to ride along with (standalone). */
+const LIFT_DELAY_MS = 2
 const HINTS = 100_000
 const SHAPES = 10_000
 
@@ -123,6 +125,9 @@ export class RedisStore implements Store {
   readonly #hints = new Map<string, string>()
   /** Cluster: the keys and fences each entry had when last seen, read beside it next time. */
   readonly #shapes = new Map<string, { keys: readonly string[]; fences: readonly string[] }>()
+  /** Standalone: lifts waiting to go out with this process's next read or bump, in the same write. */
+  #lifts: { args: unknown[]; done: (error: Error | null, reply?: unknown) => void }[] = []
+  #liftTimer: ReturnType<typeof setTimeout> | undefined
   readonly #onNode = (node: Conn) => this.#ids.watch(node)
   readonly #onRefresh = () => this.#learnMasters()
 
@@ -293,7 +298,7 @@ export class RedisStore implements Store {
     const list = due
     for (const [, idx] of this.#group(list)) {
       const keys = idx.map((i) => list[i]!)
-      this.#c[this.#names.REFRESH](keys.length, ...keys, Math.ceil(ttl)).catch(() => {})
+      this.#call(this.#names.REFRESH, [keys.length, ...keys, Math.ceil(ttl)]).catch(() => {})
     }
   }
 
@@ -319,6 +324,44 @@ export class RedisStore implements Store {
     return results
   }
 
+  // A lift is not urgent for other processes (until it lands they only miss), but it must reach
+  // the server before this process's next read, so that read can store. Socket writes are what a
+  // commit costs here, so a lift waits up to LIFT_DELAY_MS for the next read or bump and goes out
+  // in the same write (a pipeline), ahead of the read.
+
+  #queueLift(args: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#lifts.push({ args, done: (error, reply) => (error ? reject(error) : resolve(reply)) })
+      this.#liftTimer ??= setTimeout(() => this.#flushLifts(), LIFT_DELAY_MS)
+    })
+  }
+
+  /** Moves the queued lifts into `pipe`. */
+  #takeLifts(pipe: Pipe): void {
+    if (this.#liftTimer !== undefined) clearTimeout(this.#liftTimer)
+    this.#liftTimer = undefined
+    for (const lift of this.#lifts.splice(0)) pipe[this.#names.LIFT](...lift.args, lift.done)
+  }
+
+  #flushLifts(): void {
+    if (this.#lifts.length === 0) return
+    const pipe = this.#c.pipeline()
+    this.#takeLifts(pipe)
+    pipe.exec().catch(() => {}) // each lift hears of its own error through its callback
+  }
+
+  /** Sends one command, with any queued lifts ahead of it in the same write. */
+  #call<T>(command: string, args: readonly unknown[]): Promise<T> {
+    if (this.#lifts.length === 0) return this.#c[command](...args)
+    const pipe = this.#c.pipeline()
+    this.#takeLifts(pipe)
+    const reply = new Promise<T>((resolve, reject) => {
+      pipe[command](...args, (error: Error | null, r: T) => (error ? reject(error) : resolve(r)))
+    })
+    pipe.exec().catch(() => {})
+    return reply
+  }
+
   // ---------------------------------------------------------------- tokens
 
   /** Hot path: one MGET per slot; the get-or-create script only for missing tokens. */
@@ -329,7 +372,7 @@ export class RedisStore implements Store {
     const full = new Array<string>(keys.length)
     for (let i = 0; i < keys.length; i++) full[i] = this.prefix + keys[i]!
     if (!this.#cluster) {
-      const found: (string | null)[] = await this.#run('tokens', () => this.#c.mget(...full))
+      const found: (string | null)[] = await this.#run('tokens', () => this.#call('mget', full))
       let complete = true
       for (let i = 0; i < found.length; i++) if (found[i] === null) complete = false
       if (complete) {
@@ -337,7 +380,7 @@ export class RedisStore implements Store {
         return { tokens: found as string[], generation: this.#after(g) }
       }
       const made: string[] = await this.#run('tokens', () =>
-        this.#c[this.#names.TOKENS](full.length, ...full, Math.ceil(ttl), nonce()),
+        this.#call(this.#names.TOKENS, [full.length, ...full, Math.ceil(ttl), nonce()]),
       )
       return { tokens: made, generation: this.#after(g) }
     }
@@ -345,7 +388,7 @@ export class RedisStore implements Store {
     await Promise.all(
       [...this.#group(full)].map(async ([, idx]) => {
         const keysOf = idx.map((i) => full[i]!)
-        const found: (string | null)[] = await this.#run('tokens', () => this.#c.mget(...keysOf))
+        const found: (string | null)[] = await this.#run('tokens', () => this.#call('mget', keysOf))
         const complete = await this.#complete('tokens', keysOf, found, ttl)
         complete.forEach((t, j) => {
           tokens[idx[j]!] = t
@@ -365,7 +408,10 @@ export class RedisStore implements Store {
     await Promise.all(
       [...this.#group(full)].map(async ([, idx]) => {
         const found: (string | null)[] = await this.#run('counters', () =>
-          this.#c.mget(...idx.map((i) => full[i]!)),
+          this.#call(
+            'mget',
+            idx.map((i) => full[i]!),
+          ),
         )
         idx.forEach((i, j) => {
           out[i] = found[j] ?? '0'
@@ -406,7 +452,7 @@ export class RedisStore implements Store {
     for (let i = 0; i < counters.length; i++) keys[n + i + 2] = this.prefix + counters[i]!
     const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
     const reply: [string[], string, string[] | 0, string[], number] = await this.#run('read', () =>
-      this.#c[this.#names.READ](
+      this.#call(this.#names.READ, [
         keys.length,
         ...keys,
         Math.ceil(request.ttl),
@@ -419,7 +465,7 @@ export class RedisStore implements Store {
         this.prefix,
         'a',
         n,
-      ),
+      ]),
     )
     const [out, raw, xk, xt, taken] = reply
     const current = new Map<string, string>()
@@ -479,7 +525,7 @@ export class RedisStore implements Store {
     const refresh = this.#sample(request.ttl) && this.#due(request.entry, request.ttl, now) ? '1' : '0'
     const localKeys = [...local.map((i) => full[i]!), ...clocal.map((i) => cfull[i]!)]
     const entryCall = this.#run('read', () =>
-      this.#c[this.#names.READ](
+      this.#call(this.#names.READ, [
         localKeys.length + 2,
         entryFull,
         lease.key,
@@ -495,7 +541,7 @@ export class RedisStore implements Store {
         'c',
         local.length,
         ...hints,
-      ),
+      ]),
     ) as Promise<[string[], string, string[], string[], number]>
     const others = [...groups.values()].map((idx) =>
       this.#tokensAt(
@@ -568,7 +614,7 @@ export class RedisStore implements Store {
   /** Tokens of keys that share one slot: MGET, then get-or-create for the missing ones. */
   async #tokensAt(keys: readonly string[], ttl: number): Promise<[string, string][]> {
     const full = keys.map((k) => this.prefix + k)
-    const found: (string | null)[] = await this.#run('read', () => this.#c.mget(...full))
+    const found: (string | null)[] = await this.#run('read', () => this.#call('mget', full))
     const complete = await this.#complete('read', full, found, ttl)
     return complete.map((t, i) => [keys[i]!, t])
   }
@@ -589,7 +635,7 @@ export class RedisStore implements Store {
     if (missing.length > 0) {
       const mk = missing.map((i) => full[i]!)
       const made: string[] = await this.#run(op, () =>
-        this.#c[this.#names.TOKENS](mk.length, ...mk, Math.ceil(ttl), nonce()),
+        this.#call(this.#names.TOKENS, [mk.length, ...mk, Math.ceil(ttl), nonce()]),
       )
       missing.forEach((i, n) => {
         out[i] = made[n]!
@@ -689,7 +735,7 @@ export class RedisStore implements Store {
             ...part.schemes.flatMap((s) => [s.id, s.meta, schemeCounter(s.hash)!.value]),
           ]
           const reply: number | string[] = await this.#run('write', () =>
-            this.#c[this.#names.CHECK](keys.length, ...keys, ...args),
+            this.#call(this.#names.CHECK, [keys.length, ...keys, ...args]),
           )
           if (!Array.isArray(reply)) {
             refused = true
@@ -731,7 +777,7 @@ export class RedisStore implements Store {
     const ok: number = await this.#run('write', () =>
       this.#wrote(
         request,
-        this.#c[this.#names.WRITE](
+        this.#call(this.#names.WRITE, [
           keys.length,
           ...keys,
           Math.max(1, Math.ceil(request.ttlMs)),
@@ -747,7 +793,7 @@ export class RedisStore implements Store {
           ...local.others.map((k) => baseOf(k)?.value ?? ''),
           ...local.schemes.flatMap((s) => [s.id, s.meta, schemeCounter(s.hash)!.value]),
           ...refs,
-        ),
+        ]),
       ),
     )
     if (ok !== 1 || this.#gen() !== g) return false
@@ -824,6 +870,7 @@ export class RedisStore implements Store {
         pipe[this.#names.BUMP](keys.length, ...keys, ...args)
         if (publishHere) pipe.publish(this.#k(request.channel!), message)
         this.#waitFor(pipe)
+        if (!this.#cluster) this.#takeLifts(pipe) // after the bump's own replies: they keep their places
         const results = await this.#run('bump', () => this.#exec('bump', pipe))
         const [error, reply] = results[0]!
         if (error) throw unavailable('bump', error)
@@ -866,18 +913,19 @@ export class RedisStore implements Store {
           if (at < 0) at = slotCounters.push(c) - 1
           return at + 1
         })
+        const args = [
+          idx.length + slotCounters.length,
+          ...idx.map((i) => full[i]!),
+          ...slotCounters,
+          Math.ceil(ttl),
+          nonce(),
+          idx.length,
+          slotCounters.length,
+          ...counterIdx,
+          ...idx.map((i) => String(ownFence(tokens[i]) ?? '')),
+        ]
         return this.#run('lift', () =>
-          this.#c[this.#names.LIFT](
-            idx.length + slotCounters.length,
-            ...idx.map((i) => full[i]!),
-            ...slotCounters,
-            Math.ceil(ttl),
-            nonce(),
-            idx.length,
-            slotCounters.length,
-            ...counterIdx,
-            ...idx.map((i) => String(ownFence(tokens[i]) ?? '')),
-          ),
+          this.#cluster ? this.#c[this.#names.LIFT](...args) : this.#queueLift(args),
         )
       }),
     )
@@ -982,7 +1030,7 @@ export class RedisStore implements Store {
       [...this.#group(byVersion)].map(async ([, idx]) => {
         const keys = idx.flatMap((i) => [this.#k(locations[i]!.version), this.#k(locations[i]!.hash)])
         const reply: [string, string[]][] = await this.#run('schemes', () =>
-          this.#c[this.#names.SCHEMES](keys.length, ...keys),
+          this.#call(this.#names.SCHEMES, [keys.length, ...keys]),
         )
         idx.forEach((i, j) => {
           const [current, flat] = reply[j]!
@@ -1075,6 +1123,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#flushLifts()
     this.#deadlines.stop()
     this.#subs.close()
     if (this.#cluster) {

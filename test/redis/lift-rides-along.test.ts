@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto'
+import { isFenced, Keyspace } from '@freshkey/core/adapter'
+import { redisStore } from '@freshkey/redis'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LIFT } from '../../packages/redis/src/scripts.ts'
+import { serviceUrl } from '../support/services.ts'
+
+// A commit's lift is not sent on its own: socket writes are what a commit costs, so it waits a
+// moment for this process's next read or bump and goes out in the same write, ahead of it. The
+// next read must still see the key lifted (so it can store), and a lift with nothing to ride
+// along with still goes out by itself.
+const url = serviceUrl('REDIS_URL')
+
+describe.skipIf(!url)('lifts ride along with the next command (standalone)', () => {
+  let client: Redis
+  let writes: string[] = []
+  const liftSha = createHash('sha1').update(LIFT).digest('hex')
+  /** Writes that carry a lift (by its digest, or its text the first time on a connection). */
+  const lifts = () => writes.filter((w) => w.includes(liftSha) || w.includes(LIFT))
+  beforeAll(async () => {
+    client = new Redis(url!)
+    await client.ping()
+    const stream = (client as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream
+    const write = stream.write.bind(stream)
+    stream.write = (...a: unknown[]) => {
+      writes.push(String(a[0]))
+      return write(...a)
+    }
+  })
+  afterAll(() => client.disconnect())
+  const space = () => new Keyspace(`lift-${process.pid}-${Date.now().toString(36)}`, '1')
+
+  it('the next read carries the lift in the same write, and sees the key lifted', async () => {
+    const store = redisStore(client)
+    const a = space().row('posts', '1')
+    const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    writes = []
+    const lifted = store.lift([a], fenced.tokens, 60)
+    const read = await store.tokens([a], 60)
+    await lifted
+    expect(lifts()).toHaveLength(1)
+    expect(lifts()[0]).toMatch(/mget/i)
+    expect(isFenced(read.tokens[0])).toBe(false)
+  })
+
+  it('the next bump carries it too', async () => {
+    const store = redisStore(client)
+    const ks = space()
+    const a = ks.row('posts', '2')
+    const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    writes = []
+    const lifted = store.lift([a], fenced.tokens, 60)
+    await store.bump({ keys: [ks.row('posts', '3')], ttl: 60 })
+    await lifted
+    expect(writes).toHaveLength(1)
+    expect(lifts()).toHaveLength(1)
+    expect(isFenced((await store.tokens([a], 60)).tokens[0])).toBe(false)
+  })
+
+  it('a lift with nothing to ride along with goes out by itself within milliseconds', async () => {
+    const store = redisStore(client)
+    const a = space().row('posts', '4')
+    const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    const started = performance.now()
+    await store.lift([a], fenced.tokens, 60)
+    expect(performance.now() - started).toBeLessThan(1000)
+    const raw = await new Redis(url!).get(`fk:${a}`)
+    expect(raw !== null && !isFenced(raw)).toBe(true)
+  })
+
+  it('close sends the lifts still waiting', async () => {
+    const other = new Redis(url!)
+    const store = redisStore(other)
+    const a = space().row('posts', '5')
+    const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    const lifted = store.lift([a], fenced.tokens, 60)
+    await store.close()
+    await lifted
+    const raw = await client.get(`fk:${a}`)
+    other.disconnect()
+    expect(raw !== null && !isFenced(raw)).toBe(true)
+  })
+})
