@@ -98,6 +98,7 @@ async function commitBench(): Promise<void> {
         'ratio',
         'p50 µs',
         'p50 µs + freshkey',
+        'client CPU µs/op (TypeORM / + freshkey)',
       ],
       rows,
     ),
