@@ -1,4 +1,4 @@
-import { sqlWriteTargets } from '../sql-tables.ts'
+import { sqlTablesRead, sqlWriteTargets } from '../sql-tables.ts'
 import type { SchemaGraph } from './schema-graph.ts'
 import type { WriteFact } from './write-facts.ts'
 
@@ -13,6 +13,12 @@ export type RawSqlPolicy =
   | 'all'
   | 'ignore'
   | ((sql: string, parameters: readonly unknown[]) => readonly string[] | undefined)
+
+const POLICIES: readonly unknown[] = ['parse', 'all', 'ignore']
+
+/** True for a value the `rawSql` option takes (adapters check their options with it). */
+export const isRawSqlPolicy = (value: unknown): value is RawSqlPolicy =>
+  typeof value === 'function' || POLICIES.includes(value)
 
 /** The write facts of a raw statement, one policy for every adapter. */
 export function rawSqlFacts(
@@ -33,4 +39,14 @@ export function rawSqlFacts(
     verb: verb === 'merge' || verb === 'ddl' ? 'unknown' : verb,
     ...(cascade || verb === 'ddl' ? { cascade: true } : {}),
   }))
+}
+
+/**
+ * Tables a raw read depends on, as a whole: the ones it names; every table when its text is
+ * unknown, when it names none (a function may read any) or one freshkey does not know (a view, a
+ * CTE): wider, never stale.
+ */
+export function rawReadTables(graph: SchemaGraph, sql: string | undefined): string[] {
+  const named = sql === undefined ? [] : sqlTablesRead(sql, graph.tables)
+  return named.length > 0 && named.every((t) => graph.tables.has(t)) ? named : [...graph.tables]
 }
