@@ -1,10 +1,16 @@
 import type { Freshkey } from '@freshkey/core'
-import { AdapterSetupError, type FillTicket, type ReadRecord, ResultCache } from '@freshkey/core/adapter'
+import {
+  AdapterSetupError,
+  type FillTicket,
+  type ReadRecord,
+  ResultCache,
+  wholeTables,
+} from '@freshkey/core/adapter'
 import { type CacheAdapter, Utils } from '@mikro-orm/core'
 import { bindingsOf, type MikroOrmBinding } from './binding.ts'
-import { cacheContext, rawReadTables } from './hooks.ts'
+import { cacheContext } from './hooks.ts'
 import type { Row } from './metadata.ts'
-import { graphRecords, queryRecords, reachableTables, relatedTables, whole } from './reads.ts'
+import { graphRecords, queryRecords, reachableTables, relatedTables } from './reads.ts'
 
 /** Options of {@link FreshkeyCacheAdapter}. */
 export interface FreshkeyCacheAdapterOptions {
@@ -39,9 +45,9 @@ function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unkn
   try {
     parts ??= name.startsWith('[') ? JSON.parse(name) : undefined
   } catch {}
-  const wholly = (tables: string[]): Plan => ({ tables, records: () => whole(tables) })
+  const wholly = (tables: string[]): Plan => ({ tables, records: () => wholeTables(tables) })
   if (!Array.isArray(parts)) return wholly([...b.graph.tables])
-  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') return wholly(rawReadTables(b, parts[1]))
+  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') return wholly(b.rawReadTables(parts[1]))
   const [head, method, options, where] = parts as [unknown, string, Row | undefined, unknown]
   const meta = b.meta(entityName ?? (Array.isArray(head) ? head[1] : undefined))
   if (!meta || typeof method !== 'string') return wholly([...b.graph.tables])
