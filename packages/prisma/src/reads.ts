@@ -1,6 +1,6 @@
 import type { PrimaryKey } from '@freshkey/core'
-import type { ReadRecord } from '@freshkey/core/adapter'
-import { type Conjunction, type Filter, orderFields, translate } from './filters.ts'
+import { andConjunctions, type ReadRecord, referencingFilter } from '@freshkey/core/adapter'
+import { type Filter, orderFields, translate } from './filters.ts'
 import { isObject, list, pkOf, type Row } from './rows.ts'
 import type { ModelIndex, ModelInfo, RelationInfo } from './schema.ts'
 import { isWrite } from './writes.ts'
@@ -144,16 +144,7 @@ function filtered(model: ModelInfo, f: Filter, records: Row[] | undefined, watch
   }
 }
 
-/** `{ fk: [keys…] }` for one field, one conjunction per parent for a compound key; undefined when a key is missing. */
-function keyFilter(parents: Row[], from: readonly string[], to: readonly string[]) {
-  const keys = parents.map((p) => from.map((f) => p[f]))
-  if (keys.some((k) => k.some((v) => v === undefined))) return undefined
-  const present = keys.filter((k) => k.every((v) => v !== null))
-  if (to.length === 1) return [{ [to[0]!]: [...new Set(present.map((k) => k[0]))] }]
-  return present.map((k) => Object.fromEntries(to.map((f, i) => [f, k[i]])))
-}
-
-const cross = (a: Conjunction[], b: Conjunction[]) => a.flatMap((x) => b.map((y) => ({ ...y, ...x })))
+const keysOf = (rows: Row[], fields: readonly string[]) => rows.map((r) => fields.map((f) => r[f]))
 
 /** Relations loaded for `parents`: to-one lookups, to-many filters on the child's foreign key, `_count`s. */
 function related(index: ModelIndex, model: ModelInfo, args: Row, parents: Row[], out: ReadRecord[]): void {
@@ -170,7 +161,7 @@ function related(index: ModelIndex, model: ModelInfo, args: Row, parents: Row[],
         out.push(filtered(target, nested.where === undefined ? { ...f, where: [] } : f, kids, watch))
     } else if (rel.fields.length > 0) {
       // To-one through this model's foreign key: a lookup of the rows it names.
-      const lookup = keyFilter(parents, rel.fields, rel.references)
+      const lookup = referencingFilter(keysOf(parents, rel.fields), rel.references)
       const ref = target.primaryKey.length === 1 ? target.primaryKey[0]! : undefined
       if (lookup && ref !== undefined && rel.references.length === 1 && rel.references[0] === ref) {
         const rows = list(lookup[0]![ref]).map((v) => pkOf(target, { [ref]: v }))
@@ -178,8 +169,10 @@ function related(index: ModelIndex, model: ModelInfo, args: Row, parents: Row[],
       } else out.push(filtered(target, { ...f, where: lookup }, kids, rel.references))
     } else {
       const fk =
-        rel.backFields.length > 0 ? keyFilter(parents, rel.backReferences, rel.backFields) : undefined
-      out.push(filtered(target, { ...f, where: fk && f.where && cross(fk, f.where) }, kids, watch))
+        rel.backFields.length > 0
+          ? referencingFilter(keysOf(parents, rel.backReferences), rel.backFields)
+          : undefined
+      out.push(filtered(target, { ...f, where: fk && f.where && andConjunctions(fk, f.where) }, kids, watch))
     }
     if (kids) related(index, target, nested, kids, out)
   }
