@@ -1,4 +1,4 @@
-import { createFreshkey, memoryStore } from '@freshkey/core'
+import { createFreshkey, dep, memoryStore } from '@freshkey/core'
 import { Binding, silentWrite, type WriteFact } from '@freshkey/core/adapter'
 import { describe, expect, test } from 'vitest'
 
@@ -70,5 +70,39 @@ describe('Binding.attempt and factsOf', () => {
     expect(b.factsOf('write', undefined, boom)).toEqual([])
     expect(errors).toHaveLength(4)
     expect(fk.stats().adapterErrors).toBe(4)
+  })
+})
+
+describe('TransactionFrames.run and end', () => {
+  const setup = () => {
+    const fk = createFreshkey({ store: memoryStore(), namespace: 'kit-frames-run', logger: false })
+    return { fk, binding: new Binding<object>(fk, {}, 'kit') }
+  }
+
+  test('a frame the adapter drives: open while the body runs, closed after', async () => {
+    const { binding } = setup()
+    const handle = {}
+    const depth = await binding.frames.run(handle, undefined, async () => binding.frames.depth(handle))
+    expect(depth).toBe(1)
+    expect(binding.frames.depth(handle)).toBe(0)
+  })
+
+  test('a failing body rolls its changes back, or keeps them under keepOnFailure', async () => {
+    const { fk, binding } = setup()
+    let loads = 0
+    const load = (table: string) => fk.wrap([table], async () => ++loads, { deps: [dep.table(table)] })
+    const failing = (table: string, keep: boolean) => {
+      const handle = {}
+      const body = async () => {
+        await binding.record(handle, [{ table, kind: 'bulk' }], true)
+        throw new Error('failed')
+      }
+      return binding.frames.run(handle, undefined, body, keep)
+    }
+    await load('dropped')
+    await load('kept')
+    await expect(failing('dropped', false)).rejects.toThrow('failed')
+    await expect(failing('kept', true)).rejects.toThrow('failed')
+    expect([await load('dropped'), await load('kept')]).toEqual([1, 3])
   })
 })

@@ -33,20 +33,31 @@ export { ReadFrame } from '../tracking.ts'
 export type { PreparedCommit } from '../transaction.ts'
 export { Transaction } from '../transaction.ts'
 export type { FillTicket } from '../value-cache.ts'
+export type { AddedFields } from './added-fields.ts'
+export { removeAdded } from './added-fields.ts'
 export type { BindingOptions } from './binding.ts'
 export { Binding } from './binding.ts'
+export { classInstances } from './class-instances.ts'
 export type { Conjunction } from './conjunctions.ts'
 export { andConjunctions, combinations, referencingFilter } from './conjunctions.ts'
 export { AdapterDisposedError, AdapterInactiveError, AdapterSetupError } from './errors.ts'
+export { filteredRead } from './filtered-read.ts'
 export { TransactionFrames } from './frames.ts'
 export type { MethodWraps } from './patches.ts'
 export { patchMethods, unpatched } from './patches.ts'
 export { keyCombinations, primaryKeyOf } from './primary-keys.ts'
 export type { RawSqlPolicy } from './raw-sql.ts'
-export { isRawSqlPolicy, rawReadTables, rawSqlFacts } from './raw-sql.ts'
+export {
+  isRawSqlPolicy,
+  knownTables,
+  kyselyTables,
+  rawReadTables,
+  rawSqlFacts,
+  sqlTextOf,
+} from './raw-sql.ts'
 export { fenceReads, framesOf, markUnsafe, reportReads, trackedQuery, wholeTables } from './read-frames.ts'
-export type { ResultLookup } from './result-cache.ts'
-export { ResultCache } from './result-cache.ts'
+export type { PendingFill, ReadPlan, ResultLookup } from './result-cache.ts'
+export { ResultCache, wholePlan } from './result-cache.ts'
 export type { ForeignKeyFact, SchemaFacts } from './schema-graph.ts'
 export { SchemaGraph } from './schema-graph.ts'
 export type { SilentWriteFacts } from './silent-write.ts'

@@ -42,11 +42,33 @@ export function rawSqlFacts(
 }
 
 /**
- * Tables a raw read depends on, as a whole: the ones it names; every table when its text is
- * unknown, when it names none (a function may read any) or one freshkey does not know (a view, a
- * CTE): wider, never stale.
+ * The tables a statement that names `named` may touch: those, when it names some and freshkey
+ * knows each of them; else every table (a view, a CTE or a function may stand for any).
  */
-export function rawReadTables(graph: SchemaGraph, sql: string | undefined): string[] {
-  const named = sql === undefined ? [] : sqlTablesRead(sql, graph.tables)
-  return named.length > 0 && named.every((t) => graph.tables.has(t)) ? named : [...graph.tables]
+export function knownTables(graph: SchemaGraph, named: readonly string[]): string[] {
+  return named.length > 0 && named.every((t) => graph.tables.has(t)) ? [...named] : [...graph.tables]
+}
+
+/** Tables a raw read depends on, as a whole: {@link knownTables} of the ones its text names (every table when unknown). */
+export const rawReadTables = (graph: SchemaGraph, sql: string | undefined): string[] =>
+  knownTables(graph, sql === undefined ? [] : sqlTablesRead(sql, graph.tables))
+
+/** SQL text of a query object: a string, a fragment with `sql`, a Knex or Kysely query (`toSQL()`, `toRaw()`). */
+export function sqlTextOf(query: any): string | undefined {
+  if (typeof query === 'string' || typeof query?.sql === 'string') return query.sql ?? query
+  try {
+    const sql = (query?.toSQL ?? query?.toRaw)?.call(query)?.sql
+    return typeof sql === 'string' ? sql : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Table names anywhere in a Kysely operation node (targets, joins, subqueries): wider than written, never narrower. */
+export function kyselyTables(node: any, out = new Set<string>(), depth = 0): Set<string> {
+  const name = node?.kind === 'TableNode' ? node.table?.identifier?.name : undefined
+  if (typeof name === 'string') out.add(name)
+  for (const value of node && typeof node === 'object' && depth < 32 ? Object.values(node) : [])
+    kyselyTables(value, out, depth + 1)
+  return out
 }
