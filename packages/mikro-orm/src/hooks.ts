@@ -2,11 +2,14 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import {
   bulkFacts,
   framesOf,
+  knownTables,
+  kyselyTables,
   type MethodWraps,
   markUnsafe,
   patchMethods,
   reportReads,
   silentWrite,
+  sqlTextOf,
   trackedQuery,
   unpatched,
   type WriteFact,
@@ -56,18 +59,7 @@ function write<R>(bs: readonly B[], trx: Trx | undefined, s: WriteSpec, run: () 
 /** A read the tracker cannot analyse (raw SQL, QueryBuilder): the tables it names, whole. */
 async function opaqueRead<R>(bs: readonly B[], sql: () => unknown, inTx: boolean, run: () => Promise<R>) {
   const frames = framesOf(bs)
-  return frames ? trackedQuery(frames, bs[0]!.rawReadTables(sqlText(sql())), inTx, run) : run()
-}
-
-/** SQL text of what `em.execute` takes: a string, a `raw()` fragment, a Knex or Kysely query. */
-function sqlText(q: any): string | undefined {
-  if (typeof q === 'string' || typeof q?.sql === 'string') return q.sql ?? q
-  try {
-    const sql = (q?.toSQL ?? q?.toRaw)?.call(q)?.sql
-    return typeof sql === 'string' ? sql : undefined
-  } catch {
-    return undefined
-  }
+  return frames ? trackedQuery(frames, bs[0]!.rawReadTables(sqlTextOf(sql())), inTx, run) : run()
 }
 
 type QB = facts.QueryBuilderLike & { em?: Em; context?: Trx; getQuery?(): string; execute: Fn; clone: Fn }
@@ -93,15 +85,6 @@ function watchQueryBuilder(qb: QB): QB {
   return qb
 }
 
-/** Table names anywhere in a Kysely operation node (targets, joins, subqueries): wider than written, never narrower. */
-function kyselyTables(node: any, out: Set<string>, depth = 0): Set<string> {
-  const name = node?.kind === 'TableNode' ? node.table?.identifier?.name : undefined
-  if (typeof name === 'string') out.add(name)
-  for (const value of node && typeof node === 'object' && depth < 32 ? Object.values(node) : [])
-    kyselyTables(value, out, depth + 1)
-  return out
-}
-
 const WRITE_NODE = /^(Insert|Update|Delete|Merge)QueryNode$/
 
 /**
@@ -113,13 +96,12 @@ function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
   const writes = new WeakMap<object, (b: B) => Promise<void>>()
   const plugin = {
     transformQuery({ node, queryId }: { node: Row & { kind?: string }; queryId: object }) {
-      const named = [...kyselyTables(node, new Set())]
+      const named = [...kyselyTables(node)]
       const sql = node.kind === 'RawNode' ? ((node.sqlFragments as string[]) ?? []).join('?') : undefined
-      const tables = (b: B) =>
-        named.length > 0 && named.every((t) => b.graph.tables.has(t)) ? named : b.graph.tables
       const isWrite = WRITE_NODE.test(node.kind ?? '')
       if (sql !== undefined) writes.set(queryId, (b) => b.raw(trx, sql, [], !!trx))
-      else if (isWrite) writes.set(queryId, (b) => b.record(trx, bulkFacts(tables(b)), !!trx))
+      else if (isWrite)
+        writes.set(queryId, (b) => b.record(trx, bulkFacts(knownTables(b.graph, named)), !!trx))
       if (!isWrite) for (const f of framesOf(bs) ?? []) markUnsafe(f)
       return node
     },
@@ -189,7 +171,7 @@ const EM: MethodWraps = {
       const trx = trxOf(this)
       const run = async () => {
         const result = await original.call(this, query, params, ...rest)
-        const sql = sqlText(query)
+        const sql = sqlTextOf(query)
         for (const b of silentBindingsOf(this.config))
           await b.raw(trx, sql, Array.isArray(params) ? params : [], !!trx)
         return result
