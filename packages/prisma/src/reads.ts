@@ -1,5 +1,12 @@
 import type { PrimaryKey } from '@freshkey/core'
-import { andConjunctions, type ReadRecord, referencingFilter } from '@freshkey/core/adapter'
+import {
+  type AddedFields,
+  andConjunctions,
+  filteredRead,
+  type ReadRecord,
+  referencingFilter,
+  removeAdded,
+} from '@freshkey/core/adapter'
 import { type Filter, orderFields, translate } from './filters.ts'
 import { isObject, list, pkOf, type Row } from './rows.ts'
 import type { ModelIndex, ModelInfo, RelationInfo } from './schema.ts'
@@ -49,11 +56,6 @@ function loaded(model: ModelInfo, args: Row): [RelationInfo, Row, boolean][] {
   return out
 }
 
-interface Strip {
-  readonly added: string[]
-  readonly children: [string, Strip][]
-}
-
 /**
  * Arguments that make every returned record carry its key (a find's nested records too, and the keys
  * their relations load by; a write nothing else: a role may lack SELECT on other columns), and the undo.
@@ -62,13 +64,13 @@ export function prepareRead(index: ModelIndex, model: ModelInfo, op: string, arg
   const deep = op.startsWith('find')
   if (!deep && (op.endsWith('Many') || !isWrite(op))) return { sent: args, strip() {} }
   const [sent, plan] = augment(index, model, args, deep)
-  return { sent, strip: (result: unknown) => strip(result, plan) }
+  return { sent, strip: (result: unknown) => removeAdded(result, plan) }
 }
 
-function augment(index: ModelIndex, model: ModelInfo, args: Row, deep: boolean): [Row, Strip] {
+function augment(index: ModelIndex, model: ModelInfo, args: Row, deep: boolean): [Row, AddedFields] {
   const rels = deep ? loaded(model, args).filter(([, , count]) => !count) : []
   const needed = new Set([...model.primaryKey, ...rels.flatMap(([r]) => [...r.fields, ...r.backReferences])])
-  const plan: Strip = { added: [], children: [] }
+  const plan: AddedFields = { added: [], children: [] }
   const key = isObject(args.select) ? 'select' : isObject(args.include) ? 'include' : undefined
   const sent: Row = { ...args }
   const level: Row = { ...(key ? (args[key] as Row) : {}) }
@@ -90,13 +92,6 @@ function augment(index: ModelIndex, model: ModelInfo, args: Row, deep: boolean):
   if (plan.added.length === 0 && plan.children.length === 0) return [args, plan]
   if (key) sent[key] = level
   return [sent, plan]
-}
-
-function strip(result: unknown, plan: Strip): void {
-  for (const rec of list(result).filter(isObject)) {
-    for (const f of plan.added) delete rec[f]
-    for (const [field, child] of plan.children) strip(rec[field], child)
-  }
 }
 
 /** The filter of one level of a read, order fields watched; relation filters and orderings read their tables whole. */
@@ -129,20 +124,14 @@ export function readRecords(index: ModelIndex, model: ModelInfo, op: string, arg
 }
 
 /** One table's filtered read: its filter and the rows it returned (none named by a count or an aggregate). */
-function filtered(model: ModelInfo, f: Filter, records: Row[] | undefined, watch: Iterable<string> | '*') {
-  const returned = (records ?? []).map((r) => pkOf(model, r))
-  if (f.where === undefined || returned.some((pk) => pk === undefined))
-    return { table: model.table, whole: true }
-  const rows = [...f.rows, ...(returned as PrimaryKey[])]
-  if (f.where.length === 0 && (rows.length > 0 || records)) return { table: model.table, rows }
-  return {
-    table: model.table,
-    rows,
-    where: f.where,
-    watch: watch === '*' ? ('*' as const) : [...watch],
-    ...(records ? {} : { enumerates: false }),
-  }
-}
+const filtered = (model: ModelInfo, f: Filter, records: Row[] | undefined, watch: Iterable<string> | '*') =>
+  filteredRead(
+    model.table,
+    f.where,
+    f.rows,
+    records?.map((r) => pkOf(model, r)),
+    watch,
+  )
 
 const keysOf = (rows: Row[], fields: readonly string[]) => rows.map((r) => fields.map((f) => r[f]))
 
