@@ -1,8 +1,8 @@
 import { type Freshkey, scopesOf, type Transaction } from '@freshkey/core'
-import { Binding, type BindingOptions, SchemaGraph, type WriteFact } from '@freshkey/core/adapter'
+import { Binding, type BindingOptions, bulkFact, bulkFacts, SchemaGraph } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { EntitySchema, Reference, RequestContext, TransactionContext, Utils } from '@mikro-orm/core'
-import { bulk, bulkOf, flushFacts, imageOf, pivotTables } from './facts.ts'
+import { flushFacts, imageOf, pivotTables } from './facts.ts'
 import { cacheContext, patchOrm, upsertBatch } from './hooks.ts'
 import { pkOf, pkOfEntity, schemaFacts, tableOf } from './metadata.ts'
 
@@ -109,22 +109,6 @@ export class MikroOrmBinding extends Binding<Trx> {
     return undefined
   }
 
-  /** `run()`, or `fallback()` when it throws (the error reported under `operation`). */
-  attempt<T, F = undefined>(operation: string, run: () => T, fallback?: () => F): T | F {
-    try {
-      return run()
-    } catch (error) {
-      this.report(operation, error)
-      return fallback?.() as F
-    }
-  }
-
-  /** The write facts `build` gives; a failure widens to the table (or every table). */
-  factsOf(operation: string, meta: M.EntityMetadata | undefined, build: () => WriteFact[]): WriteFact[] {
-    const table = tableOf(meta)
-    return this.attempt(operation, build, () => bulkOf(table !== undefined ? [table] : this.graph.tables))
-  }
-
   transactionOf(em: M.EntityManager): Transaction | undefined {
     const trx = em.config === this.config ? (em.getTransactionContext() as Trx | undefined) : undefined
     return this.frames.current(trx)
@@ -159,7 +143,7 @@ export class MikroOrmBinding extends Binding<Trx> {
     }
     // A flush that failed midway may have written some of its rows: its tables, in bulk.
     for (const p of this.#unfinished.get(trx) ?? []) {
-      if (!p.recorded) await this.record(trx, bulkOf(p.tables), true)
+      if (!p.recorded) await this.record(trx, bulkFacts(p.tables), true)
       p.recorded = true
     }
     this.#unfinished.delete(trx)
@@ -205,11 +189,11 @@ export class MikroOrmBinding extends Binding<Trx> {
   /** An upserted entity: an update of unknown fields (the row may have existed), one store call per `upsert*` call. */
   async afterUpsert({ em, entity, meta }: M.EventArgs<object>): Promise<void> {
     const batch = upsertBatch.getStore()
-    const facts = this.factsOf('upsert', meta, () => {
+    const facts = this.factsOf('upsert', tableOf(meta), () => {
       const table = tableOf(meta)
       const pk = pkOf(meta, entity)
       const after = batch?.partial ? {} : { after: imageOf(meta, entity as Record<string, unknown>) }
-      if (table === undefined || pk === undefined) return table === undefined ? [] : [bulk(table)]
+      if (table === undefined || pk === undefined) return table === undefined ? [] : [bulkFact(table)]
       return [{ table, kind: 'update', pk, ...after }]
     })
     if (batch) batch.facts.set(this, [...(batch.facts.get(this) ?? []), ...facts])

@@ -1,10 +1,16 @@
 import type { Freshkey } from '@freshkey/core'
-import { AdapterSetupError, type FillTicket, type ReadRecord, ResultCache } from '@freshkey/core/adapter'
+import {
+  AdapterSetupError,
+  type PendingFill,
+  type ReadPlan,
+  ResultCache,
+  wholePlan,
+} from '@freshkey/core/adapter'
 import { type CacheAdapter, Utils } from '@mikro-orm/core'
 import { bindingsOf, type MikroOrmBinding } from './binding.ts'
-import { cacheContext, rawReadTables } from './hooks.ts'
+import { cacheContext } from './hooks.ts'
 import type { Row } from './metadata.ts'
-import { graphRecords, queryRecords, reachableTables, relatedTables, whole } from './reads.ts'
+import { graphRecords, queryRecords, reachableTables, relatedTables } from './reads.ts'
 
 /** Options of {@link FreshkeyCacheAdapter}. */
 export interface FreshkeyCacheAdapterOptions {
@@ -16,35 +22,24 @@ export interface FreshkeyCacheAdapterOptions {
   keyPrefix?: string
 }
 
-/** What a cached query reads: the tables fenced before it runs, and its read records from the data MikroORM caches. */
-interface Plan {
-  readonly tables: readonly string[]
-  records(data: unknown): ReadRecord[]
-}
-
-interface PendingFill {
-  readonly adapter: FreshkeyCacheAdapter
-  readonly binding: MikroOrmBinding
-  readonly ticket: FillTicket
-  readonly plan: Plan
-}
+/** A miss of this adapter, waiting for the data MikroORM stores. */
+type Pending = PendingFill & { readonly adapter: FreshkeyCacheAdapter }
 
 /**
  * The plan of one result-cache key. MikroORM keys are `[[schema, table, discriminator], method,
  * options, where]` for `em.find`/`findOne`/`count` (computed for named keys too, and handed to us
  * with the entity name by `tryCache`) and `['qb.execute', sql, params, method]` for QueryBuilder.
  */
-function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unknown): Plan {
+function planOf(b: MikroOrmBinding, name: string, entityName: unknown, key: unknown): ReadPlan {
   let parts = key
   try {
     parts ??= name.startsWith('[') ? JSON.parse(name) : undefined
   } catch {}
-  const wholly = (tables: string[]): Plan => ({ tables, records: () => whole(tables) })
-  if (!Array.isArray(parts)) return wholly([...b.graph.tables])
-  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') return wholly(rawReadTables(b, parts[1]))
+  if (!Array.isArray(parts)) return wholePlan([...b.graph.tables])
+  if (parts[0] === 'qb.execute' && typeof parts[1] === 'string') return wholePlan(b.rawReadTables(parts[1]))
   const [head, method, options, where] = parts as [unknown, string, Row | undefined, unknown]
   const meta = b.meta(entityName ?? (Array.isArray(head) ? head[1] : undefined))
-  if (!meta || typeof method !== 'string') return wholly([...b.graph.tables])
+  if (!meta || typeof method !== 'string') return wholePlan([...b.graph.tables])
   // MikroORM serializes every initialized relation of the entities it caches: fence every table they can reach.
   const tables = relatedTables(meta, [where, options?.populateWhere], reachableTables(meta))
   return {
@@ -93,24 +88,18 @@ export class FreshkeyCacheAdapter implements CacheAdapter {
         'mikro-orm',
         'the freshkey result cache is used on an ORM without freshkeyMikroORM(orm, fk): writes would not invalidate it',
       )
-    if (b.frame()) return undefined
-    const plan = b.attempt('result-cache', () => planOf(b, name, ctx?.entityName, ctx?.key))
-    if (!plan) return undefined
-    const found = await this.#cache.lookup(name, plan.tables)
+    const found = await this.#cache.lookupQuery(b, name, () => planOf(b, name, ctx?.entityName, ctx?.key))
     if (found.hit) return found.value as T
-    if (found.ticket && ctx)
-      ctx.pending = { adapter: this, binding: b, ticket: found.ticket, plan } satisfies PendingFill
+    if (found.pending && ctx) ctx.pending = { ...found.pending, adapter: this } satisfies Pending
     return undefined
   }
 
   async set(_name: string, data: unknown, _origin: string, expiration?: number): Promise<void> {
     const ctx = cacheContext.getStore()
-    const pending = ctx?.pending as PendingFill | undefined
+    const pending = ctx?.pending as Pending | undefined
     if (!ctx || pending?.adapter !== this || ctx.em.isInTransaction()) return
-    const records = pending.binding.attempt('result-cache', () => pending.plan.records(data))
-    if (!records) return
     const ttl = expiration !== undefined && expiration > 0 ? expiration / 1000 : this.#ttl
-    await this.#cache.fill(pending.ticket, data, records, ttl)
+    await this.#cache.fillQuery(pending, data, ttl)
   }
 
   async remove(name: string): Promise<void> {

@@ -1,16 +1,11 @@
 import type { RowImage } from '@freshkey/core'
-import type { WriteFact } from '@freshkey/core/adapter'
+import { bulkFact, bulkFacts, type WriteFact } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { Utils } from '@mikro-orm/core'
 import type { Row } from './metadata.ts'
 import { keyValue, ownsKey, pinnedKeys, pivotOf, pkOf, pkOfEntity, plain, tableOf } from './metadata.ts'
 
 type Meta = M.EntityMetadata
-type Verb = 'insert' | 'update' | 'delete' | 'truncate' | 'unknown'
-
-export const bulk = (table: string, verb: Verb = 'unknown', changed?: string[]): WriteFact =>
-  changed ? { table, kind: 'bulk', verb, changed } : { table, kind: 'bulk', verb }
-export const bulkOf = (tables: Iterable<string>) => [...tables].map((t) => bulk(t))
 
 /**
  * A row image keyed by property names: the scalar columns and foreign keys the object holds. Values
@@ -37,7 +32,7 @@ function changeSetFact(cs: ChangeSet, part: ChangeSet): WriteFact | undefined {
   if (!kind || table === undefined) return undefined
   const pk = kind === 'insert' ? pkOf(meta, entity) : pkOf(meta, before, entity)
   const after = imageOf(meta, entity)
-  if (pk === undefined) return bulk(table, kind)
+  if (pk === undefined) return bulkFact(table, kind)
   if (kind !== 'update') return kind === 'delete' ? { table, kind, pk } : { table, kind, pk, after }
   return { table, kind, pk, after, changed: Object.keys(part.payload ?? {}), newPk: pkOf(meta, entity) }
 }
@@ -49,7 +44,7 @@ export const pivotTables = (uow: M.UnitOfWork): string[] => [
 
 /** The write facts of a flush: one per change set (and per table-per-type table), plus its pivot tables in bulk. */
 export function flushFacts(uow: M.UnitOfWork, pivots: readonly string[]): WriteFact[] {
-  const out = bulkOf(pivots)
+  const out = bulkFacts(pivots)
   for (const cs of uow.getChangeSets() as ChangeSet[]) {
     const parts = [cs, ...(cs.tptChangeSets ?? []).filter((p) => tableOf(p.meta) !== tableOf(cs.meta))]
     for (const part of parts) {
@@ -69,7 +64,8 @@ export function nativeUpdateFacts(meta: Meta, where: unknown, data: Row, alias?:
   const newPk = moves ? pkOf(meta, data) : undefined
   const after = imageOf(meta, data ?? {})
   if (table === undefined) return []
-  if (!keys || (moves && (newPk === undefined || keys.length !== 1))) return [bulk(table, 'update', changed)]
+  if (!keys || (moves && (newPk === undefined || keys.length !== 1)))
+    return [bulkFact(table, 'update', changed)]
   return keys.map((pk) => ({ table, kind: 'update', pk, after, changed, newPk }))
 }
 
@@ -78,7 +74,7 @@ export function nativeDeleteFacts(meta: Meta, where: unknown, alias?: string): W
   const table = tableOf(meta)
   const keys = pinnedKeys(meta, where, alias)
   if (table === undefined) return []
-  return keys ? keys.map((pk) => ({ table, kind: 'delete', pk })) : [bulk(table, 'delete')]
+  return keys ? keys.map((pk) => ({ table, kind: 'delete', pk })) : [bulkFact(table, 'delete')]
 }
 
 /**
@@ -102,7 +98,7 @@ export function insertFacts(
     return pk === undefined ? undefined : { table, kind, pk, after: imageOf(meta, source) }
   })
   return facts.includes(undefined)
-    ? [bulk(table, kind === 'insert' ? 'insert' : 'unknown')]
+    ? [bulkFact(table, kind === 'insert' ? 'insert' : 'unknown')]
     : (facts as WriteFact[])
 }
 
@@ -122,7 +118,7 @@ export function queryBuilderFacts(qb: QueryBuilderLike, meta: Meta, tables: Iter
   const type = qb.type ?? ''
   const table = tableOf(meta)
   if (!['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'UPSERT'].includes(type)) return []
-  if (table === undefined) return bulkOf(tables)
+  if (table === undefined) return bulkFacts(tables)
   const { cond, data, onConflict } = qb.state ?? {
     cond: qb._cond,
     data: qb._data,
@@ -137,10 +133,11 @@ export function queryBuilderFacts(qb: QueryBuilderLike, meta: Meta, tables: Iter
     return named.every(([p]) => p !== undefined) ? (Object.fromEntries(named) as Row) : undefined
   }
   const set = props(data)
-  if (type === 'UPDATE') return set ? nativeUpdateFacts(meta, cond, set, qb.alias) : [bulk(table, 'update')]
+  if (type === 'UPDATE')
+    return set ? nativeUpdateFacts(meta, cond, set, qb.alias) : [bulkFact(table, 'update')]
   if (type === 'DELETE') return nativeDeleteFacts(meta, cond, qb.alias)
-  if (type === 'TRUNCATE') return [bulk(table, 'truncate')]
+  if (type === 'TRUNCATE') return [bulkFact(table, 'truncate')]
   const rows = (Array.isArray(data) ? data : [data]).map(props)
   const kind = type === 'UPSERT' || onConflict ? 'update' : 'insert'
-  return rows.includes(undefined) ? [bulk(table)] : insertFacts(meta, rows, [], kind)
+  return rows.includes(undefined) ? [bulkFact(table)] : insertFacts(meta, rows, [], kind)
 }

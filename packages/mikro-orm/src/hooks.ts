@@ -1,5 +1,20 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { sqlTablesRead, type WriteFact } from '@freshkey/core/adapter'
+import {
+  bulkFacts,
+  framesOf,
+  knownTables,
+  kyselyTables,
+  type MethodWraps,
+  markUnsafe,
+  patchMethods,
+  reportReads,
+  silentWrite,
+  sqlTextOf,
+  trackedQuery,
+  unpatched,
+  type WriteFact,
+  wholeTables,
+} from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { Utils } from '@mikro-orm/core'
 import { type MikroOrmBinding as B, bindingsOf, live, silentBindingsOf, type Trx } from './binding.ts'
@@ -8,7 +23,6 @@ import { type Row, tableOf } from './metadata.ts'
 import * as reads from './reads.ts'
 
 type Fn = (this: any, ...args: any[]) => any
-type Wraps = Record<string, (original: Fn) => Fn>
 type Em = M.EntityManager & { config: object }
 type Meta = M.EntityMetadata
 type CacheCall = { em: M.EntityManager; entityName?: unknown; key?: unknown; pending?: unknown }
@@ -17,34 +31,6 @@ type WriteSpec = {
   options?: unknown
   before?: (m: Meta) => WriteFact[]
   after?: (m: Meta, r: any) => WriteFact[]
-}
-type Patch = { count: number; methods: Map<string, { original?: PropertyDescriptor; wrapper: Fn }> }
-const patches = new WeakMap<object, Patch>()
-
-/**
- * Wraps methods of `target` (a prototype shared by every ORM using the class, or one driver or
- * connection) once, counted: the last release restores the originals, unless someone wrapped them
- * after us (ours then stays, a pass-through without bindings).
- */
-function patchMethods(target: object, wraps: Wraps): () => void {
-  const t = target as Record<string, Fn>
-  const patch = patches.get(target) ?? { count: 0, methods: new Map() }
-  patches.set(target, patch)
-  for (const [name, wrap] of patch.count++ === 0 ? Object.entries(wraps) : []) {
-    const value = typeof t[name] === 'function' ? wrap(t[name]) : undefined
-    if (!value) continue
-    patch.methods.set(name, { original: Object.getOwnPropertyDescriptor(target, name), wrapper: value })
-    Object.defineProperty(target, name, { value, writable: true, configurable: true })
-  }
-  return () => {
-    if (--patch.count > 0) return
-    patches.delete(target)
-    for (const [name, { original, wrapper }] of patch.methods) {
-      if (t[name] !== wrapper) continue
-      if (original) Object.defineProperty(target, name, original)
-      else delete t[name]
-    }
-  }
 }
 
 /** A result-cache call in flight: the entity manager asking, its query, and the fill its miss may do. */
@@ -57,48 +43,23 @@ export const upsertBatch = new AsyncLocalStorage<{ facts: Map<B, WriteFact[]>; p
 const trxOf = (em: Em, options?: any): Trx | undefined =>
   options?.ctx ?? em.getContext(false).getTransactionContext()
 
-/**
- * A silent write. Facts known before it runs go out with it (outside a transaction as a fence sent
- * in parallel); facts known only from its result (inserted keys) are recorded once it returned.
- */
-async function write<R>(bs: readonly B[], trx: Trx | undefined, s: WriteSpec, run: () => Promise<R>) {
+/** A silent write of `s.target`: its facts on each binding, widened to the target's table when they cannot be worked out. */
+function write<R>(bs: readonly B[], trx: Trx | undefined, s: WriteSpec, run: () => Promise<R>) {
   const of = (b: B, build: (m: Meta) => WriteFact[]) => {
     const m = b.meta(s.target)
-    return b.factsOf('write', m, () => (m ? build(m) : []))
+    return b.factsOf('write', tableOf(m), () => (m ? build(m) : []))
   }
   const { before, after } = s
-  if (before && !trx)
-    return bs.reduceRight((next: () => Promise<R>, b) => () => b.autocommit(of(b, before), next), run)()
-  const result = await run()
-  for (const b of bs) await b.record(trx, of(b, before ?? ((m) => after!(m, result))), trx !== undefined)
-  return result
-}
-
-/** Tables a raw read depends on: those it names, or every table when it names one freshkey does not know (a view). */
-export function rawReadTables(binding: B, sql: string | undefined): string[] {
-  const named = sql === undefined ? undefined : sqlTablesRead(sql, binding.graph.tables)
-  return named?.every((t) => binding.graph.tables.has(t)) ? named : [...binding.graph.tables]
+  const facts = before
+    ? { before: (b: B) => of(b, before) }
+    : { after: (b: B, r: R) => of(b, (m) => after!(m, r)) }
+  return silentWrite(bs, trx, facts, run)
 }
 
 /** A read the tracker cannot analyse (raw SQL, QueryBuilder): the tables it names, whole. */
 async function opaqueRead<R>(bs: readonly B[], sql: () => unknown, inTx: boolean, run: () => Promise<R>) {
-  const frames = reads.framesOf(bs)
-  const tables = frames ? rawReadTables(bs[0]!, sqlText(sql())) : []
-  if (frames) await reads.fence(frames, tables, inTx)
-  const result = await run()
-  if (frames) reads.report(frames, reads.whole(tables))
-  return result
-}
-
-/** SQL text of what `em.execute` takes: a string, a `raw()` fragment, a Knex or Kysely query. */
-function sqlText(q: any): string | undefined {
-  if (typeof q === 'string' || typeof q?.sql === 'string') return q.sql ?? q
-  try {
-    const sql = (q?.toSQL ?? q?.toRaw)?.call(q)?.sql
-    return typeof sql === 'string' ? sql : undefined
-  } catch {
-    return undefined
-  }
+  const frames = framesOf(bs)
+  return frames ? trackedQuery(frames, bs[0]!.rawReadTables(sqlTextOf(sql())), inTx, run) : run()
 }
 
 type QB = facts.QueryBuilderLike & { em?: Em; context?: Trx; getQuery?(): string; execute: Fn; clone: Fn }
@@ -124,15 +85,6 @@ function watchQueryBuilder(qb: QB): QB {
   return qb
 }
 
-/** Table names anywhere in a Kysely operation node (targets, joins, subqueries): wider than written, never narrower. */
-function kyselyTables(node: any, out: Set<string>, depth = 0): Set<string> {
-  const name = node?.kind === 'TableNode' ? node.table?.identifier?.name : undefined
-  if (typeof name === 'string') out.add(name)
-  for (const value of node && typeof node === 'object' && depth < 32 ? Object.values(node) : [])
-    kyselyTables(value, out, depth + 1)
-  return out
-}
-
 const WRITE_NODE = /^(Insert|Update|Delete|Merge)QueryNode$/
 
 /**
@@ -144,14 +96,13 @@ function watchKysely<K>(kysely: K, bs: readonly B[], trx: Trx | undefined): K {
   const writes = new WeakMap<object, (b: B) => Promise<void>>()
   const plugin = {
     transformQuery({ node, queryId }: { node: Row & { kind?: string }; queryId: object }) {
-      const named = [...kyselyTables(node, new Set())]
+      const named = [...kyselyTables(node)]
       const sql = node.kind === 'RawNode' ? ((node.sqlFragments as string[]) ?? []).join('?') : undefined
-      const tables = (b: B) =>
-        named.length > 0 && named.every((t) => b.graph.tables.has(t)) ? named : b.graph.tables
       const isWrite = WRITE_NODE.test(node.kind ?? '')
       if (sql !== undefined) writes.set(queryId, (b) => b.raw(trx, sql, [], !!trx))
-      else if (isWrite) writes.set(queryId, (b) => b.record(trx, facts.bulkOf(tables(b)), !!trx))
-      if (!isWrite) for (const f of reads.framesOf(bs) ?? []) reads.unsafe(f)
+      else if (isWrite)
+        writes.set(queryId, (b) => b.record(trx, bulkFacts(knownTables(b.graph, named)), !!trx))
+      if (!isWrite) for (const f of framesOf(bs) ?? []) markUnsafe(f)
       return node
     },
     async transformResult({ result, queryId }: { result: unknown; queryId: object }) {
@@ -189,7 +140,7 @@ const SILENT: Record<string, (a: any[]) => WriteSpec> = {
   },
 }
 
-const silentWrite =
+const wrapSilent =
   (spec: (a: any[]) => WriteSpec) =>
   (original: Fn): Fn =>
     function (this: Em, ...args: unknown[]) {
@@ -211,8 +162,8 @@ const upserts = (original: Fn): Fn =>
     return result
   }
 
-const EM: Wraps = {
-  ...Object.fromEntries(Object.entries(SILENT).map(([name, spec]) => [name, silentWrite(spec)])),
+const EM: MethodWraps = {
+  ...Object.fromEntries(Object.entries(SILENT).map(([name, spec]) => [name, wrapSilent(spec)])),
   upsert: upserts,
   upsertMany: upserts,
   execute: (original) =>
@@ -220,10 +171,9 @@ const EM: Wraps = {
       const trx = trxOf(this)
       const run = async () => {
         const result = await original.call(this, query, params, ...rest)
-        const sql = sqlText(query)
+        const sql = sqlTextOf(query)
         for (const b of silentBindingsOf(this.config))
-          if (sql === undefined) await b.record(trx, facts.bulkOf(b.graph.tables), !!trx)
-          else await b.raw(trx, sql, Array.isArray(params) ? params : [], !!trx)
+          await b.raw(trx, sql, Array.isArray(params) ? params : [], !!trx)
         return result
       }
       return opaqueRead(bindingsOf(this.config), () => query, !!trx, run)
@@ -263,7 +213,7 @@ const populate = (original: Fn): Fn =>
     const top = !o?.visited
     const result = await original.call(this, entityName, entities, hints, o)
     for (const b of top && entities?.length ? live : []) {
-      const frames = reads.framesOf([b])
+      const frames = framesOf([b])
       // This ORM's metadata of the entities' class (STI subclasses included), not their `__meta`:
       // ORMs sharing entity classes overwrite it on the shared prototype.
       const meta = frames && b.meta(entities[0])
@@ -276,7 +226,7 @@ const populate = (original: Fn): Fn =>
       const records = reads.graphRecords(meta, entities, normalized, false, through.size > 0)
       // No fence here: the queries that loaded these rows were fenced before they ran; rows the
       // identity map held from before the load make it unsafe (served, not stored), never trusted.
-      reads.report(frames, records)
+      reportReads(frames, records)
     }
     return result
   }
@@ -286,7 +236,7 @@ const driverRead =
   (original: Fn): Fn =>
     async function (this: { config: object }, entityName, where, o, ...rest) {
       const bs = bindingsOf(this.config)
-      const frames = reads.framesOf(bs)
+      const frames = framesOf(bs)
       if (!frames) return original.call(this, entityName, where, o, ...rest)
       const meta = bs[0]!.meta(entityName)
       const table = meta && !meta.virtual ? tableOf(meta) : undefined
@@ -294,11 +244,12 @@ const driverRead =
         ? reads.relatedTables(meta!, [where, o?.populateWhere, o?.populateFilter], new Set([table]))
         : undefined
       const tables = related ? reads.hintTables(meta!, o?.populate, related) : bs[0]!.graph.tables
-      await reads.fence(frames, tables, !!o?.ctx)
-      const result = await original.call(this, entityName, where, o, ...rest)
-      const found = kind === 'find' ? result : undefined
-      reads.report(frames, related ? reads.queryRecords(meta!, where, o, found) : reads.whole(tables))
-      return result
+      const run = () => original.call(this, entityName, where, o, ...rest)
+      return trackedQuery(frames, tables, !!o?.ctx, run, (result) =>
+        related
+          ? reads.queryRecords(meta!, where, o, kind === 'find' ? (result as Row[]) : undefined)
+          : wholeTables(tables),
+      )
     }
 
 const ended =
@@ -324,7 +275,7 @@ const begin = (original: Fn): Fn =>
  * writes, raw and QueryBuilder reads, result cache), the EntityLoader class (every populate), the
  * driver (reads) and its write connection (transactions the events do not show).
  */
-function hookTargets(em: M.EntityManager): [owner: string, target: object, wraps: Wraps][] {
+function hookTargets(em: M.EntityManager): [owner: string, target: object, wraps: MethodWraps][] {
   const driver = em.getDriver()
   return [
     ['em', Object.getPrototypeOf(em), EM],
@@ -333,7 +284,7 @@ function hookTargets(em: M.EntityManager): [owner: string, target: object, wraps
     ['connection', driver.getConnection('write'), CONNECTION],
   ]
 }
-const CONNECTION: Wraps = { begin, commit: ended('afterCommit'), rollback: ended('afterRollback') }
+const CONNECTION: MethodWraps = { begin, commit: ended('afterCommit'), rollback: ended('afterRollback') }
 
 /** Installs the hooks on `em`'s ORM: one release function per patched object. */
 export const patchOrm = (em: M.EntityManager) => hookTargets(em).map(([, t, wraps]) => patchMethods(t, wraps))
@@ -343,9 +294,7 @@ const UNVERIFIED = ['clone', 'getKysely']
 
 /** The hooks of `em`'s ORM that are not (or no longer) our wrappers, as `owner.method`. */
 export const missingHooks = (em: M.EntityManager): string[] =>
-  hookTargets(em).flatMap(([owner, target, wraps]) =>
-    Object.keys(wraps)
-      .filter((n) => owner !== 'em' || (n in em && !UNVERIFIED.includes(n)))
-      .filter((n) => (target as Row)[n] !== patches.get(target)?.methods.get(n)?.wrapper)
-      .map((n) => `${owner}.${n}`),
-  )
+  hookTargets(em).flatMap(([owner, target, wraps]) => {
+    const names = Object.keys(wraps).filter((n) => owner !== 'em' || (n in em && !UNVERIFIED.includes(n)))
+    return unpatched(target, names).map((n) => `${owner}.${n}`)
+  })

@@ -1,5 +1,5 @@
 import type { PrimaryKey, PrimaryKeyValue } from '@freshkey/core'
-import type { ForeignKeyFact, SchemaFacts } from '@freshkey/core/adapter'
+import { type ForeignKeyFact, keyCombinations, primaryKeyOf, type SchemaFacts } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { Reference, Utils } from '@mikro-orm/core'
 
@@ -92,10 +92,7 @@ export function pkOf(meta: Meta, ...sources: readonly object[]): PrimaryKey | un
     }
     return undefined
   }
-  const pks = meta.primaryKeys as string[]
-  if (pks.length === 1) return read(pks[0]!)
-  const values = pks.map(read)
-  return values.includes(undefined) ? undefined : Object.fromEntries(pks.map((pk, i) => [pk, values[i]!]))
+  return primaryKeyOf(meta.primaryKeys as string[], read)
 }
 
 /** More rows than this in one condition are a bulk write. */
@@ -132,12 +129,5 @@ export function pinnedKeys(meta: Meta, where: unknown, alias?: string): PrimaryK
     const pinned = pinnedKeys(meta, branch, alias)
     if (pinned) return pinned
   }
-  let combos: Record<string, PrimaryKeyValue>[] = [{}]
-  for (const pk of pks) {
-    const values = keyValues(cond[pk])
-    if (!values) return undefined
-    combos = combos.flatMap((prefix) => values.map((v) => ({ ...prefix, [pk]: v })))
-    if (combos.length > MAX_ROWS) return undefined
-  }
-  return pks.length === 1 ? combos.map((c) => c[pks[0]!]!) : combos
+  return keyCombinations(pks, (pk) => keyValues(cond[pk]), MAX_ROWS)
 }

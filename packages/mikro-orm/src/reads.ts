@@ -1,5 +1,5 @@
 import type { PrimaryKey } from '@freshkey/core'
-import type { ReadFrame, ReadRecord } from '@freshkey/core/adapter'
+import { andConjunctions, type ReadRecord, wholeTables } from '@freshkey/core/adapter'
 import type * as M from '@mikro-orm/core'
 import { helper, Reference, Utils } from '@mikro-orm/core'
 import { keyValue, ownsKey, pivotOf, pkOf, pkOfEntity, plain, type Row, tableOf } from './metadata.ts'
@@ -8,19 +8,6 @@ type Meta = M.EntityMetadata
 type Prop = M.EntityProperty
 /** Normalized populate hints, or every loaded relation of serialized data. */
 type Level = readonly { readonly field: string; readonly children?: Level }[] | 'all'
-
-/** The read frames of the calling code on these bindings (loaders of `fk.wrap`, `fk.cached`). */
-export function framesOf(bindings: Iterable<{ frame(): ReadFrame | undefined }>): ReadFrame[] | undefined {
-  let out: ReadFrame[] | undefined
-  for (const b of bindings) {
-    const f = b.frame()
-    if (f && !out?.includes(f)) out = [...(out ?? []), f]
-  }
-  return out
-}
-
-export const whole = (tables: Iterable<string>): ReadRecord[] =>
-  [...tables].map((table) => ({ table, whole: true }))
 
 /** Filters that expand to more alternatives than this depend on the whole table. */
 const MAX_CONJUNCTIONS = 32
@@ -44,8 +31,6 @@ function equality(meta: Meta, key: string, value: unknown, nested = false): unkn
   return ownsKey(prop) && op === prop!.targetMeta!.primaryKeys[0] ? equality(meta, key, value[op!]) : NOT
 }
 
-const and = (a: Row[], b: Row[]) => a.flatMap((x) => b.map((y) => ({ ...y, ...x })))
-
 /**
  * A MikroORM filter as a disjunction of conjunctions of equalities (`$and`, small `$or`, `$eq`,
  * `$in`, arrays, `null`, foreign keys); undefined when it holds anything else (ranges, `$ne`, `$like`,
@@ -61,8 +46,8 @@ function conjunctions(meta: Meta, where: unknown): Row[] | undefined {
     if (key === '$and' || key === '$or') {
       const parts = Array.isArray(value) ? value.map((sub) => conjunctions(meta, sub)) : [undefined]
       if (parts.includes(undefined)) return undefined
-      if (key === '$and') for (const p of parts) out = and(out, p!)
-      else out = and(out, parts.flat() as Row[])
+      if (key === '$and') for (const p of parts) out = andConjunctions(out, p!)
+      else out = andConjunctions(out, parts.flat() as Row[])
     } else {
       const v = key.startsWith('$') ? NOT : equality(meta, key, value)
       if (v === NOT) return undefined
@@ -111,7 +96,7 @@ export function queryRecords(meta: Meta, where: unknown, options?: Row, result?:
   const rows = keys?.includes(undefined) ? undefined : (keys as PrimaryKey[] | undefined)
   const table = tableOf(meta)
   const related = relatedTables(meta, where, new Set())
-  const out = whole([...related].filter((t) => t !== table))
+  const out = wholeTables([...related].filter((t) => t !== table))
   const opaque = ['groupBy', 'having', 'unionWhere'].some((o) => !Utils.isEmpty(options?.[o]))
   const conjs = opaque || meta.pivotTable ? undefined : conjunctions(meta, where)
   const order = rows ? orderFields(meta, options?.orderBy) : []
@@ -203,26 +188,4 @@ export function graphRecords(meta: Meta, nodes: Row[], hints: Level, serialized:
   visit(meta, nodes, hints, 0)
   for (const [table, list] of rows) if (list.length > 0) out.push({ table, rows: list })
   return out
-}
-
-/** What the frame and its enclosing ones load is served, never stored. */
-export function unsafe(frame: ReadFrame): void {
-  for (let f: ReadFrame | undefined = frame; f; f = f.parent) f.unsafe = true
-}
-
-/**
- * Before a query runs: reads the fences of tables the loads have not seen yet (DESIGN rule 1).
- * A query inside a database transaction may see uncommitted rows: its loads are never stored.
- */
-export async function fence(frames: readonly ReadFrame[], tables: Iterable<string>, inTx: boolean) {
-  const list = [...tables]
-  for (const frame of frames) {
-    if (inTx) unsafe(frame)
-    const p = frame.beforeQuery(list)
-    if (p) await p
-  }
-}
-
-export function report(frames: readonly ReadFrame[], records: readonly ReadRecord[]): void {
-  for (const frame of frames) for (const r of records) frame.read(r)
 }

@@ -1,9 +1,7 @@
 import type { PrimaryKey } from '@freshkey/core'
+import { andConjunctions, type Conjunction, combinations } from '@freshkey/core/adapter'
 import { isObject, isPlain, list, pkOf, type Row } from './rows.ts'
 import type { ModelInfo } from './schema.ts'
-
-/** A conjunction of equalities: field → value, or an "any of" array. */
-export type Conjunction = Record<string, unknown>
 
 /** What a Prisma `where` filters, in the read tracker's terms. */
 export interface Filter {
@@ -33,7 +31,7 @@ export function translate(model: ModelInfo, where: unknown): Filter {
     if (!isObject(w)) throw NOT_UNDERSTOOD
     let out: Conjunction[] = [{}]
     const and = (next: Conjunction[]) => {
-      out = out.flatMap((a) => next.map((b) => ({ ...b, ...a })))
+      out = andConjunctions(out, next)
       if (out.length > MAX) throw NOT_UNDERSTOOD
     }
     for (const [key, value] of Object.entries(w)) {
@@ -65,11 +63,8 @@ export function translate(model: ModelInfo, where: unknown): Filter {
 /** A conjunction that fixes every primary-key field names its rows: they say it all. */
 function pinned(model: ModelInfo, conj: Conjunction, rows: PrimaryKey[]): boolean {
   if (model.primaryKey.length === 0 || !model.primaryKey.every((f) => Object.hasOwn(conj, f))) return false
-  let combos: Row[] = [{}]
-  for (const f of model.primaryKey)
-    combos = combos.flatMap((c) => list(conj[f]).map((v) => ({ ...c, [f]: v })))
-  const pks = combos.map((c) => pkOf(model, c))
-  if (combos.length > MAX || pks.some((pk) => pk === undefined)) return false
+  const pks = combinations(model.primaryKey, (f) => list(conj[f]), MAX)?.map((c) => pkOf(model, c))
+  if (!pks || pks.some((pk) => pk === undefined)) return false
   rows.push(...(pks as PrimaryKey[]))
   return true
 }

@@ -3,13 +3,14 @@ import type { Freshkey } from '@freshkey/core'
 import {
   AdapterSetupError,
   Binding,
+  isRawSqlPolicy,
   type ReadFrame,
   type ReadRecord,
-  rawSqlFacts,
   SchemaGraph,
-  sqlTablesRead,
   sqlWrites,
+  trackedQuery,
   type WriteFact,
+  wholeTables,
 } from '@freshkey/core/adapter'
 import { PrismaOptionsError } from './errors.ts'
 import type { FreshkeyPrismaOptions } from './options.ts'
@@ -58,13 +59,11 @@ export class PrismaBinding extends Binding<TxFrame> {
   /** Where the last `verify()` probe was seen: `true` in a frame this binding began. */
   probe: boolean | undefined
   readonly #mark: boolean
-  readonly #writes = new Map<string, WriteFact[]>()
-  readonly #reads = new Map<string, string[]>()
 
   constructor(fk: Freshkey, root: object, client: object, options: FreshkeyPrismaOptions) {
     super(fk, root, 'prisma', options)
     this.#mark = options.markRecords ?? true
-    if (typeof this.rawSql !== 'function' && !['parse', 'all', 'ignore'].includes(this.rawSql))
+    if (!isRawSqlPolicy(this.rawSql))
       throw new PrismaOptionsError("`rawSql` must be 'parse', 'all', 'ignore' or a function")
     const rdm = (client as { _runtimeDataModel?: RuntimeDataModel })._runtimeDataModel
     if (!options.metadata)
@@ -103,16 +102,11 @@ export class PrismaBinding extends Binding<TxFrame> {
   async #tracked(frame: ReadFrame, p: QueryParams, tables: string[], sent: unknown, records = noRecords) {
     // Rows read inside a transaction may be uncommitted: serve them, never store them.
     if (p.__internalParams?.transaction?.kind === 'itx') frame.unsafe = true
-    await frame.beforeQuery(tables)
-    const result = await p.query(sent)
-    let read: ReadRecord[] = []
-    try {
-      read = records(result)
-    } catch (error) {
-      this.report('read', error)
+    const read = (result: unknown) => {
+      const out = this.attempt('read', () => records(result)) ?? []
+      return out.length > 0 ? out : wholeTables(tables)
     }
-    for (const r of read.length > 0 ? read : tables.map((table) => ({ table, whole: true }))) frame.read(r)
-    return result
+    return trackedQuery([frame], tables, false, () => Promise.resolve(p.query(sent)), read)
   }
 
   /** Where a statement's writes go: its transaction's frame, or nowhere (it commits by itself). */
@@ -142,12 +136,9 @@ export class PrismaBinding extends Binding<TxFrame> {
   }
 
   #facts(model: ModelInfo, op: string, args: Row, result?: unknown): WriteFact[] | undefined {
-    try {
-      return writeFacts(this.index, model, op, args, result)
-    } catch (error) {
-      this.report('write', error)
-      return result === undefined ? undefined : [{ table: model.table, kind: 'bulk', verb: 'unknown' }]
-    }
+    const wider = (): WriteFact[] | undefined =>
+      result === undefined ? undefined : [{ table: model.table, kind: 'bulk', verb: 'unknown' }]
+    return this.attempt('write', () => writeFacts(this.index, model, op, args, result), wider)
   }
 
   async #write(model: ModelInfo, p: QueryParams): Promise<unknown> {
@@ -181,48 +172,19 @@ export class PrismaBinding extends Binding<TxFrame> {
     const frame = this.frame()
     if (!writes && sql !== undefined && !sqlWrites(sql)) {
       if (!frame) return p.query(p.args)
-      // A raw read depends on the tables it names, as a whole (every table when it names none).
-      const named = remember(this.#reads, sql, () => sqlTablesRead(sql, this.graph.tables))
-      return this.#tracked(frame, p, named.length > 0 ? named : [...this.graph.tables], p.args)
+      return this.#tracked(frame, p, this.rawReadTables(sql), p.args)
     }
     const { handle, inTransaction } = this.#locate(p)
     const result = await p.query(p.args)
-    await this.record(handle, this.#rawFacts(sql, parameters), inTransaction)
+    await this.raw(handle, sql, parameters, inTransaction)
     return result
-  }
-
-  /** {@link Binding.raw}'s facts, parsed once per statement; one of unknown text writes every table. */
-  #rawFacts(sql: string | undefined, parameters: readonly unknown[]): WriteFact[] {
-    const policy = this.rawSql
-    try {
-      if (sql === undefined) return rawSqlFacts(this.graph, '', [], policy === 'ignore' ? 'ignore' : 'all')
-      const parse = () => rawSqlFacts(this.graph, sql, parameters, policy)
-      return typeof policy === 'function' ? parse() : remember(this.#writes, sql, parse)
-    } catch (error) {
-      this.report('raw', error)
-      return rawSqlFacts(this.graph, '', [], 'all')
-    }
   }
 
   /** Marks returned records for `fk.keyFor`; marks can fail on frozen results (another extension's doing). */
   #marked(model: ModelInfo, result: unknown): unknown {
-    try {
-      if (this.#mark) markRecords(this.index, model, result)
-    } catch (error) {
-      this.report('mark', error)
-    }
+    if (this.#mark) this.attempt('mark', () => markRecords(this.index, model, result))
     return result
   }
 }
 
 const noRecords = (_result: unknown): ReadRecord[] => []
-
-// KIT: Issue 13 asks for this LRU in the kit (for `rawSqlFacts` and `sqlTablesRead`); until then it lives here.
-/** What was parsed of a statement's text, kept in an LRU of 500 statements. */
-function remember<T>(cache: Map<string, T>, key: string, compute: () => T): T {
-  const value = cache.get(key) ?? compute()
-  cache.delete(key)
-  if (cache.size >= 500) cache.delete(cache.keys().next().value as string)
-  cache.set(key, value)
-  return value
-}

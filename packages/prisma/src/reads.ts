@@ -1,6 +1,13 @@
 import type { PrimaryKey } from '@freshkey/core'
-import type { ReadRecord } from '@freshkey/core/adapter'
-import { type Conjunction, type Filter, orderFields, translate } from './filters.ts'
+import {
+  type AddedFields,
+  andConjunctions,
+  filteredRead,
+  type ReadRecord,
+  referencingFilter,
+  removeAdded,
+} from '@freshkey/core/adapter'
+import { type Filter, orderFields, translate } from './filters.ts'
 import { isObject, list, pkOf, type Row } from './rows.ts'
 import type { ModelIndex, ModelInfo, RelationInfo } from './schema.ts'
 import { isWrite } from './writes.ts'
@@ -49,11 +56,6 @@ function loaded(model: ModelInfo, args: Row): [RelationInfo, Row, boolean][] {
   return out
 }
 
-interface Strip {
-  readonly added: string[]
-  readonly children: [string, Strip][]
-}
-
 /**
  * Arguments that make every returned record carry its key (a find's nested records too, and the keys
  * their relations load by; a write nothing else: a role may lack SELECT on other columns), and the undo.
@@ -62,13 +64,13 @@ export function prepareRead(index: ModelIndex, model: ModelInfo, op: string, arg
   const deep = op.startsWith('find')
   if (!deep && (op.endsWith('Many') || !isWrite(op))) return { sent: args, strip() {} }
   const [sent, plan] = augment(index, model, args, deep)
-  return { sent, strip: (result: unknown) => strip(result, plan) }
+  return { sent, strip: (result: unknown) => removeAdded(result, plan) }
 }
 
-function augment(index: ModelIndex, model: ModelInfo, args: Row, deep: boolean): [Row, Strip] {
+function augment(index: ModelIndex, model: ModelInfo, args: Row, deep: boolean): [Row, AddedFields] {
   const rels = deep ? loaded(model, args).filter(([, , count]) => !count) : []
   const needed = new Set([...model.primaryKey, ...rels.flatMap(([r]) => [...r.fields, ...r.backReferences])])
-  const plan: Strip = { added: [], children: [] }
+  const plan: AddedFields = { added: [], children: [] }
   const key = isObject(args.select) ? 'select' : isObject(args.include) ? 'include' : undefined
   const sent: Row = { ...args }
   const level: Row = { ...(key ? (args[key] as Row) : {}) }
@@ -90,13 +92,6 @@ function augment(index: ModelIndex, model: ModelInfo, args: Row, deep: boolean):
   if (plan.added.length === 0 && plan.children.length === 0) return [args, plan]
   if (key) sent[key] = level
   return [sent, plan]
-}
-
-function strip(result: unknown, plan: Strip): void {
-  for (const rec of list(result).filter(isObject)) {
-    for (const f of plan.added) delete rec[f]
-    for (const [field, child] of plan.children) strip(rec[field], child)
-  }
 }
 
 /** The filter of one level of a read, order fields watched; relation filters and orderings read their tables whole. */
@@ -129,31 +124,16 @@ export function readRecords(index: ModelIndex, model: ModelInfo, op: string, arg
 }
 
 /** One table's filtered read: its filter and the rows it returned (none named by a count or an aggregate). */
-function filtered(model: ModelInfo, f: Filter, records: Row[] | undefined, watch: Iterable<string> | '*') {
-  const returned = (records ?? []).map((r) => pkOf(model, r))
-  if (f.where === undefined || returned.some((pk) => pk === undefined))
-    return { table: model.table, whole: true }
-  const rows = [...f.rows, ...(returned as PrimaryKey[])]
-  if (f.where.length === 0 && (rows.length > 0 || records)) return { table: model.table, rows }
-  return {
-    table: model.table,
-    rows,
-    where: f.where,
-    watch: watch === '*' ? ('*' as const) : [...watch],
-    ...(records ? {} : { enumerates: false }),
-  }
-}
+const filtered = (model: ModelInfo, f: Filter, records: Row[] | undefined, watch: Iterable<string> | '*') =>
+  filteredRead(
+    model.table,
+    f.where,
+    f.rows,
+    records?.map((r) => pkOf(model, r)),
+    watch,
+  )
 
-/** `{ fk: [keys…] }` for one field, one conjunction per parent for a compound key; undefined when a key is missing. */
-function keyFilter(parents: Row[], from: readonly string[], to: readonly string[]) {
-  const keys = parents.map((p) => from.map((f) => p[f]))
-  if (keys.some((k) => k.some((v) => v === undefined))) return undefined
-  const present = keys.filter((k) => k.every((v) => v !== null))
-  if (to.length === 1) return [{ [to[0]!]: [...new Set(present.map((k) => k[0]))] }]
-  return present.map((k) => Object.fromEntries(to.map((f, i) => [f, k[i]])))
-}
-
-const cross = (a: Conjunction[], b: Conjunction[]) => a.flatMap((x) => b.map((y) => ({ ...y, ...x })))
+const keysOf = (rows: Row[], fields: readonly string[]) => rows.map((r) => fields.map((f) => r[f]))
 
 /** Relations loaded for `parents`: to-one lookups, to-many filters on the child's foreign key, `_count`s. */
 function related(index: ModelIndex, model: ModelInfo, args: Row, parents: Row[], out: ReadRecord[]): void {
@@ -170,7 +150,7 @@ function related(index: ModelIndex, model: ModelInfo, args: Row, parents: Row[],
         out.push(filtered(target, nested.where === undefined ? { ...f, where: [] } : f, kids, watch))
     } else if (rel.fields.length > 0) {
       // To-one through this model's foreign key: a lookup of the rows it names.
-      const lookup = keyFilter(parents, rel.fields, rel.references)
+      const lookup = referencingFilter(keysOf(parents, rel.fields), rel.references)
       const ref = target.primaryKey.length === 1 ? target.primaryKey[0]! : undefined
       if (lookup && ref !== undefined && rel.references.length === 1 && rel.references[0] === ref) {
         const rows = list(lookup[0]![ref]).map((v) => pkOf(target, { [ref]: v }))
@@ -178,8 +158,10 @@ function related(index: ModelIndex, model: ModelInfo, args: Row, parents: Row[],
       } else out.push(filtered(target, { ...f, where: lookup }, kids, rel.references))
     } else {
       const fk =
-        rel.backFields.length > 0 ? keyFilter(parents, rel.backReferences, rel.backFields) : undefined
-      out.push(filtered(target, { ...f, where: fk && f.where && cross(fk, f.where) }, kids, watch))
+        rel.backFields.length > 0
+          ? referencingFilter(keysOf(parents, rel.backReferences), rel.backFields)
+          : undefined
+      out.push(filtered(target, { ...f, where: fk && f.where && andConjunctions(fk, f.where) }, kids, watch))
     }
     if (kids) related(index, target, nested, kids, out)
   }

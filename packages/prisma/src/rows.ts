@@ -1,4 +1,5 @@
 import type { PrimaryKey } from '@freshkey/core'
+import { primaryKeyOf } from '@freshkey/core/adapter'
 import type { ModelInfo } from './schema.ts'
 
 export type Row = Record<string, unknown>
@@ -46,13 +47,10 @@ export function changedFields(model: ModelInfo, data: unknown): string[] {
 export function pkOf(model: ModelInfo, record: unknown): PrimaryKey | undefined {
   const fields = model.primaryKey
   if (!isObject(record) || fields.length === 0) return undefined
-  const values: Record<string, string | number | bigint> = {}
-  for (const f of fields) {
+  return primaryKeyOf(fields, (f) => {
     const v = record[f] instanceof Date ? (record[f] as Date).toISOString() : record[f]
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint') return undefined
-    values[f] = v
-  }
-  return fields.length === 1 ? values[fields[0]!]! : values
+    return typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? v : undefined
+  })
 }
 
 /** The key a unique `where` pins (`{ id }`, `{ a_b: { a, b } }`, `{ id: { equals } }`). */

@@ -17,8 +17,6 @@ export interface RuntimeDataModel {
   readonly models: Readonly<Record<string, { readonly dbName: string | null }>>
 }
 
-const ACTION: Record<string, string> = { Cascade: 'CASCADE', SetNull: 'SET NULL', SetDefault: 'SET DEFAULT' }
-
 /** Models by name (`Post`) and client property (`post`), from the generator's metadata. */
 export class ModelIndex {
   readonly #models = new Map<string, ModelInfo>()
@@ -63,8 +61,8 @@ export class ModelIndex {
             columns: r.fields,
             references: target.table,
             referencedColumns: r.references,
-            ...(r.onDelete ? { onDelete: ACTION[r.onDelete] ?? r.onDelete } : {}),
-            ...(r.onUpdate ? { onUpdate: ACTION[r.onUpdate] ?? r.onUpdate } : {}),
+            ...(r.onDelete ? { onDelete: r.onDelete } : {}),
+            ...(r.onUpdate ? { onUpdate: r.onUpdate } : {}),
           })
         else if (r.joinTable && r.joinColumn) {
           // Prisma's implicit many-to-many tables follow both sides: ON DELETE / ON UPDATE CASCADE.

@@ -26,21 +26,12 @@ export function transactionOverride(b: PrismaBinding, inner: AnyFn): AnyFn {
     const id = txIdOf(this)
     const parent = id === undefined ? undefined : b.itx.get(id)
     const frame: TxFrame = { kind: typeof input === 'function' ? 'itx' : 'batch' }
-    b.frames.begin(frame, parent)
-    let result: unknown
-    try {
-      result =
-        typeof input === 'function'
-          ? await inner.call(this, (client: unknown) => callback(b, frame, client, input as AnyFn), options)
-          : await b.als.run(frame, () => inner.call(this, input, options))
-    } catch (error) {
-      // Inside an interactive transaction a batch has no savepoint: what ran before the failure stays.
-      if (frame.kind === 'batch' && parent) await b.frames.afterCommit(frame)
-      else b.frames.afterRollback(frame)
-      throw error
-    }
-    await b.frames.afterCommit(frame)
-    return result
+    const run = () =>
+      typeof input === 'function'
+        ? inner.call(this, (client: unknown) => callback(b, frame, client, input as AnyFn), options)
+        : b.als.run(frame, () => inner.call(this, input, options))
+    // Inside an interactive transaction a batch has no savepoint: what ran before the failure stays.
+    return b.frames.run(frame, parent, run, frame.kind === 'batch' && parent !== undefined)
   }
 }
 
@@ -96,10 +87,7 @@ export function watchEngine(root: object): boolean {
       committed = action === 'commit'
       return done
     } finally {
-      for (const [b, frame] of missed) {
-        if (committed) await b.frames.afterCommit(frame)
-        else b.frames.afterRollback(frame)
-      }
+      for (const [b, frame] of missed) await b.frames.end(frame, committed)
     }
   }
   return true

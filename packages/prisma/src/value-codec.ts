@@ -1,4 +1,5 @@
 import { fromTaggedJson, type TaggedType, toTaggedJson } from '@freshkey/core'
+import { classInstances } from '@freshkey/core/adapter'
 import { Decimal } from '@prisma/client/runtime/client'
 
 /**
@@ -12,22 +13,8 @@ export const prismaDecimal: TaggedType<Decimal> = {
   decode: (payload) => new Decimal(payload as string),
 }
 
-// Instances without own data (Prisma.DbNull vs Prisma.JsonNull) differ only by class: keep it in keys.
-const instance: TaggedType = {
-  tag: 'class',
-  test(value) {
-    const proto = Object.getPrototypeOf(value)
-    return proto !== Object.prototype && proto !== null
-  },
-  encode: (value) => [
-    String(Object.getPrototypeOf(value)?.constructor?.name),
-    Object.fromEntries(Object.entries(value)),
-  ],
-  decode: (payload) => (payload as [string, unknown])[1],
-}
-
 // A key of our own: the result then passes through core's jsonSerializer as plain JSON, unescaped.
-const OPTIONS = { key: '$fkp', types: [prismaDecimal, instance] }
+const OPTIONS = { key: '$fkp', types: [prismaDecimal, classInstances] }
 
 /** A Prisma result as JSON any serializer keeps (`Date`, `bigint`, `Decimal`, Bytes… tagged), and back. */
 export const encodeValue = (value: unknown) => toTaggedJson(value, OPTIONS)

@@ -1,14 +1,8 @@
-import type { WriteFact } from '@freshkey/core/adapter'
+import { bulkFact, type WriteFact } from '@freshkey/core/adapter'
 import { changedFields, isObject, list, pkOf, pkOfWhere, type Row, scalars, written } from './rows.ts'
 import type { ModelIndex, ModelInfo, RelationInfo } from './schema.ts'
 
 type Verb = 'insert' | 'update' | 'delete' | 'unknown'
-const bulk = (table: string, verb: Verb, changed?: readonly string[]): WriteFact => ({
-  table,
-  kind: 'bulk',
-  verb,
-  changed,
-})
 const BULK: Record<string, Verb> = { updateMany: 'update', deleteMany: 'delete' }
 
 /** Operations freshkey records (`create`, `createMany`, `update`, `upsert`, `deleteMany`…). */
@@ -26,7 +20,7 @@ export function writeFacts(ix: ModelIndex, m: ModelInfo, op: string, args: Row, 
   const keyChange = m.primaryKey.some((f) => changed.includes(f))
   const updated = (after: Row, pk = pkOf(m, after)): WriteFact =>
     pk === undefined || keyChange
-      ? bulk(table, 'update', changed)
+      ? bulkFact(table, 'update', changed)
       : { table, kind: 'update', pk, after, changed }
   if (op === 'create' || op === 'createManyAndReturn')
     for (const row of list(result)) out.push(inserted(m, scalars(m, row)))
@@ -45,15 +39,15 @@ export function writeFacts(ix: ModelIndex, m: ModelInfo, op: string, args: Row, 
     const old = pk ?? (keyChange ? undefined : pkOf(m, after))
     const one = m.primaryKey.length === 1 ? { [m.primaryKey[0]!]: pk } : (pk as Row)
     const newPk = !keyChange ? old : pkOf(m, early ? { ...one, ...data } : after)
-    if (old === undefined || newPk === undefined) out.push(bulk(table, 'update', changed))
+    if (old === undefined || newPk === undefined) out.push(bulkFact(table, 'update', changed))
     else out.push({ table, kind: 'update', pk: old, ...(keyChange ? { newPk } : {}), after, changed })
   } else if (op === 'delete') {
     // The row a delete returns is the one it deleted: a before image the write itself returned.
     const before = early ? undefined : scalars(m, result)
     const pk = early ? pkOfWhere(m, args.where) : pkOf(m, before)
     if (pk === undefined && early) return undefined
-    out.push(pk === undefined ? bulk(table, 'delete') : { table, kind: 'delete', pk, before })
-  } else out.push(bulk(table, BULK[op] ?? 'unknown', op === 'updateMany' ? changed : undefined))
+    out.push(pk === undefined ? bulkFact(table, 'delete') : { table, kind: 'delete', pk, before })
+  } else out.push(bulkFact(table, BULK[op] ?? 'unknown', op === 'updateMany' ? changed : undefined))
   const data =
     op === 'upsert' ? [args.create, args.update] : op === 'create' || op === 'update' ? [args.data] : []
   for (const d of data) nested(ix, m, d, out)
@@ -63,7 +57,9 @@ export function writeFacts(ix: ModelIndex, m: ModelInfo, op: string, args: Row, 
 /** An insert of a row (from the result, or the values written): a row when it holds the key. */
 function inserted(m: ModelInfo, after: Row | undefined): WriteFact {
   const pk = pkOf(m, after)
-  return pk === undefined ? bulk(m.table, 'insert') : { table: m.table, kind: 'insert', pk, after: after! }
+  return pk === undefined
+    ? bulkFact(m.table, 'insert')
+    : { table: m.table, kind: 'insert', pk, after: after! }
 }
 
 /**
@@ -83,11 +79,11 @@ function nested(ix: ModelIndex, m: ModelInfo, data: unknown, out: WriteFact[]): 
 function nestedOp(ix: ModelIndex, rel: RelationInfo, op: string, value: unknown, out: WriteFact[]) {
   const target = ix.model(rel.target)!
   const t = target.table
-  const join = (verb: Verb) => rel.joinTable && out.push(bulk(rel.joinTable, verb))
+  const join = (verb: Verb) => rel.joinTable && out.push(bulkFact(rel.joinTable, verb))
   // A to-many write names its rows by key (`true` and lists name none); a to-one one is its table.
   const byKey = (where: unknown, kind: 'update' | 'delete', changed?: readonly string[]): WriteFact => {
     const pk = rel.list ? pkOfWhere(target, where) : undefined
-    return pk === undefined ? bulk(t, kind, changed) : { table: t, kind, pk, changed }
+    return pk === undefined ? bulkFact(t, kind, changed) : { table: t, kind, pk, changed }
   }
   // `set: []` names no rows yet changes links: it is one item.
   for (const item of op === 'set' ? [value] : list(value)) {
@@ -99,7 +95,7 @@ function nestedOp(ix: ModelIndex, rel: RelationInfo, op: string, value: unknown,
     } else if (op === 'createMany')
       for (const row of list(obj.data)) out.push(inserted(target, written(target, row)))
     else if (op === 'connectOrCreate' || op === 'upsert') {
-      out.push(bulk(t, 'update', op === 'upsert' ? changedFields(target, obj.update) : rel.backFields))
+      out.push(bulkFact(t, 'update', op === 'upsert' ? changedFields(target, obj.update) : rel.backFields))
       join('insert')
       for (const d of [obj.create, obj.update]) nested(ix, target, d, out)
     } else if (op === 'connect' || op === 'disconnect' || op === 'set') {
@@ -107,7 +103,7 @@ function nestedOp(ix: ModelIndex, rel: RelationInfo, op: string, value: unknown,
       // The foreign key in the parent row is the parent's own change. A to-one link also unlinks
       // whichever row held it before, and `set` drops rows: those are not in the arguments.
       else if (rel.backFields.length > 0)
-        out.push(op === 'set' ? bulk(t, 'update', rel.backFields) : byKey(item, 'update', rel.backFields))
+        out.push(op === 'set' ? bulkFact(t, 'update', rel.backFields) : byKey(item, 'update', rel.backFields))
     } else if (op === 'update') {
       // A to-one nested update is the data itself or `{ where?, data }`.
       const wrapped =
@@ -115,12 +111,12 @@ function nestedOp(ix: ModelIndex, rel: RelationInfo, op: string, value: unknown,
       const data = wrapped ? obj.data : item
       out.push(byKey(obj.where, 'update', changedFields(target, data)))
       nested(ix, target, data, out)
-    } else if (op === 'updateMany') out.push(bulk(t, 'update', changedFields(target, obj.data)))
+    } else if (op === 'updateMany') out.push(bulkFact(t, 'update', changedFields(target, obj.data)))
     else if (op === 'delete') out.push(byKey(item, 'delete'))
-    else if (op === 'deleteMany') out.push(bulk(t, 'delete'))
+    else if (op === 'deleteMany') out.push(bulkFact(t, 'delete'))
     else {
       // An operation this version does not know: the whole table, to stay correct.
-      out.push(bulk(t, 'unknown'))
+      out.push(bulkFact(t, 'unknown'))
       join('unknown')
     }
   }

@@ -6,9 +6,10 @@ import type { ReadFrame } from '../tracking.ts'
 import type { Transaction } from '../transaction.ts'
 import { AdapterDisposedError } from './errors.ts'
 import { TransactionFrames } from './frames.ts'
-import { type RawSqlPolicy, rawSqlFacts } from './raw-sql.ts'
+import { type RawSqlPolicy, rawReadTables, rawSqlFacts } from './raw-sql.ts'
 import { SchemaGraph } from './schema-graph.ts'
-import { changesOf, compact, type WriteFact } from './write-facts.ts'
+import { StatementCache } from './statement-cache.ts'
+import { bulkFacts, changesOf, compact, type WriteFact } from './write-facts.ts'
 
 /** Options every adapter accepts. */
 export interface BindingOptions {
@@ -38,6 +39,8 @@ export class Binding<H extends object = object> {
   #graph: SchemaGraph = new SchemaGraph({ tables: [], foreignKeys: [] })
   readonly #onError: ((error: unknown) => void) | undefined
   readonly #cleanup: (() => void)[] = []
+  readonly #rawFacts = new StatementCache<WriteFact[]>()
+  readonly #rawReads = new StatementCache<string[]>()
   #disposed = false
 
   constructor(fk: Freshkey, client: object, adapter: string, options: BindingOptions = {}) {
@@ -102,6 +105,8 @@ export class Binding<H extends object = object> {
   /** Replaces the schema facts (at registration, and when the ORM rebuilds its metadata). */
   setGraph(graph: SchemaGraph): void {
     this.#graph = graph
+    this.#rawFacts.clear()
+    this.#rawReads.clear()
   }
 
   /** Registers how `keyFor` and `dep.scope` read this ORM's entities; undone by `dispose()`. */
@@ -133,6 +138,21 @@ export class Binding<H extends object = object> {
     } catch {
       // A throwing error callback must not fail the write either.
     }
+  }
+
+  /** `run()`, or `fallback()` when it throws (the error reported under `operation`): cache trouble never fails the ORM call. */
+  attempt<T, F = undefined>(operation: string, run: () => T, fallback?: () => F): T | F {
+    try {
+      return run()
+    } catch (error) {
+      this.report(operation, error)
+      return fallback?.() as F
+    }
+  }
+
+  /** The write facts `build` gives; when it throws, `table` (unknown: every table) in bulk. */
+  factsOf(operation: string, table: string | undefined, build: () => WriteFact[]): WriteFact[] {
+    return this.attempt(operation, build, () => bulkFacts(table !== undefined ? [table] : this.#graph.tables))
   }
 
   /** The changes of some write facts; what cannot be worked out widens to the facts' tables. */
@@ -180,25 +200,39 @@ export class Binding<H extends object = object> {
     return result
   }
 
-  /** Records a raw statement by the raw-SQL policy. Never rejects. */
+  /** Records a raw statement by the raw-SQL policy (see {@link Binding.rawFacts}). Never rejects. */
   async raw(
     handle: H | undefined,
-    sql: string,
+    sql: string | undefined,
     parameters: readonly unknown[],
     inTransaction = false,
   ): Promise<void> {
-    let facts: WriteFact[]
-    try {
-      facts = rawSqlFacts(this.#graph, sql, parameters, this.rawSql)
-    } catch (error) {
-      this.report('raw', error)
-      facts = [...this.#graph.tables].map((table) => ({
-        table,
-        kind: 'bulk' as const,
-        verb: 'unknown' as const,
-      }))
-    }
-    await this.record(handle, facts, inTransaction)
+    await this.record(handle, this.rawFacts(sql, parameters), inTransaction)
+  }
+
+  /**
+   * The write facts of a raw statement by the raw-SQL policy, parsed once per statement text; a
+   * statement whose text is unknown writes every table (nothing under `'ignore'`).
+   */
+  rawFacts(sql: string | undefined, parameters: readonly unknown[]): WriteFact[] {
+    const policy = this.rawSql
+    const all = () => bulkFacts(this.#graph.tables)
+    return this.attempt(
+      'raw',
+      () => {
+        if (sql === undefined) return policy === 'ignore' ? [] : all()
+        const parse = () => rawSqlFacts(this.#graph, sql, parameters, policy)
+        return typeof policy === 'function' ? parse() : this.#rawFacts.get(sql, parse)
+      },
+      all,
+    )
+  }
+
+  /** The tables a raw read depends on (see {@link rawReadTables}), parsed once per statement text. */
+  rawReadTables(sql: string | undefined): string[] {
+    return sql === undefined
+      ? [...this.#graph.tables]
+      : [...this.#rawReads.get(sql, () => rawReadTables(this.#graph, sql))]
   }
 
   /** The read frame of the calling code (a loader inside `fk.wrap`, `fk.cached` or a result cache), if any. */

@@ -94,6 +94,31 @@ export class TransactionFrames<H extends object> {
     else top.tx.rollback()
   }
 
+  /**
+   * Runs a transaction of `handle` (a savepoint inside `parent`'s) that the adapter drives itself:
+   * `body` calls {@link TransactionFrames.beforeCommit} right before COMMIT; the frame ends
+   * committed when `body` resolves, rolled back when it rejects (committed under `keepOnFailure`:
+   * what the database keeps of a failed one).
+   */
+  async run<R>(handle: H, parent: H | undefined, body: () => Promise<R>, keepOnFailure = false): Promise<R> {
+    this.begin(handle, parent)
+    let result: R
+    try {
+      result = await body()
+    } catch (error) {
+      await this.end(handle, keepOnFailure)
+      throw error
+    }
+    await this.afterCommit(handle)
+    return result
+  }
+
+  /** After the database ended the handle's innermost transaction: committed or rolled back. Never rejects. */
+  async end(handle: H, committed: boolean): Promise<void> {
+    if (committed) await this.afterCommit(handle)
+    else this.afterRollback(handle)
+  }
+
   /** Number of open frames of a handle (tests, diagnostics). */
   depth(handle: H): number {
     return this.#stacks.get(handle)?.length ?? 0

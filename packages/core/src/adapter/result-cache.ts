@@ -4,11 +4,32 @@ import type { Freshkey } from '../freshkey.ts'
 import { internalsOf } from '../freshkey.ts'
 import type { ReadRecord } from '../tracking.ts'
 import type { FillTicket } from '../value-cache.ts'
+import type { Binding } from './binding.ts'
+import { wholeTables } from './read-frames.ts'
 
 /** What {@link ResultCache.lookup} returns. */
 export type ResultLookup =
   | { readonly hit: true; readonly value: unknown }
   | { readonly hit: false; readonly ticket: FillTicket | undefined }
+
+/** What a cached query reads: the tables fenced before it runs, and its read records from the data the ORM caches. */
+export interface ReadPlan {
+  readonly tables: readonly string[]
+  records(data: unknown): readonly ReadRecord[]
+}
+
+/** A plan that depends on its tables as a whole (a query freshkey cannot analyse). */
+export const wholePlan = (tables: readonly string[]): ReadPlan => ({
+  tables,
+  records: () => wholeTables(tables),
+})
+
+/** A miss of {@link ResultCache.lookupQuery}, waiting for the data the ORM stores. */
+export interface PendingFill {
+  readonly binding: Binding<any>
+  readonly ticket: FillTicket
+  readonly plan: ReadPlan
+}
 
 /**
  * The policy of an ORM's own result cache (TypeORM `cache: true`, MikroORM `resultCache`), once:
@@ -58,6 +79,32 @@ export class ResultCache {
     } catch {
       return false
     }
+  }
+
+  /**
+   * The lookup of a query of `binding`'s ORM by its plan: none inside a cached loader (the loader
+   * tracks the query itself) or when the plan cannot be made (reported). A miss may give the fill
+   * to hand to {@link ResultCache.fillQuery}.
+   */
+  async lookupQuery(
+    binding: Binding<any>,
+    key: string,
+    plan: () => ReadPlan,
+  ): Promise<
+    { readonly hit: true; readonly value: unknown } | { readonly hit: false; pending?: PendingFill }
+  > {
+    const p = binding.frame() ? undefined : binding.attempt('result-cache', plan)
+    const found = p ? await this.lookup(key, p.tables) : undefined
+    if (found?.hit) return found
+    return found?.ticket
+      ? { hit: false, pending: { binding, ticket: found.ticket, plan: p! } }
+      : { hit: false }
+  }
+
+  /** Stores the data of a {@link ResultCache.lookupQuery} miss with what its plan reads in it (a plan that fails is reported, nothing stored). ttl: seconds. */
+  async fillQuery(pending: PendingFill, data: unknown, ttl?: number): Promise<boolean> {
+    const records = pending.binding.attempt('result-cache', () => pending.plan.records(data))
+    return records ? this.fill(pending.ticket, data, records, ttl) : false
   }
 
   /** Drops the entry of one key. */

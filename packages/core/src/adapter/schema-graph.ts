@@ -8,7 +8,7 @@ export interface ForeignKeyFact {
   readonly references: string
   /** The referenced columns (usually the primary key); absent: unknown. */
   readonly referencedColumns?: readonly string[]
-  /** `ON DELETE` action (`CASCADE`, `SET NULL`, `SET DEFAULT`, `RESTRICT`, `NO ACTION`), any case. */
+  /** `ON DELETE` action (`CASCADE`, `SET NULL`, `SET DEFAULT`, `RESTRICT`, `NO ACTION`), any case (`set_null`, `SetNull`). */
   readonly onDelete?: string
   /** `ON UPDATE` action. */
   readonly onUpdate?: string
@@ -28,6 +28,7 @@ const ACTS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT'])
 const acts = (action: string | undefined) =>
   ACTS.has(
     String(action ?? '')
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
       .toUpperCase()
       .replace(/_/g, ' '),
   )

@@ -39,6 +39,16 @@ export type WriteFact =
       readonly cascade?: boolean
     }
 
+/** What a bulk statement did to the rows of a table it wrote. */
+type Verb = NonNullable<Extract<WriteFact, { kind: 'bulk' }>['verb']>
+
+/** A statement wrote rows of `table` it cannot name (`changed`: the fields an update set). */
+export const bulkFact = (table: string, verb: Verb = 'unknown', changed?: readonly string[]): WriteFact =>
+  changed ? { table, kind: 'bulk', verb, changed } : { table, kind: 'bulk', verb }
+
+/** {@link bulkFact}s of every table, what they did unknown. */
+export const bulkFacts = (tables: Iterable<string>): WriteFact[] => [...tables].map((t) => bulkFact(t))
+
 const bulk = (table: string): Change => ({ table, kind: 'bulk' })
 
 function encodable(pk: PrimaryKey | undefined): boolean {

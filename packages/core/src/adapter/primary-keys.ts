@@ -1,0 +1,25 @@
+import type { PrimaryKey, PrimaryKeyValue } from '../dependency.ts'
+import { combinations } from './conjunctions.ts'
+
+/** The primary keys of the {@link combinations} of key values: a single field's values, else objects keyed by field. */
+export function keyCombinations(
+  fields: readonly string[],
+  valuesOf: (field: string) => readonly PrimaryKeyValue[] | undefined,
+  max: number,
+): PrimaryKey[] | undefined {
+  const out = combinations(fields, valuesOf, max)
+  return out && fields.length === 1 ? out.map((c) => c[fields[0]!]!) : out
+}
+
+/**
+ * A primary key from the value of each key field: the value of a single field, else an object
+ * keyed by field; undefined when a field has no key value.
+ */
+export function primaryKeyOf(
+  fields: readonly string[],
+  keyValueOf: (field: string) => PrimaryKeyValue | undefined,
+): PrimaryKey | undefined {
+  const values = fields.map(keyValueOf)
+  if (values.includes(undefined)) return undefined
+  return fields.length === 1 ? values[0] : Object.fromEntries(fields.map((f, i) => [f, values[i]!]))
+}
