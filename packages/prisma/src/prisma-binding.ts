@@ -4,6 +4,7 @@ import {
   AdapterSetupError,
   Binding,
   isRawSqlPolicy,
+  markUnsafe,
   type ReadFrame,
   type ReadRecord,
   SchemaGraph,
@@ -101,7 +102,7 @@ export class PrismaBinding extends Binding<TxFrame> {
   /** A read inside a load: its tables fenced first, then the load told what it returned (its tables whole if unknown). */
   async #tracked(frame: ReadFrame, p: QueryParams, tables: string[], sent: unknown, records = noRecords) {
     // Rows read inside a transaction may be uncommitted: serve them, never store them.
-    if (p.__internalParams?.transaction?.kind === 'itx') frame.unsafe = true
+    if (p.__internalParams?.transaction?.kind === 'itx') markUnsafe(frame)
     const read = (result: unknown) => {
       const out = this.attempt('read', () => records(result)) ?? []
       return out.length > 0 ? out : wholeTables(tables)

@@ -224,6 +224,21 @@ describe.each(matrix())('cached reads on $db with $store store', (combo) => {
     expect((await measured(() => read(f.prisma))).hit).toBe(true)
   })
 
+  it('the loads around a read inside a transaction are not stored either', async () => {
+    let loads = 0
+    const read = () =>
+      f.fk.wrap('itx-outer', () => {
+        loads++
+        return f.fk.wrap('itx-inner', () =>
+          f.prisma.$transaction((tx) => tx.article.findMany({ where: { category: 'news' } })),
+        )
+      })
+    await read()
+    await f.fk.idle()
+    await read()
+    expect(loads).toBe(2)
+  })
+
   it('raw writes invalidate cached reads', async () => {
     const read = () => f.prisma.article.cached().findMany({ where: { category: 'tech' } })
     await read()
