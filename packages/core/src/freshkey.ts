@@ -249,7 +249,8 @@ export class Freshkey {
       else for (const k of resolved.tokenKeys) if (!declared.includes(k)) declared.push(k)
     } else throw new ConfigError('wrap needs a key: a string or an array of key parts')
     const resolvedOptions = this.#values.resolveOptions(options)
-    return this.#values.call<Awaited<T>>(entryKey, declared, loader, resolvedOptions)
+    // Awaited here: returning the promise from an async function costs two more microtask turns.
+    return await this.#values.call<Awaited<T>>(entryKey, declared, loader, resolvedOptions)
   }
 
   /** The fresh value stored under a user key, or `undefined` when absent or any dependency moved. */

@@ -384,8 +384,13 @@ export class RedisStore implements Store {
 
   // ---------------------------------------------------------------- read
 
-  async read(request: ReadRequest): Promise<ReadResult> {
-    this.#master('read')
+  read(request: ReadRequest): Promise<ReadResult> {
+    // Not async: the hot path's promise is #readOne's own, not one more wrapped around it.
+    try {
+      this.#master('read')
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return this.#cluster ? this.#readCluster(request) : this.#readOne(request)
   }
 
