@@ -1,29 +1,52 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 import { InvalidKeyPartError } from './errors.ts'
 
-/** SHA-256 of a string, base64url (43 chars). */
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('base64url')
-}
+/** SHA-256 of a string, base64url (43 chars). One-shot `crypto.hash` where Node has it (no Hash object per call). */
+export const sha256: (text: string) => string =
+  typeof hash === 'function'
+    ? (text) => hash('sha256', text, 'base64url')
+    : (text) => createHash('sha256').update(text).digest('base64url')
 
 const MAX_SEGMENT = 64
 const LONE_SURROGATE = /\p{Surrogate}/u
+
+// Characters a plain segment may hold (`[A-Za-z0-9_.-]`): a table lookup is cheaper than a regex
+// on the short strings every key is made of.
+const PLAIN = new Uint8Array(128)
+for (let c = 0; c < 128; c++) PLAIN[c] = /[\w.-]/.test(String.fromCharCode(c)) ? 1 : 0
+
+function isPlain(text: string): boolean {
+  const n = text.length
+  if (n > MAX_SEGMENT) return false
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c > 127 || PLAIN[c] === 0) return false
+  }
+  return true
+}
 
 /**
  * Encodes one segment of a store key: separators (`:` `#` `%` `{` `}`) and control characters are
  * percent-escaped so segments never run together, and long segments become `#` + SHA-256 (the
  * escaped form never contains a bare `#`, so hashed and plain segments cannot collide).
  */
-const PLAIN = /^[\w.-]{0,64}$/
-
 export function segment(text: string): string {
-  if (PLAIN.test(text)) return text
+  if (isPlain(text)) return text
   const escaped = text.replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
     /[%:#{}\u0000-\u001f\u007f]|\p{Surrogate}/gu,
     (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   )
   return escaped.length > MAX_SEGMENT ? `#${sha256(escaped)}` : escaped
+}
+
+/** True when the string holds an unpaired surrogate (no surrogate at all: no pattern run). */
+function loneSurrogate(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdfff) return LONE_SURROGATE.test(text)
+  }
+  return false
 }
 
 function isPlainObject(value: object): boolean {
@@ -39,7 +62,7 @@ function isPlainObject(value: object): boolean {
 export function canonical(value: unknown, path = 'value', seen: object[] = []): string {
   switch (typeof value) {
     case 'string':
-      return LONE_SURROGATE.test(value) ? `S${JSON.stringify(value)}` : `s${value.length}:${value}`
+      return loneSurrogate(value) ? `S${JSON.stringify(value)}` : `s${value.length}:${value}`
     case 'number':
       if (Number.isNaN(value)) throw new InvalidKeyPartError(path, 'NaN has no stable key form')
       return `d${Object.is(value, -0) ? 0 : value}`

@@ -234,7 +234,7 @@ export class Freshkey {
     if (options === null || typeof options !== 'object' || Array.isArray(options))
       throw new ConfigError('wrap options must be an object: { ttl, deps }')
     let entryKey: string
-    const declared = this.#parts.declared(options.deps)
+    let declared = this.#parts.declared(options.deps)
     if (typeof key === 'string') entryKey = this.#userKey(key)
     else if (Array.isArray(key)) {
       const resolved = this.#parts.resolve(key, 'key')
@@ -244,10 +244,13 @@ export class Freshkey {
             "add a name: fk.wrap(['articles:list', ...deps], load) or fk.wrap('articles:list', load, { deps })",
         )
       entryKey = this.#keys.value(`w:${boundKey(resolved.body)}`)
-      for (const k of resolved.tokenKeys) if (!declared.includes(k)) declared.push(k)
+      // resolve() returns a new, deduplicated array: with no declared deps it is the whole list.
+      if (declared.length === 0) declared = resolved.tokenKeys
+      else for (const k of resolved.tokenKeys) if (!declared.includes(k)) declared.push(k)
     } else throw new ConfigError('wrap needs a key: a string or an array of key parts')
     const resolvedOptions = this.#values.resolveOptions(options)
-    return this.#values.call<Awaited<T>>(entryKey, declared, loader, resolvedOptions)
+    // Awaited here: returning the promise from an async function costs two more microtask turns.
+    return await this.#values.call<Awaited<T>>(entryKey, declared, loader, resolvedOptions)
   }
 
   /** The fresh value stored under a user key, or `undefined` when absent or any dependency moved. */

@@ -1,5 +1,5 @@
 import { ALKEY, type Dependency, dep, isDependency, parseDependency } from './dependency.ts'
-import { canonical } from './encoding.ts'
+import { canonical, segment } from './encoding.ts'
 import { InvalidDependencyError, InvalidKeyPartError, UnknownScopeError } from './errors.ts'
 import type { Keyspace } from './keyspace.ts'
 import type { EntityResolver } from './resolver.ts'
@@ -15,6 +15,67 @@ export interface ResolvedParts {
   readonly tokenKeys: string[]
   /** True when at least one part is a plain value (names what is cached) rather than a dependency. */
   readonly named: boolean
+}
+
+/** The rows of one table met by one {@link KeyParts.resolve} call. */
+interface RowsOf {
+  readonly table: string
+  readonly rowPrefix: string
+  /** `#r<table length>:<table>`: what the body of each of its rows starts with. */
+  readonly body: string
+  /** Its distinct primary keys so far (until `set` takes over). */
+  readonly pks: string[]
+  /** A 2048-bit filter of `pks` by {@link pkHash}: only a set bit costs a scan of the list. */
+  bits: Uint32Array | undefined
+  set: Set<string> | undefined
+}
+
+/** Rows of one table up to this many are scanned; beyond {@link FILTERED}, a Set holds them. */
+const SCANNED = 8
+const FILTERED = 256
+
+/** A cheap string hash (FNV-1a over the UTF-16 code units) for the row filter. */
+function pkHash(pk: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < pk.length; i++) h = Math.imul(h ^ pk.charCodeAt(i), 0x01000193)
+  return h
+}
+
+function mark(bits: Uint32Array, pk: string): boolean {
+  const h = pkHash(pk)
+  const w = (h >>> 5) & 63
+  const b = 1 << (h & 31)
+  const set = (bits[w]! & b) !== 0
+  bits[w] = bits[w]! | b
+  return set
+}
+
+/**
+ * Whether `pk` was met before among the rows of `r` (and records it if not). Hashing each key into
+ * a Set costs more than everything else the key building does; the common case (distinct rows)
+ * mostly finds a clear bit in the filter instead, and only a set bit pays for an exact scan.
+ */
+function seenRow(r: RowsOf, pk: string): boolean {
+  if (r.set !== undefined) {
+    const size = r.set.size
+    return r.set.add(pk).size === size
+  }
+  const pks = r.pks
+  if (pks.length < SCANNED) {
+    if (pks.includes(pk)) return true
+  } else {
+    if (r.bits === undefined) {
+      r.bits = new Uint32Array(64)
+      for (const p of pks) mark(r.bits, p)
+    }
+    if (mark(r.bits, pk) && pks.includes(pk)) return true
+  }
+  pks.push(pk)
+  if (pks.length > FILTERED) {
+    r.set = new Set(pks)
+    r.bits = undefined
+  }
+  return false
 }
 
 /**
@@ -133,7 +194,9 @@ export class KeyParts {
 
   asDependency(part: unknown, label: string, i: number): Dependency | undefined {
     if (isDependency(part)) return part
-    if (typeof part === 'string') return ALKEY.test(part) ? parseDependency(part) : undefined
+    // Every dependency string holds a `#`: plain names skip the pattern.
+    if (typeof part === 'string')
+      return part.includes('#') && ALKEY.test(part) ? parseDependency(part) : undefined
     if (typeof part === 'function') {
       const table = this.tableOf(part)
       if (table === undefined) {
@@ -155,35 +218,44 @@ export class KeyParts {
 
   resolve(parts: readonly unknown[], label = 'parts'): ResolvedParts {
     // Rows are deduplicated by table and primary key, not by their built key strings: hashing every
-    // freshly concatenated key into a Set cost more than the client side of the round trip.
+    // freshly concatenated key into a Set cost more than the client side of the round trip (see
+    // `seenRow`). The text shared by a table's rows (key prefix, body prefix) is built once per
+    // table and call.
     const k = this.#keys
     const tokenKeys: string[] = []
-    const rows = new Map<string, string[] | Set<string>>()
-    const body: string[] = []
+    let rows: Map<string, RowsOf> | undefined
+    let last: RowsOf | undefined
+    let body = ''
     let named = false
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]
       const d = this.asDependency(part, label, i)
+      if (i > 0) body += ','
       if (!d) {
         named = true
-        body.push(canonical(part, `${label}[${i}]`))
+        body += canonical(part, `${label}[${i}]`)
       } else if (d.type === 'row') {
-        let pks = rows.get(d.table)
-        if (!pks) {
-          pks = []
-          rows.set(d.table, pks)
-          tokenKeys.push(k.bulk(d.table))
+        const table = d.table
+        let r = last !== undefined && last.table === table ? last : rows?.get(table)
+        if (r === undefined) {
+          const keys = k.tableKeys(table)
+          r = {
+            table,
+            rowPrefix: keys.rowPrefix,
+            body: `#r${table.length}:${table}`,
+            pks: [],
+            bits: undefined,
+            set: undefined,
+          }
+          rows ??= new Map()
+          rows.set(table, r)
+          tokenKeys.push(keys.bulk)
         }
-        // A short list scan beats hashing; a Set takes over for long lists.
-        const seen = Array.isArray(pks) ? pks.includes(d.pk) : pks.has(d.pk)
-        if (!seen) {
-          if (Array.isArray(pks)) {
-            pks.push(d.pk)
-            if (pks.length > 32) rows.set(d.table, new Set(pks))
-          } else pks.add(d.pk)
-          tokenKeys.push(k.row(d.table, d.pk))
-        }
-        body.push(depBody(d, ''))
+        last = r
+        const pk = d.pk
+        if (!seenRow(r, pk)) tokenKeys.push(r.rowPrefix + segment(pk))
+        // = depBody(d): `#r<table length>:<table><pk length>:<pk>`
+        body += `${r.body}${pk.length}:${pk}`
       } else {
         const before = tokenKeys.length
         this.depKeys(d, tokenKeys)
@@ -191,10 +263,10 @@ export class KeyParts {
         for (let j = tokenKeys.length - 1; j >= before; j--) {
           if (tokenKeys.indexOf(tokenKeys[j]!) < j) tokenKeys.splice(j, 1)
         }
-        body.push(depBody(d, d.type === 'scope' ? this.scopeTable(d.target) : ''))
+        body += depBody(d, d.type === 'scope' ? this.scopeTable(d.target) : '')
       }
     }
-    return { body: body.join(','), tokenKeys, named }
+    return { body, tokenKeys, named }
   }
 
   /** Token keys of declared dependencies: an array of them, or one. */

@@ -1,5 +1,17 @@
 import { canonical, segment } from './encoding.ts'
 
+/** Key names of one table (see {@link Keyspace.tableKeys}). */
+export interface TableKeys {
+  /** `{ns:t:<table>}`: the table's group. */
+  readonly group: string
+  readonly table: string
+  readonly bulk: string
+  /** What every row key of the table starts with: `{ns:t:<table>}:r:`. */
+  readonly rowPrefix: string
+}
+
+const TABLES = 10_000
+
 /**
  * Store key names of one namespace (key layout version 2).
  *
@@ -36,22 +48,37 @@ export class Keyspace {
     this.tokenPrefixes = [`{${this.ns}:t:`, `{${this.ns}:x:`, `{${this.ns}:g}`]
   }
 
+  /** Key names of the tables seen so far (tables are few; bounded all the same). */
+  readonly #tables = new Map<string, TableKeys>()
+
+  /** The key names of one table, built once: every row key of a read starts with the same text. */
+  tableKeys(table: string): TableKeys {
+    let t = this.#tables.get(table)
+    if (t === undefined) {
+      if (this.#tables.size >= TABLES) this.#tables.clear()
+      const group = `{${this.ns}:t:${segment(table)}}`
+      t = { group, table: `${group}:t`, bulk: `${group}:b`, rowPrefix: `${group}:r:` }
+      this.#tables.set(table, t)
+    }
+    return t
+  }
+
   /** The group (hash tag) of a table's tokens. */
   group(table: string): string {
-    return `{${this.ns}:t:${segment(table)}}`
+    return this.tableKeys(table).group
   }
   table(table: string): string {
-    return `${this.group(table)}:t`
+    return this.tableKeys(table).table
   }
   /** The table's bump counter: every bump of its tokens increments it, and new tokens carry its value. */
   counter(table: string): string {
     return `${this.group(table)}:n`
   }
   bulk(table: string): string {
-    return `${this.group(table)}:b`
+    return this.tableKeys(table).bulk
   }
   row(table: string, pk: string): string {
-    return `${this.group(table)}:r:${segment(pk)}`
+    return this.tableKeys(table).rowPrefix + segment(pk)
   }
   /** A scope condition: rows of `table` whose `fields` (id) hold `values` (id). */
   condition(table: string, fieldsId: string, valuesId: string): string {

@@ -20,6 +20,8 @@ export interface JsonSerializerOptions {
 }
 
 const SPECIAL = Symbol('special')
+/** Every tagged value holds its tag key as a JSON property name. */
+const TAGGED = `"${TAG_KEY}"`
 
 // Plain JSON needs no tags: JSON.stringify walks it natively and hands over to the full encoder at
 // the first value that needs a tag (or that the encoder refuses).
@@ -82,7 +84,7 @@ export function createJsonSerializer(options: JsonSerializerOptions = {}): Seria
     },
     deserialize(text) {
       // Most values hold no tagged type: plain JSON.parse is then the whole job.
-      return text.includes(`"${TAG_KEY}"`) ? decodeTagged(JSON.parse(text), codec) : JSON.parse(text)
+      return text.includes(TAGGED) ? decodeTagged(JSON.parse(text), codec) : JSON.parse(text)
     },
   }
 }

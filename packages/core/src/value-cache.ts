@@ -115,13 +115,30 @@ export class ValueCache {
   readonly #shapes = new Map<string, readonly string[]>()
   readonly #background = new Set<Promise<unknown>>()
   #versionRegistered = false
+  /** The options of a call that sets none (most calls): one frozen object, not one per call. */
+  readonly #defaults: Resolved
 
   constructor(host: ValueCacheHost) {
     this.#h = host
+    this.#defaults = Object.freeze({
+      ttl: host.ttl,
+      swr: 0,
+      cacheUndefined: false,
+      timeoutMs: undefined,
+      signal: undefined,
+    })
   }
 
   resolveOptions(options: WrapOptions): Resolved {
     const h = this.#h
+    if (
+      options.ttl === undefined &&
+      options.staleWhileRevalidate === undefined &&
+      options.cacheUndefined !== true &&
+      options.timeout === undefined &&
+      options.signal === undefined
+    )
+      return this.#defaults
     return {
       ttl: options.ttl === undefined ? h.ttl : seconds(options.ttl, 'ttl'),
       swr:
@@ -187,24 +204,31 @@ export class ValueCache {
         return slot.value as T
       }
     }
-    const asked: Asked = { keys: declared, counters: this.#shapes.get(entryKey) ?? [] }
+    const asked: Asked = { keys: declared, counters: this.#shapes.get(entryKey) ?? NONE }
     const seq = near?.seq ?? 0
     const leased = !tx && !this.#flights.has(entryKey)
     let read: ReadResult
     try {
-      read = await h.store.read({
-        entry: entryKey,
-        keys: asked.keys,
-        counters: asked.counters,
-        ttl: h.tokenTtl,
-        ...(leased ? { lease: h.keys.lease(entryKey), leaseMs: h.leaseMs } : {}),
-      })
+      read = await h.store.read(
+        leased
+          ? {
+              entry: entryKey,
+              keys: asked.keys,
+              counters: asked.counters,
+              ttl: h.tokenTtl,
+              lease: h.keys.lease(entryKey),
+              leaseMs: h.leaseMs,
+            }
+          : { entry: entryKey, keys: asked.keys, counters: asked.counters, ttl: h.tokenTtl },
+      )
     } catch (error) {
       h.reporter.store('read', error)
       return this.#bypass(entryKey, declared, loader, options) as Promise<T>
     }
     const entry = read.entry
-    if (entry) this.#remember(entryKey, entry.fences)
+    // An entry without fences whose shape holds none either (or none is known) changes nothing.
+    if (entry && (entry.fences.length > 0 || asked.counters.length > 0))
+      this.#remember(entryKey, entry.fences)
     if (tx && entry && tx.touches(entry.keys)) {
       this.#release(entryKey, read)
       return this.#bypass(entryKey, declared, loader, options) as Promise<T>
@@ -690,5 +714,6 @@ function joinable(outcome: Outcome, read: ReadResult): boolean {
   return true
 }
 
+const NONE: readonly string[] = Object.freeze([])
 const EMPTY: Outcome = { value: undefined, stored: false, baseline: new Map(), unsafe: true }
 const noop = () => {}

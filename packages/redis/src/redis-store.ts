@@ -256,6 +256,14 @@ export class RedisStore implements Store {
     return g
   }
 
+  /** The generation when it is known now (the hot path: no wait, no promise), else undefined. */
+  #known(): string | undefined {
+    const g = this.#gen()
+    if (g === '') return undefined
+    this.#seen = true
+    return g
+  }
+
   /** A result read under `before` counts only if the connections did not change meanwhile. */
   #after(before: string): string {
     return before !== '' && this.#gen() === before ? before : ''
@@ -367,7 +375,7 @@ export class RedisStore implements Store {
   /** Hot path: one MGET per slot; the get-or-create script only for missing tokens. */
   async tokens(keys: readonly string[], ttl: number): Promise<TokenRead> {
     this.#master('tokens')
-    const g = await this.#settled()
+    const g = this.#known() ?? (await this.#settled())
     if (keys.length === 0) return { tokens: [], generation: g }
     const full = new Array<string>(keys.length)
     for (let i = 0; i < keys.length; i++) full[i] = this.prefix + keys[i]!
@@ -423,8 +431,13 @@ export class RedisStore implements Store {
 
   // ---------------------------------------------------------------- read
 
-  async read(request: ReadRequest): Promise<ReadResult> {
-    this.#master('read')
+  read(request: ReadRequest): Promise<ReadResult> {
+    // Not async: the hot path's promise is #readOne's own, not one more wrapped around it.
+    try {
+      this.#master('read')
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return this.#cluster ? this.#readCluster(request) : this.#readOne(request)
   }
 
@@ -440,7 +453,7 @@ export class RedisStore implements Store {
 
   /** Standalone: one script reads the entry, every token it needs, and takes the lease on a miss. */
   async #readOne(request: ReadRequest): Promise<ReadResult> {
-    const g = await this.#settled()
+    const g = this.#known() ?? (await this.#settled())
     const now = Date.now()
     const lease = this.#leaseArgs(request, g)
     const n = request.keys.length

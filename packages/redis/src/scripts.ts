@@ -47,34 +47,46 @@ return out
  * lease 1 taken, 2 held by someone else, 0 not tried (a fresh valid hit, or no lease asked). Lease
  * owners are `<generation>/<id>`: a lease of another generation (restored with an old RDB) is taken over.
  * TTL refreshes come last (see {@link TOKENS}): at maxmemory a miss fails here, a hit still reads.
+ * The entry and every key in KEYS come from one MGET (a key of another type reads as missing);
+ * only the entry's own keys that were not asked are read one by one.
  */
 export const READ = `
 local find, sub, byte = string.find, string.sub, string.byte
 local ttl, nonce, prefix = ARGV[1], ARGV[2], ARGV[8]
 local refresh = ARGV[7] == '1'
 local nk = #KEYS
+local nt = 2 + tonumber(ARGV[10])
 local touched
-local function token(k, i)
-  local v = redis.call('GET', k)
-  if not v then
-    v = nonce .. ':' .. i
-    redis.call('SET', k, v, 'EX', ttl)
-  elseif refresh and byte(v, 1) ~= 126 then
-    touched = touched or {}
-    touched[#touched + 1] = k
+-- One MGET reads the entry and every asked key (unpack stays far below Lua's stack limit).
+local got
+if nk <= 4000 then
+  got = redis.call('MGET', KEYS[1], unpack(KEYS, 3, nk))
+else
+  got = { redis.call('GET', KEYS[1]) }
+  for i = 3, nk, 4000 do
+    local part = redis.call('MGET', unpack(KEYS, i, math.min(nk, i + 3999)))
+    for j = 1, #part do got[i - 2 + j] = part[j] end
   end
-  return v
 end
 local seen, out = {}, {}
-local nt = 2 + tonumber(ARGV[10])
 for i = 3, nk do
   local k = KEYS[i]
-  local v
-  if i <= nt then v = token(k, i) else v = redis.call('GET', k) or '0' end
+  local v = got[i - 1]
+  if i <= nt then
+    if not v then
+      v = nonce .. ':' .. i
+      redis.call('SET', k, v, 'EX', ttl)
+    elseif refresh and byte(v, 1) ~= 126 then
+      touched = touched or {}
+      touched[#touched + 1] = k
+    end
+  elseif not v then
+    v = '0'
+  end
   seen[k] = v
   out[i - 2] = v
 end
-local raw = redis.call('GET', KEYS[1])
+local raw = got[1]
 local xk, xt
 local hit = false
 if raw and byte(raw, 1) == 70 then
@@ -83,21 +95,13 @@ if raw and byte(raw, 1) == 70 then
   local p = e + 1
   e = find(raw, '\\n', p, true)
   local gen = sub(raw, p, e - 1)
-  p = e + 1
-  e = find(raw, '\\n', p, true)
-  p = e + 1
+  p = find(raw, '\\n', e + 1, true) + 1
   e = find(raw, '\\n', p, true)
   local n = tonumber(sub(raw, p, e - 1))
   p = e + 1
   e = find(raw, '\\n', p, true)
   local m = tonumber(sub(raw, p, e - 1))
   p = e + 1
-  local lines = {}
-  for i = 1, n + n + m do
-    e = find(raw, '\\n', p, true)
-    lines[i] = sub(raw, p, e - 1)
-    p = e + 1
-  end
   hit = gen == ARGV[3] and gen ~= '' and fresh > tonumber(ARGV[4])
   local all = ARGV[9] == 'a'
   local hints
@@ -105,26 +109,57 @@ if raw and byte(raw, 1) == 70 then
     hints = {}
     for h = 11, #ARGV, 2 do hints[ARGV[h]] = ARGV[h + 1] end
   end
-  for i = 1, n + n + m do
-    if i <= n or i > n + n then
-      local short = lines[i]
-      local k = prefix .. short
-      local v = seen[k]
-      if v == nil then
-        if all then
-          -- The entry's own keys are tokens (get-or-create); its fences are bump counters.
-          if i <= n then v = token(k, nk + i) else v = redis.call('GET', k) or '0' end
-          seen[k] = v
-          xk = xk or {}
-          xt = xt or {}
-          xk[#xk + 1] = short
-          xt[#xt + 1] = v
-        else
-          v = hints[short]
+  -- The entry's keys, then its tokens, then its fences, one per line.
+  local keys = {}
+  for i = 1, n do
+    e = find(raw, '\\n', p, true)
+    keys[i] = sub(raw, p, e - 1)
+    p = e + 1
+  end
+  for i = 1, n do
+    e = find(raw, '\\n', p, true)
+    local short = keys[i]
+    local k = prefix .. short
+    local v = seen[k]
+    if v == nil then
+      if all then
+        -- The entry's own keys are tokens (get-or-create).
+        v = redis.call('GET', k)
+        if not v then
+          v = nonce .. ':' .. (nk + i)
+          redis.call('SET', k, v, 'EX', ttl)
+        elseif refresh and byte(v, 1) ~= 126 then
+          touched = touched or {}
+          touched[#touched + 1] = k
         end
+        seen[k] = v
+        xk = xk or {}
+        xt = xt or {}
+        xk[#xk + 1] = short
+        xt[#xt + 1] = v
+      else
+        v = hints[short]
       end
-      if i <= n and v ~= lines[n + i] then hit = false end
     end
+    if hit and v ~= sub(raw, p, e - 1) then hit = false end
+    p = e + 1
+  end
+  for i = 1, m do
+    e = find(raw, '\\n', p, true)
+    if all then
+      local short = sub(raw, p, e - 1)
+      local k = prefix .. short
+      if seen[k] == nil then
+        -- Its fences are bump counters.
+        local v = redis.call('GET', k) or '0'
+        seen[k] = v
+        xk = xk or {}
+        xt = xt or {}
+        xk[#xk + 1] = short
+        xt[#xt + 1] = v
+      end
+    end
+    p = e + 1
   end
 else
   raw = ''
