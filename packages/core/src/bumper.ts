@@ -296,10 +296,12 @@ export class Bumper {
   #lift(batch: Batch): void {
     const keys = [...batch.written.keys()]
     const tokens = [...batch.written.values()]
-    const p = this.#o.store.lift(keys, tokens, this.#o.tokenTtl, this.#counters(keys)).catch((error) => {
-      // The fences expire by themselves; until then only needless misses.
-      this.#o.reporter.store('lift', error)
-    })
+    const p = this.#o.store
+      .lift({ keys, tokens, ttl: this.#o.tokenTtl, counters: this.#counters(keys) })
+      .catch((error) => {
+        // The fences expire by themselves; until then only needless misses.
+        this.#o.reporter.store('lift', error)
+      })
     this.#track(p)
   }
 

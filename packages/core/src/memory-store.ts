@@ -1,6 +1,7 @@
 import type {
   BumpRequest,
   BumpResult,
+  LiftRequest,
   ReadRequest,
   ReadResult,
   SchemeLocation,
@@ -231,12 +232,7 @@ export class MemoryStore implements Store {
     return { tokens, generation: this.#generation, schemes }
   }
 
-  async lift(
-    keys: readonly string[],
-    tokens: readonly string[],
-    ttl: number,
-    counters?: readonly string[],
-  ): Promise<void> {
+  async lift({ keys, tokens, ttl, counters }: LiftRequest): Promise<void> {
     const last: string[] = []
     const now = Date.now()
     keys.forEach((k, i) => {

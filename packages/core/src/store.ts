@@ -27,21 +27,8 @@ export interface Store {
   write(request: WriteRequest): Promise<boolean>
   /** Replaces tokens with new random ones (fenced ones when `fenceMs` is set) and reports scheme sets that moved. */
   bump(request: BumpRequest): Promise<BumpResult>
-  /**
-   * Ends the caller's own fence on each key (its commit returned): `tokens[i]` is the fenced token
-   * the caller's bump wrote to `keys[i]` (its last deadline is the caller's fence). A key still
-   * fenced by other commits stays fenced, expiring with the latest of theirs; a key with no fence
-   * left gets a fresh unfenced token, incrementing the bump counter of its group (one of
-   * `counters`) like a bump does. A fence that already ended (deadline passed) ends nothing
-   * else; unfenced keys are left alone. ttl: seconds. A store may hold a lift back briefly to send
-   * it with its next command, but must apply it before any read it is asked for afterwards.
-   */
-  lift(
-    keys: readonly string[],
-    tokens: readonly string[],
-    ttl: number,
-    counters?: readonly string[],
-  ): Promise<void>
+  /** Ends the caller's own fence on each key (see {@link LiftRequest}). */
+  lift(request: LiftRequest): Promise<void>
   /** Deletes keys (tokens or values); missing keys are fine. Must work when the server refuses writes for memory (UNLINK does). */
   delete(keys: readonly string[]): Promise<void>
   /** The scheme sets stored for these tables (see {@link SchemeSet}). */
@@ -243,6 +230,24 @@ export interface BumpResult {
   readonly generation: string
   /** Scheme sets whose version moved since the caller's `known`. */
   readonly schemes: readonly SchemeSet[]
+}
+
+/**
+ * What {@link Store.lift} is asked: end the caller's own fence on each key (its commit returned).
+ * A key still fenced by other commits stays fenced, expiring with the latest of theirs; a key with
+ * no fence left gets a fresh unfenced token, incrementing the bump counter of its group (one of
+ * `counters`) like a bump does. A fence that already ended (deadline passed) ends nothing else;
+ * unfenced keys are left alone. A store may hold a lift back briefly to send it with its next
+ * command, but must apply it before any read it is asked for afterwards.
+ */
+export interface LiftRequest {
+  readonly keys: readonly string[]
+  /** The fenced token the caller's bump wrote to each key (its last deadline is the caller's fence). */
+  readonly tokens: readonly string[]
+  /** Seconds, for the fresh tokens. */
+  readonly ttl: number
+  /** Bump counters of the keys' groups. */
+  readonly counters?: readonly string[]
 }
 
 /** One result of {@link Store.verify}. */

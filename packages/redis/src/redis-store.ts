@@ -4,6 +4,7 @@ import { ConfigError, StoreUnavailableError } from '@freshkey/core'
 import {
   type BumpRequest,
   type BumpResult,
+  type LiftRequest,
   newToken,
   ownFence,
   type ReadRequest,
@@ -903,12 +904,7 @@ export class RedisStore implements Store {
     return { tokens, generation: this.#after(g), schemes: moved }
   }
 
-  async lift(
-    keys: readonly string[],
-    tokens: readonly string[],
-    ttl: number,
-    counters?: readonly string[],
-  ): Promise<void> {
+  async lift({ keys, tokens, ttl, counters }: LiftRequest): Promise<void> {
     if (keys.length === 0) return
     const full = keys.map((k) => this.prefix + k)
     const counterOf = new Map<string, string>()

@@ -171,7 +171,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const b = ks.row('posts', 'b')
       const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
       const plain = await store.bump({ keys: [b], ttl: 60 })
-      await store.lift([a, b], [fenced.tokens[0]!, plain.tokens[0]!], 60)
+      await store.lift({ keys: [a, b], tokens: [fenced.tokens[0]!, plain.tokens[0]!], ttl: 60 })
       const now = await store.tokens([a, b], 60)
       expect(isFenced(now.tokens[0])).toBe(false)
       expect(now.tokens[0]).not.toBe(fenced.tokens[0])
@@ -184,12 +184,12 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const slow = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
       const quick = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
       expect(quick.tokens[0]).not.toBe(slow.tokens[0])
-      await store.lift([a], quick.tokens, 60)
+      await store.lift({ keys: [a], tokens: quick.tokens, ttl: 60 })
       const [between] = (await store.tokens([a], 60)).tokens
       expect(isFenced(between)).toBe(true)
-      await store.lift([a], quick.tokens, 60)
+      await store.lift({ keys: [a], tokens: quick.tokens, ttl: 60 })
       expect((await store.tokens([a], 60)).tokens[0]).toBe(between)
-      await store.lift([a], slow.tokens, 60)
+      await store.lift({ keys: [a], tokens: slow.tokens, ttl: 60 })
       const [after] = (await store.tokens([a], 60)).tokens
       expect(isFenced(after)).toBe(false)
     })
@@ -202,7 +202,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(isFenced(plain.tokens[0])).toBe(true)
       expect(plain.tokens[0]).not.toBe(fenced.tokens[0])
       expect((await store.tokens([a], 60)).tokens[0]).toBe(plain.tokens[0])
-      await store.lift([a], fenced.tokens, 60)
+      await store.lift({ keys: [a], tokens: fenced.tokens, ttl: 60 })
       expect(isFenced((await store.tokens([a], 60)).tokens[0])).toBe(false)
     })
 
@@ -213,7 +213,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await sleep(150)
       const later = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
       await sleep(150) // the first fence's deadline has passed
-      await store.lift([a], later.tokens, 60)
+      await store.lift({ keys: [a], tokens: later.tokens, ttl: 60 })
       expect(isFenced((await store.tokens([a], 60)).tokens[0])).toBe(false)
     })
 
@@ -223,9 +223,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const ended = await store.bump({ keys: [a], ttl: 60, fenceMs: 100 })
       await sleep(150)
       const other = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
-      await store.lift([a], ended.tokens, 60)
+      await store.lift({ keys: [a], tokens: ended.tokens, ttl: 60 })
       expect((await store.tokens([a], 60)).tokens[0]).toBe(other.tokens[0])
-      await store.lift([a], other.tokens, 60)
+      await store.lift({ keys: [a], tokens: other.tokens, ttl: 60 })
       expect(isFenced((await store.tokens([a], 60)).tokens[0])).toBe(false)
     })
 
@@ -234,7 +234,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const a = ks.row('users', 'a')
       await store.bump({ keys: [a], ttl: 60, fenceMs: 600 })
       const long = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
-      await store.lift([a], long.tokens, 60)
+      await store.lift({ keys: [a], tokens: long.tokens, ttl: 60 })
       const [left] = (await store.tokens([a], 60)).tokens
       expect(isFenced(left)).toBe(true)
       await sleep(700) // only the short fence was left: the key is gone with it
@@ -247,7 +247,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const ks = space()
       const a = ks.row('users', 'a')
       const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 300 })
-      await store.lift([a], fenced.tokens, 60)
+      await store.lift({ keys: [a], tokens: fenced.tokens, ttl: 60 })
       const [lifted] = (await store.tokens([a], 60)).tokens
       await sleep(450)
       expect((await store.tokens([a], 60)).tokens[0]).toBe(lifted)
@@ -593,7 +593,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const k = ks.row('posts', '1')
       const fenced = await store.bump({ keys: [k], counters: [c], ttl: 60, fenceMs: 5000 })
       const counters = await baseline(ks, 'posts')
-      await store.lift([k], fenced.tokens, 60, [c])
+      await store.lift({ keys: [k], tokens: fenced.tokens, ttl: 60, counters: [c] })
       const [lifted] = (await store.tokens([k], 60)).tokens
       expect(isFenced(lifted)).toBe(false)
       expect(tokenSeq(lifted!)).toBeGreaterThan(Number(counters.values[0]))

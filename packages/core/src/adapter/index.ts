@@ -16,6 +16,7 @@ export { sqlTablesRead, sqlTablesWritten, sqlWrites, sqlWriteTargets, stripSql }
 export type {
   BumpRequest,
   BumpResult,
+  LiftRequest,
   ReadRequest,
   ReadResult,
   SchemeLocation,
