@@ -50,10 +50,8 @@ export class ResultCache {
   async lookup(key: string, tables: readonly string[], deps: readonly unknown[] = []): Promise<ResultLookup> {
     try {
       const i = internalsOf(this.fk)
-      const declared =
-        deps.length === 0
-          ? (this.#tagKeys ??= i.parts.declared([this.#tag]))
-          : i.parts.declared([...deps, this.#tag])
+      if (deps.length === 0) this.#tagKeys ??= i.parts.declared([this.#tag])
+      const declared = deps.length === 0 ? this.#tagKeys! : i.parts.declared([...deps, this.#tag])
       return await i.values.lookup(this.#entry(key), declared, tables)
     } catch {
       return { hit: false, ticket: undefined }
