@@ -1,5 +1,5 @@
 // freshkey on TypeORM: the native query cache (`find({ cache: true })` through
-// `freshkeyQueryResultCache`), `fk.wrap`, and `fk.wrap` with the near cache.
+// `freshkeyQueryResultCache`, also with the near cache), `fk.wrap`, and `fk.wrap` with the near cache.
 import { freshkeyQueryResultCache, freshkeyTypeORM } from '@freshkey/typeorm'
 import { freshkeyWrapApp, newFreshkey, reportStats } from './freshkey-common.ts'
 import { openTypeOrm } from './orm-typeorm.ts'
@@ -8,28 +8,34 @@ import type { Contender } from './types.ts'
 /** TypeORM's `cache.duration` for freshkey's provider: entries end on invalidation, not on time. */
 const DURATION_MS = 3_600_000
 
-export const freshkeyTypeormNative: Contender = {
-  name: 'freshkey-typeorm-native',
-  orm: 'typeorm',
-  family: 'freshkey',
-  config: `TypeORM \`find({ cache: true })\`, \`cache: { provider: freshkeyQueryResultCache(fk), duration: ${DURATION_MS / 1000} s }\`, adapter registered; no deps declared`,
-  async open(ctx) {
-    const fk = newFreshkey(ctx)
-    const app = await openTypeOrm(ctx, {
-      cache: { provider: freshkeyQueryResultCache(fk), duration: DURATION_MS },
-      readCache: true,
-      before: (ds) => void freshkeyTypeORM(ds, fk),
-    })
-    return {
-      ...app,
-      async close() {
-        reportStats(fk)
-        await app.close()
-        await fk.close()
-      },
-    }
-  },
+function nativeContender(near: boolean): Contender {
+  return {
+    name: near ? 'freshkey-typeorm-native-near' : 'freshkey-typeorm-native',
+    orm: 'typeorm',
+    family: 'freshkey',
+    config: `TypeORM \`find({ cache: true })\`, \`cache: { provider: freshkeyQueryResultCache(fk), duration: ${DURATION_MS / 1000} s }\`, adapter registered${near ? ' + near cache' : ''}; no deps declared`,
+    async open(ctx) {
+      const fk = newFreshkey(ctx, { near })
+      const app = await openTypeOrm(ctx, {
+        cache: { provider: freshkeyQueryResultCache(fk), duration: DURATION_MS },
+        readCache: true,
+        before: (ds) => void freshkeyTypeORM(ds, fk),
+      })
+      return {
+        ...app,
+        async close() {
+          reportStats(fk)
+          await app.close()
+          await fk.close()
+        },
+      }
+    },
+  }
 }
+
+export const freshkeyTypeormNative = nativeContender(false)
+/** The same with `nearCache` (hits from process memory); with `--only`, not in the default set. */
+export const freshkeyTypeormNativeNear = nativeContender(true)
 
 function wrapContender(near: boolean): Contender {
   return {

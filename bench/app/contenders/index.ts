@@ -4,7 +4,12 @@ import { mikroOrmNoCache, prismaNoCache, typeormNoCache } from './baselines.ts'
 import { bentocacheTags, bentocacheTtl, bentocacheVariants } from './bentocache.ts'
 import { freshkeyMikroOrmNative, freshkeyMikroOrmNear, freshkeyMikroOrmWrap } from './freshkey-mikro-orm.ts'
 import { freshkeyPrismaCached, freshkeyPrismaNear, freshkeyPrismaWrap } from './freshkey-prisma.ts'
-import { freshkeyTypeormNative, freshkeyTypeormNear, freshkeyTypeormWrap } from './freshkey-typeorm.ts'
+import {
+  freshkeyTypeormNative,
+  freshkeyTypeormNativeNear,
+  freshkeyTypeormNear,
+  freshkeyTypeormWrap,
+} from './freshkey-typeorm.ts'
 import { mikroOrmMemoryCache, mikroOrmRedisCache, typeormIoredisCache } from './orm-caches.ts'
 import { prismaExtensionRedis } from './prisma-extension-redis.ts'
 import type { Contender, Orm } from './types.ts'
@@ -36,7 +41,11 @@ export const contenders: readonly Contender[] = [
 ]
 
 /** Also runnable with `--only` (the ORM-independent peers over the other two ORMs). */
-export const extraContenders: readonly Contender[] = [...bentocacheVariants, ...asyncCacheDedupeVariants]
+export const extraContenders: readonly Contender[] = [
+  freshkeyTypeormNativeNear,
+  ...bentocacheVariants,
+  ...asyncCacheDedupeVariants,
+]
 
 export const baselineOf: Record<Orm, Contender> = {
   typeorm: typeormNoCache,

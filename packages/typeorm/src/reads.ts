@@ -161,6 +161,15 @@ function joinReader(qb: QB, join: JoinLike, relation: NonNullable<JoinLike['rela
   }
 }
 
+/** A reader made when first called. */
+function lazy(make: () => Reader): Reader {
+  let reader: Reader | undefined
+  return (raw, out) => {
+    reader ??= make()
+    reader(raw, out)
+  }
+}
+
 /** The shape of a select query builder's query; `outer` for the pagination query of a `getMany()` with joins. */
 export function shapeOf(binding: TypeORMBinding, qb: QB, outer?: QB): Shape {
   const em = qb.expressionMap
@@ -197,7 +206,8 @@ export function shapeOf(binding: TypeORMBinding, qb: QB, outer?: QB): Shape {
   if (main?.hasMetadata) {
     const filter = filterOf(qb)
     parse ||= !filter
-    add(main.metadata, filter && mainReader(qb, main, filter))
+    // Built on first use: a cache hit needs the tables only, never the readers.
+    add(main.metadata, filter && lazy(() => mainReader(qb, main, filter)))
   }
   for (const join of em.joinAttributes) {
     if (!join.alias.hasMetadata) {

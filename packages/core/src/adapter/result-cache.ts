@@ -7,6 +7,9 @@ import type { FillTicket } from '../value-cache.ts'
 import type { Binding } from './binding.ts'
 import { wholeTables } from './read-frames.ts'
 
+/** Most entry keys remembered per result cache (then the memo starts over). */
+const ENTRY_KEYS = 10_000
+
 /** What {@link ResultCache.lookup} returns. */
 export type ResultLookup =
   | { readonly hit: true; readonly value: unknown }
@@ -43,6 +46,10 @@ export class ResultCache {
   readonly fk: Freshkey
   readonly prefix: string
   readonly #tag: ReturnType<typeof dep.tag>
+  /** Entry keys by cache key (an ORM's key is its SQL text: escaping and hashing it is per statement, not per call). */
+  readonly #entries = new Map<string, string>()
+  /** The declared token keys of a lookup without deps (the tag of this cache): the same for every call. */
+  #tagKeys: readonly string[] | undefined
 
   constructor(fk: Freshkey, prefix: string) {
     this.fk = fk
@@ -51,14 +58,21 @@ export class ResultCache {
   }
 
   #entry(key: string): string {
-    return internalsOf(this.fk).keys.value(`r:${boundKey(segment(`${this.prefix}:${key}`))}`)
+    let entry = this.#entries.get(key)
+    if (entry === undefined) {
+      entry = internalsOf(this.fk).keys.value(`r:${boundKey(segment(`${this.prefix}:${key}`))}`)
+      if (this.#entries.size >= ENTRY_KEYS) this.#entries.clear()
+      this.#entries.set(key, entry)
+    }
+    return entry
   }
 
   /** The cached result of `key`, or a ticket to fill it after the query (undefined: do not fill). */
   async lookup(key: string, tables: readonly string[], deps: readonly unknown[] = []): Promise<ResultLookup> {
     try {
       const i = internalsOf(this.fk)
-      const declared = i.parts.declared([...deps, this.#tag])
+      if (deps.length === 0) this.#tagKeys ??= i.parts.declared([this.#tag])
+      const declared = deps.length === 0 ? this.#tagKeys! : i.parts.declared([...deps, this.#tag])
       return await i.values.lookup(this.#entry(key), declared, tables)
     } catch {
       return { hit: false, ticket: undefined }
