@@ -1,6 +1,6 @@
 import { dep } from '@freshkey/core'
+import type { OrmSession } from '@freshkey/test-suite'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import type { OrmSession } from '../../../test/conformance/driver.ts'
 import { typeormDriver } from '../../../test/conformance/drivers/typeorm.ts'
 import { watch } from './support/probe.ts'
 import { combos, openFreshkey } from './support/services.ts'

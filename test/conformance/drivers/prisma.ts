@@ -1,7 +1,7 @@
+import type { ArticleData, ConformanceDriver, OrmSession } from '@freshkey/test-suite'
 import { freshkeyPrisma } from '../../../packages/prisma/src/index.ts'
 import { openConformanceDatabase } from '../../../packages/prisma/test/support/conformance-db.ts'
 import { prismaMajor } from '../../../packages/prisma/test/support/generate-clients.ts'
-import type { ArticleData, ConformanceDriver, OrmSession } from '../driver.ts'
 
 type Patch = Partial<Omit<ArticleData, 'id'>>
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { type Freshkey, Scope } from '@freshkey/core'
+import type { ArticleData, ConformanceDriver, OrmSession } from '@freshkey/test-suite'
 import pg from 'pg'
 import { DataSource, type EntityManager, EntitySchema } from 'typeorm'
-import type { ArticleData, ConformanceDriver, OrmSession } from '../../../../test/conformance/driver.ts'
 import { freshkeyQueryResultCache, freshkeyTypeORM, type TypeORMBinding } from '../../src/index.ts'
 
-// The shared blog schema of test/conformance/driver.ts on TypeORM. EntitySchema with classes as
+// The shared blog schema of @freshkey/test-suite (adapter-driver.ts) on TypeORM. EntitySchema with classes as
 // targets (no decorators, so any tsconfig compiles this file); the scope is declared with the
 // @Scope decorator called as a function.
 

@@ -14,7 +14,7 @@ import {
   PrimaryGeneratedColumn,
 } from 'typeorm'
 
-// The blog schema of test/conformance/driver.ts with deliberately custom table and column names,
+// The blog schema of @freshkey/test-suite (adapter-driver.ts) with deliberately custom table and column names,
 // plus what only TypeORM has: soft deletes, a junction table, a cascade, an EntitySchema without a class.
 
 @Entity({ name: 'app_users' })
