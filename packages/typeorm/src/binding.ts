@@ -77,20 +77,15 @@ export class TypeORMBinding extends kit.Binding<QueryRunner> {
         ),
       }),
     )
-    const known = this.graph.tables
-    const views = (md: EntityMetadata, depth: number): string[] => {
-      const expr = md.expression
-      let sql: string | undefined
+    const sqlOf = (md: EntityMetadata) => {
       try {
-        sql = typeof expr === 'string' ? expr : expr?.(this.dataSource).getQuery()
+        return typeof md.expression === 'string' ? md.expression : md.expression?.(this.dataSource).getQuery()
       } catch {}
-      return (sql ? kit.sqlTablesRead(sql, known) : [...known]).flatMap((t) => {
-        const inner = metadatas.find((m) => m.tableName === t)
-        return inner?.tableType === 'view' && depth < 8 ? views(inner, depth + 1) : [t]
-      })
     }
-    const viewMds = metadatas.filter((md) => md.tableType === 'view')
-    this.#views = new Map(viewMds.map((md) => [md.tableName, [...new Set(views(md, 0))]]))
+    const views = metadatas
+      .filter((md) => md.tableType === 'view')
+      .map((md) => [md.tableName, sqlOf(md)] as const)
+    this.#views = kit.viewTables(new Map(views), this.graph.tables)
     const plain = metadatas.some((md) => typeof md.target !== 'function' && md.tableType !== 'junction')
     this.#subscriber.afterLoad = plain ? plainLoadListener(this) : undefined
     // The resolver arrives with the metadata, so scopes declared on classes before initialize() resolve now.

@@ -1,4 +1,5 @@
 import type { PrimaryKey, PrimaryKeyValue } from '@freshkey/core'
+import { keyCombinations } from '@freshkey/core/adapter'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
 import { around, isFindOperator, type QB } from './internals.ts'
 import { pkOf } from './row-image.ts'
@@ -81,22 +82,21 @@ const or = (a: Filter, b: Filter): Filter => (a && b && a.length + b.length <= M
 
 /** The key of every row a filter admits when each conjunction pins every key column; else undefined. */
 export function keysOf(md: EntityMetadata, filter: Filter): PrimaryKey[] | undefined {
-  const cols = md.primaryColumns
-  if (!filter || cols.length === 0) return undefined
+  const fields = md.primaryColumns.map((c) => c.propertyPath)
+  if (!filter || fields.length === 0) return undefined
   const rows: PrimaryKey[] = []
   for (const conj of filter) {
-    let combos: Record<string, PrimaryKeyValue>[] = [{}]
-    for (const c of cols) {
-      const values = [conj[c.propertyPath]].flat()
-      if (values.length === 0 || !values.every((v) => ['string', 'number', 'bigint'].includes(typeof v)))
-        return undefined
-      combos = combos.flatMap((p) => values.map((v) => ({ ...p, [c.propertyPath]: v as PrimaryKeyValue })))
-      if (combos.length > MAX) return undefined
-    }
-    rows.push(...combos.map((k) => (cols.length === 1 ? k[cols[0]!.propertyPath]! : k)))
+    const keys = keyCombinations(fields, (f) => keyValues([conj[f]].flat()), MAX)
+    if (!keys) return undefined
+    rows.push(...keys)
   }
   return rows
 }
+
+const keyValues = (vs: unknown[]) =>
+  vs.length > 0 && vs.every((v) => ['string', 'number', 'bigint'].includes(typeof v))
+    ? (vs as PrimaryKeyValue[])
+    : undefined
 
 function ids(md: EntityMetadata, value: unknown): Filter {
   const list = [value].flat()

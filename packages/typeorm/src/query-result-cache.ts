@@ -1,5 +1,5 @@
 import type { Freshkey } from '@freshkey/core'
-import { type FillTicket, type ReadRecord, ResultCache } from '@freshkey/core/adapter'
+import { type FillTicket, ResultCache, wholePlan } from '@freshkey/core/adapter'
 import type { DataSource, QueryRunner } from 'typeorm'
 import type { QueryResultCache } from 'typeorm/cache/QueryResultCache.js'
 import type { QueryResultCacheOptions } from 'typeorm/cache/QueryResultCacheOptions.js'
@@ -44,8 +44,7 @@ export class FreshkeyQueryResultCache implements QueryResultCache {
     if (ctx?.qb) return shapeIn(ctx)
     const [binding] = bindingsOf(this.#dataSource)
     const sql = options.query?.replace(/ -- PARAMETERS: .*$/s, '')
-    const tables = binding && sql ? parsedTables(binding, sql) : undefined
-    return tables && { tables, records: () => tables.map((table) => ({ table, whole: true })) }
+    return binding && sql ? wholePlan(parsedTables(binding, sql)) : undefined
   }
 
   async getFromCache(options: Opts, runner?: QueryRunner): Promise<Opts | undefined> {
@@ -67,13 +66,12 @@ export class FreshkeyQueryResultCache implements QueryResultCache {
   async storeInCache(options: Opts, saved?: Opts, runner?: QueryRunner): Promise<void> {
     const ticket = (saved as Partial<Miss> | undefined)?.[TICKET]
     if (!ticket || runner?.isTransactionActive || typeof options.result !== 'string') return
-    let records: ReadRecord[]
-    try {
-      records = this.#reads(options)?.records(JSON.parse(options.result)) ?? []
-    } catch {
-      return
-    }
-    await this.#cache.fill(ticket, options.result, records, Math.max(options.duration, 1) / 1000)
+    const result = options.result
+    // What cannot be worked out is reported (the kit's one place) and not stored.
+    const records = bindingsOf(this.#dataSource)[0]?.attempt('result-cache', () =>
+      this.#reads(options)?.records(JSON.parse(result)),
+    )
+    if (records) await this.#cache.fill(ticket, result, records, Math.max(options.duration, 1) / 1000)
   }
 
   async remove(identifiers: string[]): Promise<void> {

@@ -1,6 +1,18 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { PrimaryKey } from '@freshkey/core'
-import { type ReadFrame, type ReadRecord, sqlTablesRead } from '@freshkey/core/adapter'
+import {
+  fenceReads,
+  framesOf,
+  knownTables,
+  markUnsafe,
+  type ReadFrame,
+  type ReadRecord,
+  referencingFilter,
+  reportReads,
+  StatementCache,
+  sqlTablesRead,
+  wholeTables,
+} from '@freshkey/core/adapter'
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm'
 import { bindingsOf, type TypeORMBinding } from './binding.ts'
 import { type Filter, filterOf, keysOf, trackWheres } from './filters.ts'
@@ -31,16 +43,24 @@ type Column = EntityMetadata['columns'][number]
 /** The query being read, for the transaction source and the query result cache. */
 export const readContext = new AsyncLocalStorage<ReadContext>()
 export const FRESHKEY_CACHE = Symbol.for('freshkey.typeorm.resultCache')
-const PARSED = new Map<string, readonly string[]>()
+const PARSED = new WeakMap<TypeORMBinding, { graph: unknown; cache: StatementCache<readonly string[]> }>()
 
-/** Tables a SQL text reads among the known ones (all of them when it names none); LRU by text. */
+/**
+ * Tables a SQL text reads, views read through their tables: the kit's raw-read rule (every table
+ * when it names none, or one freshkey does not know). Parsed once per text and schema.
+ */
 export function parsedTables(binding: TypeORMBinding, sql: string): readonly string[] {
-  const known = binding.graph.tables
-  const tables = PARSED.get(sql) ?? [...new Set(sqlTablesRead(sql, known).filter((t) => known.has(t)))]
-  PARSED.delete(sql)
-  if (PARSED.size >= 1000) PARSED.delete(PARSED.keys().next().value!)
-  PARSED.set(sql, tables)
-  return (tables.length > 0 ? tables : [...known]).flatMap((t) => binding.tablesOf(t))
+  let parsed = PARSED.get(binding)
+  if (parsed?.graph !== binding.graph)
+    PARSED.set(binding, (parsed = { graph: binding.graph, cache: new StatementCache() }))
+  return parsed.cache.get(sql, () => [
+    ...new Set(
+      knownTables(
+        binding.graph,
+        sqlTablesRead(sql, binding.graph.tables).flatMap((t) => binding.tablesOf(t)),
+      ),
+    ),
+  ])
 }
 
 function hydrate(qb: QB, column: Column, value: unknown): unknown {
@@ -82,16 +102,12 @@ function keyReader(qb: QB, alias: string, cols: readonly Column[], paths = cols.
 function parentFilter(qb: QB, parent: string, fk: readonly Column[]) {
   const names = fk.map((c) => columnAlias(qb, parent, c.referencedColumn!))
   if (fk.length === 0 || names.includes(undefined)) return undefined
-  return (raw: readonly Row[]): Filter => {
-    const conj = (row: Row) =>
-      Object.fromEntries(
-        fk.map((c, i) => [c.propertyPath, hydrate(qb, c.referencedColumn!, row[names[i]!]) ?? null]),
-      )
-    const path = fk[0]!.propertyPath
-    return fk.length > 1
-      ? raw.map(conj)
-      : [{ [path]: raw.map((row) => conj(row)[path]).filter((v) => v !== null) }]
-  }
+  const fields = fk.map((c) => c.propertyPath)
+  return (raw: readonly Row[]): Filter =>
+    referencingFilter(
+      raw.map((row) => fk.map((c, i) => hydrate(qb, c.referencedColumn!, row[names[i]!]) ?? null)),
+      fields,
+    )
 }
 
 /**
@@ -247,35 +263,22 @@ export function shapeOf(binding: TypeORMBinding, qb: QB, outer?: QB): Shape {
 /** The shape of the query in a read context, computed once. */
 export const shapeIn = (ctx: ReadContext): Shape => (ctx.shape ??= shapeOf(ctx.binding, ctx.qb!, ctx.outer))
 
-function framesOf(bindings: readonly TypeORMBinding[]): ReadFrame[] | undefined {
-  const frames = bindings.map((b) => b.frame()).filter((f) => f !== undefined)
-  return frames.length > 0 ? frames : undefined
-}
-
-async function fence(frames: readonly ReadFrame[], tables: readonly string[]): Promise<void> {
-  const waits = frames.map((f) => f.beforeQuery(tables)).filter((p) => p !== undefined)
-  if (waits.length > 0) await Promise.all(waits)
-}
-
-const readAll = (frames: readonly ReadFrame[], records: readonly ReadRecord[]) => {
-  for (const f of frames) for (const r of records) f.read(r)
-}
-
 /** Runs `fn`; a failure is reported and leaves the frames unsafe (the value is served, never stored). */
 function attempt<T>(ctx: ReadContext, frames: readonly ReadFrame[], fn: () => T): T | undefined {
   try {
     return fn()
   } catch (error) {
     ctx.binding.report('read', error)
-    for (const f of frames) f.unsafe = true
+    for (const f of frames) markUnsafe(f)
   }
 }
 
 async function tracked(ctx: ReadContext, frames: readonly ReadFrame[], load: Method): Promise<Row[]> {
   const shape = attempt(ctx, frames, () => shapeIn(ctx))
-  if (shape) await fence(frames, shape.tables)
+  // Inside a transaction rows may be uncommitted: the loads (and those around them) are never stored.
+  await fenceReads(frames, shape?.tables ?? [], ctx.runner?.isTransactionActive === true)
   const raw: Row[] = await readContext.run(ctx, () => load.call(ctx.qb, ctx.runner))
-  if (shape) attempt(ctx, frames, () => readAll(frames, shape.records(raw)))
+  if (shape) attempt(ctx, frames, () => reportReads(frames, shape.records(raw)))
   return raw
 }
 
@@ -284,9 +287,8 @@ export async function rawRead(bindings: readonly TypeORMBinding[], sql: string) 
   const frames = framesOf(bindings)
   if (!frames) return undefined
   const tables = parsedTables(bindings[0]!, sql)
-  const records = tables.map((table) => ({ table, whole: true }))
-  await fence(frames, tables)
-  return () => readAll(frames, records)
+  await fenceReads(frames, tables)
+  return () => reportReads(frames, wholeTables(tables))
 }
 
 const cached = (qb: QB) =>
@@ -311,7 +313,7 @@ export function installReadHooks(proto: object): void {
   })
   // A stream's rows are never seen: what a loader streams is served, never stored.
   around(proto, 'stream', function (this: QB, orig, args) {
-    for (const f of framesOf(bindingsOf(this.connection)) ?? []) f.unsafe = true
+    for (const f of framesOf(bindingsOf(this.connection)) ?? []) markUnsafe(f)
     return orig.apply(this, args)
   })
 }

@@ -1,4 +1,5 @@
 import type { PrimaryKey, PrimaryKeyValue, RowImage } from '@freshkey/core'
+import { primaryKeyOf } from '@freshkey/core/adapter'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
 
 type Column = EntityMetadata['columns'][number]
@@ -21,11 +22,9 @@ function columnValue(column: Column, source: ObjectLiteral): unknown {
 
 /** The primary key by property names (`id`, `{ userId, groupId }`); undefined when a key column is missing. */
 export function pkOf(md: EntityMetadata, source: unknown): PrimaryKey | undefined {
-  const cols = md.primaryColumns
-  if (!source || typeof source !== 'object' || cols.length === 0) return undefined
-  const values = cols.map((c) => keyValue(columnValue(c, source as ObjectLiteral)))
-  if (values.some((v) => v === undefined)) return undefined
-  return cols.length === 1 ? values[0] : Object.fromEntries(cols.map((c, i) => [c.propertyPath, values[i]!]))
+  const cols = new Map(md.primaryColumns.map((c) => [c.propertyPath, c]))
+  if (!source || typeof source !== 'object' || cols.size === 0) return undefined
+  return primaryKeyOf([...cols.keys()], (f) => keyValue(columnValue(cols.get(f)!, source as ObjectLiteral)))
 }
 
 /** The key from an event's `entityId`: a bare value or an id map. */

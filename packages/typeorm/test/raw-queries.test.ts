@@ -38,6 +38,22 @@ describe.each(databases)('raw SQL and other silent writes on %s', (db) => {
     expect(await moved()).toEqual(['memberships#groupId=7&userId=1'])
   })
 
+  test('a raw read that names something freshkey does not know (a CTE, a view) depends on every table', async () => {
+    const { blog } = await open()
+    let loads = 0
+    const read = () =>
+      blog.fk.wrap('raw-cte', () => {
+        loads++
+        return blog.ds.query('WITH recent AS (SELECT * FROM blog_articles) SELECT count(*) AS n FROM recent')
+      })
+    await read()
+    await read()
+    expect(loads).toBe(1)
+    await blog.ds.query(`UPDATE app_users SET name = ${p(1)} WHERE id = 1`, ['x'])
+    await read()
+    expect(loads).toBe(2)
+  })
+
   test('a rawSql function declares the tables of statements the parser cannot attribute', async () => {
     const { blog, moved } = await open({
       rawSql: (sql: string) => (sql.includes('/* touches tags */') ? ['tags'] : undefined),

@@ -5,6 +5,7 @@ import {
   rawReadTables,
   SchemaGraph,
   StatementCache,
+  viewTables,
   type WriteFact,
 } from '@freshkey/core/adapter'
 import { describe, expect, test } from 'vitest'
@@ -99,5 +100,30 @@ describe('Binding raw SQL', () => {
     expect(b.rawReadTables('SELECT * FROM users')).toEqual(['users'])
     expect(b.rawReadTables('SELECT 1').sort()).toEqual(['posts', 'users'])
     expect(b.rawReadTables(undefined).sort()).toEqual(['posts', 'users'])
+  })
+})
+
+describe('viewTables', () => {
+  const known = new Set(['users', 'posts', 'user_posts', 'active_users'])
+  test('a view reads the tables its SQL names, through the views it names in turn', () => {
+    const views = new Map<string, string | undefined>([
+      ['active_users', 'SELECT * FROM users WHERE active'],
+      ['user_posts', 'SELECT * FROM active_users a JOIN posts p ON p.author_id = a.id'],
+    ])
+    const out = viewTables(views, known)
+    expect(out.get('active_users')).toEqual(['users'])
+    expect(out.get('user_posts')!.sort()).toEqual(['posts', 'users'])
+  })
+
+  test('a view whose SQL is unknown reads every table; views that name each other stop', () => {
+    const out = viewTables(
+      new Map<string, string | undefined>([
+        ['active_users', undefined],
+        ['user_posts', 'SELECT * FROM user_posts'],
+      ]),
+      known,
+    )
+    expect(out.get('active_users')!.sort()).toEqual([...known].sort())
+    expect(out.get('user_posts')).toEqual(['user_posts'])
   })
 })

@@ -55,6 +55,7 @@ export {
   rawReadTables,
   rawSqlFacts,
   sqlTextOf,
+  viewTables,
 } from './raw-sql.ts'
 export { fenceReads, framesOf, markUnsafe, reportReads, trackedQuery, wholeTables } from './read-frames.ts'
 export type { PendingFill, ReadPlan, ResultLookup } from './result-cache.ts'

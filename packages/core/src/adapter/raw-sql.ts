@@ -53,6 +53,21 @@ export function knownTables(graph: SchemaGraph, named: readonly string[]): strin
 export const rawReadTables = (graph: SchemaGraph, sql: string | undefined): string[] =>
   knownTables(graph, sql === undefined ? [] : sqlTablesRead(sql, graph.tables))
 
+/**
+ * The tables each view reads, through the views it reads in turn (8 deep at most): parsed from its
+ * SQL, every table when its SQL is unknown. `views`: view name → its SQL.
+ */
+export function viewTables(
+  views: ReadonlyMap<string, string | undefined>,
+  known: ReadonlySet<string>,
+): Map<string, string[]> {
+  const read = (sql: string | undefined, depth: number): string[] =>
+    (sql ? sqlTablesRead(sql, known) : [...known]).flatMap((t) =>
+      views.has(t) && depth < 8 ? read(views.get(t), depth + 1) : [t],
+    )
+  return new Map([...views].map(([name, sql]) => [name, [...new Set(read(sql, 0))]]))
+}
+
 /** SQL text of a query object: a string, a fragment with `sql`, a Knex or Kysely query (`toSQL()`, `toRaw()`). */
 export function sqlTextOf(query: any): string | undefined {
   if (typeof query === 'string' || typeof query?.sql === 'string') return query.sql ?? query
