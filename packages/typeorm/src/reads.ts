@@ -43,17 +43,17 @@ type Column = EntityMetadata['columns'][number]
 /** The query being read, for the transaction source and the query result cache. */
 export const readContext = new AsyncLocalStorage<ReadContext>()
 export const FRESHKEY_CACHE = Symbol.for('freshkey.typeorm.resultCache')
-const PARSED = new WeakMap<TypeORMBinding, { graph: unknown; cache: StatementCache<readonly string[]> }>()
+/** Per schema graph (a binding makes a new one, with its views, on every metadata build). */
+const PARSED = new WeakMap<object, StatementCache<readonly string[]>>()
 
 /**
  * Tables a SQL text reads, views read through their tables: the kit's raw-read rule (every table
  * when it names none, or one freshkey does not know). Parsed once per text and schema.
  */
 export function parsedTables(binding: TypeORMBinding, sql: string): readonly string[] {
-  let parsed = PARSED.get(binding)
-  if (parsed?.graph !== binding.graph)
-    PARSED.set(binding, (parsed = { graph: binding.graph, cache: new StatementCache() }))
-  return parsed.cache.get(sql, () => [
+  const parsed = PARSED.get(binding.graph) ?? new StatementCache()
+  PARSED.set(binding.graph, parsed)
+  return parsed.get(sql, () => [
     ...new Set(
       knownTables(
         binding.graph,

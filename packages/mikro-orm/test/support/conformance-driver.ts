@@ -1,8 +1,8 @@
 import type { Freshkey } from '@freshkey/core'
+import type { ArticleData, ConformanceDriver, OrmSession } from '@freshkey/test-suite'
 import { Collection, type EntityManager, EntitySchema } from '@mikro-orm/core'
 import { MikroORM as LibSqlORM } from '@mikro-orm/libsql'
 import { MikroORM as PostgreSqlORM } from '@mikro-orm/postgresql'
-import type { ArticleData, ConformanceDriver, OrmSession } from '@freshkey/test-suite'
 import { freshkeyCacheAdapter, freshkeyMikroORM } from '../../src/index.ts'
 
 class User {
