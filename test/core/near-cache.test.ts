@@ -65,6 +65,52 @@ for (const c of storeCases()) {
       expect(await a.wrap('u2', () => version, { deps })).toBe(3)
     })
 
+    it('a read sent while the fence is on its way does not put the old value back (read-your-writes)', async () => {
+      const inner = c.make()
+      let gate: Promise<void> | undefined
+      let open!: () => void
+      // Holds the fence back: a read of this process runs between the local drop and the fence.
+      const held = new Proxy(inner, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target)
+          if (prop === 'bump')
+            return async (request: Parameters<Store['bump']>[0]) => {
+              if (gate) await gate
+              // And no bump message: this process must not depend on hearing its own.
+              const { channel: _channel, message: _message, ...rest } = request
+              return target.bump(rest)
+            }
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const a = createFreshkey({
+        store: held,
+        namespace: freshNamespace('near-gap'),
+        logger: false,
+        nearCache: { maxEntries: 100 },
+      })
+      opened.push(a, inner)
+      await vi.waitFor(() => expect(a.stats().nearCache?.live).toBe(true), { timeout: 3000 })
+      let version = 1
+      const deps = [dep.row('users', 7)]
+      const read = () => a.wrap('u7', () => version, { deps })
+      expect(await read()).toBe(1)
+      await a.changed({ table: 'users', kind: 'update', pk: 8 }) // the writer knows the table's schemes now
+      gate = new Promise((r) => {
+        open = r
+      })
+      const tx = a.transaction()
+      tx.record({ table: 'users', kind: 'update', pk: 7 })
+      const prepared = tx.prepare()
+      await sleep(5) // the fence is waiting at the gate
+      expect(await read()).toBe(1) // before the commit: the old value, from the store
+      version = 2
+      open()
+      await prepared.ready
+      await prepared.settle(true)
+      expect(await read()).toBe(2)
+    })
+
     it('another process drops its entry when the bump message arrives, and reports the delay', async () => {
       const { a, b } = await pair()
       let version = 1

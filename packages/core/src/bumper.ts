@@ -188,6 +188,9 @@ export class Bumper {
         message: bumpMessage(o.sender, keys),
       })
       batch.generation = result.generation
+      // Again now the bump is in the store: a read of this process sent before it got the old
+      // entry and may have put it back since the first drop (only the bump message dropped it).
+      o.near?.drop(keys)
       keys.forEach((k, i) => {
         sent.add(k)
         batch.written.set(k, result.tokens[i] ?? '')
