@@ -55,6 +55,54 @@ describe('scheme bump rule', () => {
     expect(bumps(stored, { category: 'b' })).toEqual([field('category', 'b')])
   })
 
+  describe('leaving, for reads that do not name their members (counts)', () => {
+    const counted = scheme(['published', 'category'], [], true, true)
+    const leaveWide = keys.wide('posts', `${fid}:l`)
+    const entered = (where: Record<string, unknown>) =>
+      conditionKeys(keys, 'posts', ['category', 'published'], where)!
+
+    it('an after image with the unchanged fields tells the condition left by a selective one', () => {
+      // `published` written, `category` unchanged: the row left `category = 'a'` with its old `published`.
+      expect(bumps(counted, { published: false, category: 'a' }, ['published']).sort()).toEqual(
+        [...entered({ category: 'a', published: false }), field('category', 'a')].sort(),
+      )
+    })
+
+    it('a boolean or null unchanged field is not selective: the scheme-wide leave key', () => {
+      // `category` written, `published` unchanged: its field key would reach every category's lists.
+      expect(bumps(counted, { published: true, category: 'b' }, ['category']).sort()).toEqual(
+        [...entered({ category: 'b', published: true }), leaveWide].sort(),
+      )
+    })
+
+    it('without the unchanged fields in the image, the scheme-wide leave key', () => {
+      expect(bumps(counted, { published: false }, ['published']).sort()).toEqual(
+        [field('published', false), leaveWide].sort(),
+      )
+    })
+
+    it('a before image the write returned names the condition left', () => {
+      const out = new Set<string>()
+      const before = { published: true, category: 'a' }
+      schemeBumps(
+        keys,
+        {
+          table: 'posts',
+          kind: 'update',
+          pk: 1,
+          before,
+          after: { published: false },
+          changed: ['published'],
+        },
+        counted,
+        out,
+      )
+      expect([...out].sort()).toEqual(
+        [...entered({ category: 'a', published: false }), ...entered(before)].sort(),
+      )
+    })
+  })
+
   it('one-field lists have no field keys (an image lacking the field knows nothing)', () => {
     expect(scheme(['category'], [], false, true).fieldKeys).toBe(false)
   })

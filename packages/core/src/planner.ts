@@ -66,6 +66,33 @@ export class Planner {
     return plan
   }
 
+  /**
+   * Fields of the schemes of `table` known here that an update writing `changed` would have to know
+   * to bump a condition instead of a wider key, and `image` lacks. Empty: nothing to learn.
+   */
+  missingFields(
+    table: string,
+    changed: readonly string[],
+    image: Readonly<Record<string, unknown>>,
+  ): string[] {
+    const out = new Set<string>()
+    const stored = this.#stored.get(this.#keys.schemes(table))?.schemes ?? []
+    for (const s of [...this.#declared.of(table), ...stored]) {
+      const watched = s.watch === '*' ? changed.length > 0 : changed.some((f) => s.watch.includes(f))
+      if (!watched) continue
+      for (const f of s.fields) if (!Object.hasOwn(image, f) || image[f] === undefined) out.add(f)
+    }
+    return [...out]
+  }
+
+  /** Every field of the schemes of `table` known here. */
+  fieldsOf(table: string): Set<string> {
+    const out = new Set<string>()
+    const stored = this.#stored.get(this.#keys.schemes(table))?.schemes ?? []
+    for (const s of [...this.#declared.of(table), ...stored]) for (const f of s.fields) out.add(f)
+    return out
+  }
+
   /** Scheme versions this process planned with, for the tables of a plan. */
   versions(tables: Iterable<string>): (SchemeLocation & { known: string })[] {
     const out: (SchemeLocation & { known: string })[] = []

@@ -141,7 +141,8 @@ export function fieldKeysOf(
  * - insert: the condition of its after image;
  * - update: nothing unless it changed a watched field; then the condition it is in now, and for
  *   schemes that do not name their members the one it left (from a before image the write itself
- *   returned), else the scheme-wide key;
+ *   returned, else from the fields it did not change: for `fieldKeys` schemes the key of one such
+ *   field with a selective value), else the scheme-wide leave key;
  * - delete: for schemes that do not name their members, the condition it left.
  * Where an entering image lacks a field of the scheme, the key of one field it has (for
  * `fieldKeys` schemes: every condition with that value, which includes the one entered) or else
@@ -155,7 +156,9 @@ export function schemeBumps(keys: Keyspace, change: RowChange, s: Scheme, out: S
   const bump = (image: RowImage | undefined, leaving: boolean) => {
     const values = image ? conditionValues(image, s.fields) : undefined
     if (values) return void out.add(keys.condition(table, fid, segment(canonical(values))))
-    const known = !leaving && s.fieldKeys && image ? knownField(image, s.fields) : undefined
+    // A left condition narrows to a field key only by a selective value (the key also reaches lists,
+    // which the scheme-wide leave key spares); an entered one by any value it has.
+    const known = s.fieldKeys && image ? knownField(image, s.fields, leaving) : undefined
     if (known) out.add(keys.fieldValue(table, fid, known, scopeValue(image![known])))
     else out.add(keys.wide(table, leaving ? `${fid}:l` : fid))
   }
@@ -170,7 +173,7 @@ export function schemeBumps(keys: Keyspace, change: RowChange, s: Scheme, out: S
       const changed = change.changed
       if (changed && !touches(changed, s.watch)) return
       bump(afterUpdate(change, s.fields), false)
-      if (s.leave && (!changed || s.fields.some((f) => changed.includes(f)))) bump(change.before, true)
+      if (s.leave && (!changed || s.fields.some((f) => changed.includes(f)))) bump(beforeUpdate(change), true)
     }
   }
 }
@@ -187,19 +190,34 @@ function afterUpdate(change: RowChange, fields: readonly string[]): RowImage | u
   return image
 }
 
+/**
+ * The row before an update: the image the write returned, else what the after image says of the
+ * fields the write did not change (they held the same values before).
+ */
+function beforeUpdate(change: RowChange): RowImage | undefined {
+  const { before, after, changed } = change
+  if (before || !after || !changed) return before
+  const image: Record<string, unknown> = {}
+  for (const f of Object.keys(after)) if (!changed.includes(f)) image[f] = after[f]
+  return image
+}
+
 function touches(changed: readonly string[], watch: readonly string[] | '*'): boolean {
   if (watch === '*') return changed.length > 0
   return changed.some((f) => watch.includes(f))
 }
 
-/** A field of the list the image holds, preferring one that is neither boolean nor null (it names fewer conditions). */
-function knownField(image: RowImage, fields: readonly string[]): string | undefined {
+/**
+ * A field of the list the image holds, preferring one that is neither boolean nor null (it names
+ * fewer conditions); with `selective`, only such a one.
+ */
+function knownField(image: RowImage, fields: readonly string[], selective = false): string | undefined {
   let found: string | undefined
   for (const f of fields) {
     if (!Object.hasOwn(image, f) || image[f] === undefined) continue
     const v = image[f]
     if (v !== null && typeof v !== 'boolean') return f
-    found ??= f
+    if (!selective) found ??= f
   }
   return found
 }

@@ -22,6 +22,11 @@ import type { Freshkey } from '@freshkey/core'
 export interface ConformanceDriver {
   /** False when the ORM has no nested transactions (Prisma 6): the savepoint scenarios are not declared for it. */
   readonly savepoints?: boolean
+  /**
+   * Databases on which an update by id returns its row's scheme fields the SET lacks (TypeORM's
+   * `RETURNING` on PostgreSQL), so it names the condition it entered instead of a field key.
+   */
+  readonly returnsSchemeFields?: readonly ('sqlite' | 'postgres')[]
   /** Adapter name for test titles. */
   readonly name: string
   /** Creates the schema on a fresh database and registers freshkey on the ORM client. */

@@ -173,10 +173,12 @@ export function adapterSuite(drivers: readonly ConformanceDriver[], options: Ada
           const x = [dep.scope(A, { published: true, category: 'p' })]
           const y = [dep.scope(A, { published: true, category: 'q' })]
           await expectMiss(x, () => orm.updateArticleById(105, { category: 'q' }), true)
-          // The values written lack `published`: the conditions with category = 'q' (the one entered among them).
-          expect(bumped()).toEqual(
-            [fieldKey({ published: true, category: 'q' }), wide(), 'g', row(A, 105), table(A)].sort(),
-          )
+          // The values written lack `published`: the conditions with category = 'q' (the one entered
+          // among them), or that one condition where the statement returns `published`.
+          const entered = driver.returnsSchemeFields?.includes(db)
+            ? cond({ published: true, category: 'q' })
+            : fieldKey({ published: true, category: 'q' })
+          expect(bumped()).toEqual([entered, wide(), 'g', row(A, 105), table(A)].sort())
           await expectMiss(y, () => orm.updateArticleById(105, { category: 'p' }), true)
           bumps.length = 0
           await orm.updateArticleById(105, { title: 'by id' })

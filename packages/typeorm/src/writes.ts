@@ -4,6 +4,7 @@ import type { EntityMetadata } from 'typeorm'
 import { bindingsOf, type TypeORMBinding } from './binding.ts'
 import { filterOf, keysOf, trackWheres } from './filters.ts'
 import { around, firstPatch, type Method, type QB, runnerOf, writeContext } from './internals.ts'
+import { type ReturnedImages, returnedImages } from './returned-images.ts'
 import { imageOf, keyImage, pkOf, writtenPaths } from './row-image.ts'
 
 // Write builders (repository.update/delete/insert/upsert/..., QueryBuilder and RelationQueryBuilder
@@ -101,7 +102,11 @@ async function hooked(qb: QB, execute: Method, kind: Kind, bindings: TypeORMBind
   if (!p) return run()
   if ('before' in p && !inTransaction) {
     const facts = p.before
-    return bindings.reduce<() => Promise<unknown>>((inner, b) => () => b.autocommit(facts, inner), run)()
+    const images = kind === 'update' ? returning(qb, facts, bindings) : undefined
+    return bindings.reduce<() => Promise<unknown>>(
+      (inner, b) => () => b.autocommit(facts, inner, images?.facts),
+      images ? images.run(run) : run,
+    )()
   }
   const result = await run()
   let facts: WriteFact[]
@@ -113,6 +118,19 @@ async function hooked(qb: QB, execute: Method, kind: Kind, bindings: TypeORMBind
   }
   await Promise.all(bindings.map((b) => b.record(runner, facts, inTransaction)))
   return result
+}
+
+function returning(
+  qb: QB,
+  facts: readonly WriteFact[],
+  bindings: TypeORMBinding[],
+): ReturnedImages | undefined {
+  try {
+    return returnedImages(qb, facts, bindings)
+  } catch (error) {
+    for (const b of bindings) b.report('write', error)
+    return undefined
+  }
 }
 
 const BUILDERS = {

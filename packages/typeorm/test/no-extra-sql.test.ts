@@ -6,7 +6,8 @@ import { Article, entities, Membership, Tag, User } from './support/entities.ts'
 import { combos, openDataSource, openFreshkey } from './support/services.ts'
 
 // Issue 11: freshkey adds no statement to what TypeORM sends (no before images, no locks, no
-// probes), so TypeORM's own test suite sees the same SQL with the adapter installed. Checked by
+// probes), so TypeORM's own test suite sees the same SQL with the adapter installed (one
+// autocommit update also returns its row's scheme fields). Checked by
 // logging every statement of one representative workload with and without the binding.
 
 function statementLog(): { logger: Logger; statements: string[] } {
@@ -93,6 +94,15 @@ describe.each(combos)('no extra SQL on %s with %s store', (db, store) => {
     const plain = await run(false)
     const watched = await run(true)
     expect(plain.length).toBeGreaterThan(30)
-    expect(watched).toEqual(plain)
+    // On PostgreSQL an autocommit update by key whose SET lacks a scheme field returns the key and
+    // that field (its own row: no statement, no lock); the statements are otherwise the same.
+    const returning = / RETURNING "id", "published"$/
+    const added = watched.filter((q, i) => q !== plain[i])
+    expect(added).toEqual(
+      db === 'postgres'
+        ? ['UPDATE "blog_articles" SET "category" = $1 WHERE "id" = $2 RETURNING "id", "published"']
+        : [],
+    )
+    expect(watched.map((q) => q.replace(returning, ''))).toEqual(plain)
   })
 })

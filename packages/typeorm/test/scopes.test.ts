@@ -43,8 +43,13 @@ describe.each(combos)('scopes on %s with %s store', (db, store) => {
     const blog = await open()
     const { moved } = await watch(blog.fk, [scope(true, 'news'), scope(false, 'news'), scope(true, 'tech')])
     await blog.ds.createQueryBuilder().update(Article).set({ published: false }).where({ id: 1 }).execute()
-    // The SET names `published` only: the scope it enters is not known without `category`.
-    expect(await moved()).toEqual([label(true, 'news'), label(false, 'news'), label(true, 'tech')])
+    // The SET names `published` only: PostgreSQL returns the row's `category` (RETURNING), so only
+    // news scopes move; elsewhere the scope it enters is not known and every one moves.
+    expect(await moved()).toEqual(
+      db === 'postgres'
+        ? [label(true, 'news'), label(false, 'news')]
+        : [label(true, 'news'), label(false, 'news'), label(true, 'tech')],
+    )
     await blog.ds
       .createQueryBuilder()
       .update(Article)

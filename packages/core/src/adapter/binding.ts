@@ -1,7 +1,9 @@
 import type { Change } from '../change.ts'
+import { canonicalPk, type PrimaryKey } from '../dependency.ts'
 import type { Freshkey } from '../freshkey.ts'
 import { addResolver, internalsOf } from '../freshkey.ts'
 import type { EntityResolver } from '../resolver.ts'
+import { scopeValue } from '../scope-value.ts'
 import type { ReadFrame } from '../tracking.ts'
 import type { Transaction } from '../transaction.ts'
 import { AdapterDisposedError } from './errors.ts'
@@ -24,6 +26,25 @@ export interface BindingOptions {
 
 const BINDINGS = Symbol.for('freshkey.bindings')
 
+/** Most rows whose last returned scheme fields a binding remembers (then it starts over). */
+const IMAGE_ROWS = 10_000
+
+const rowId = (table: string, pk: PrimaryKey) => `${table}\u0000${canonicalPk(pk)}`
+
+/** True when the fields a guess added to `fact`'s image hold the values the row returned. */
+function sameGuess(guess: WriteFact, fact: WriteFact, actual: WriteFact): boolean {
+  const g = guess.kind === 'update' ? guess.after : undefined
+  const a = actual.kind === 'update' ? actual.after : undefined
+  const own = fact.kind === 'update' ? fact.after : undefined
+  if (!g || !a) return false
+  // A guessed field the row did not return is of a scheme this write bumps nothing of.
+  for (const f of Object.keys(g)) {
+    if ((own && Object.hasOwn(own, f)) || !Object.hasOwn(a, f)) continue
+    if (scopeValue(a[f]) !== scopeValue(g[f])) return false
+  }
+  return true
+}
+
 /**
  * freshkey attached to one ORM client: the one object per (client, freshkey instance) that holds
  * the transaction frames, the schema graph and the recorder, and reports every swallowed error
@@ -41,6 +62,8 @@ export class Binding<H extends object = object> {
   readonly #cleanup: (() => void)[] = []
   readonly #rawFacts = new StatementCache<WriteFact[]>()
   readonly #rawReads = new StatementCache<string[]>()
+  /** Scheme fields of rows as their last update returned them (guesses, checked by the next one). */
+  readonly #images = new Map<string, Record<string, unknown>>()
   #disposed = false
 
   constructor(fk: Freshkey, client: object, adapter: string, options: BindingOptions = {}) {
@@ -181,13 +204,50 @@ export class Binding<H extends object = object> {
   }
 
   /**
+   * Fields of the updates in `facts` that their tables' schemes filter on and their images lack,
+   * by table: what a statement should return so its bumps name conditions (see
+   * {@link Binding.autocommit}'s `returned`). Empty when nothing is missing.
+   */
+  imageFields(facts: readonly WriteFact[]): Map<string, string[]> {
+    const out = new Map<string, string[]>()
+    if (this.#disposed) return out
+    const planner = internalsOf(this.fk).planner
+    for (const f of facts) {
+      if (f.kind !== 'update' || !f.changed || f.newPk !== undefined) continue
+      const missing = planner.missingFields(f.table, f.changed, f.after ?? {})
+      if (missing.length > 0) out.set(f.table, [...new Set([...(out.get(f.table) ?? []), ...missing])])
+    }
+    return out
+  }
+
+  /**
    * Runs an autocommit statement whose rows are known before it runs, with their fence sent in
    * parallel (no store round trip after it). Rejects only with the statement's own error.
+   *
+   * `returned` gives the update facts of the rows the statement returned (images with the fields
+   * {@link Binding.imageFields} named), undefined when it could not return them. Then an update
+   * whose image lacks scheme fields bumps the conditions its rows are in, not a field-wide key:
+   * fenced by the values this process last saw the row return (the fields the write did not
+   * change), checked against the rows returned; where the guess was wrong (another process moved
+   * the row) or there was none, the conditions are bumped before this resolves, as a plain bump
+   * after a commit (one store round trip, once per row until this process has seen it).
    */
-  async autocommit<R>(facts: readonly WriteFact[], run: () => Promise<R>): Promise<R> {
+  async autocommit<R>(
+    facts: readonly WriteFact[],
+    run: () => Promise<R>,
+    returned?: (result: R) => readonly WriteFact[] | undefined,
+  ): Promise<R> {
     if (this.#disposed || facts.length === 0) return run()
-    const changes = this.changes(facts)
-    const fence = internalsOf(this.fk).bumper.fence(changes)
+    const sent = returned
+      ? facts.map((f) =>
+          this.attempt(
+            'write',
+            () => this.#guess(f),
+            () => f,
+          ),
+        )
+      : facts
+    const fence = internalsOf(this.fk).bumper.fence(this.changes(sent))
     let result: R
     try {
       result = await run()
@@ -197,7 +257,67 @@ export class Binding<H extends object = object> {
     }
     await fence.ready
     await fence.settle(true)
+    if (returned) {
+      try {
+        await this.#check(
+          facts,
+          sent,
+          this.attempt('write', () => returned(result)),
+        )
+      } catch (error) {
+        // Whatever went wrong, the bump of the write's own facts is never wrong.
+        this.report('write', error)
+        await this.#bumpNow(this.changes(facts))
+      }
+    }
     return result
+  }
+
+  /**
+   * What to fence for `fact`: with the unchanged fields it lacks from the row's last returned
+   * image; without its scheme bumps (`changed: []`) when that still lacks some, so the bump of
+   * the conditions waits for the rows returned instead of widening.
+   */
+  #guess(fact: WriteFact): WriteFact {
+    if (fact.kind !== 'update' || !fact.changed || fact.newPk !== undefined) return fact
+    const planner = internalsOf(this.fk).planner
+    if (planner.missingFields(fact.table, fact.changed, fact.after ?? {}).length === 0) return fact
+    const known = this.#images.get(rowId(fact.table, fact.pk))
+    const after: Record<string, unknown> = { ...fact.after }
+    for (const [f, v] of Object.entries(known ?? {}))
+      if (!fact.changed.includes(f) && !Object.hasOwn(after, f)) after[f] = v
+    if (planner.missingFields(fact.table, fact.changed, after).length > 0) return { ...fact, changed: [] }
+    return { ...fact, after }
+  }
+
+  /** Learns the rows returned and bumps again where a guess sent with the fence was wrong. */
+  async #check(
+    facts: readonly WriteFact[],
+    sent: readonly WriteFact[],
+    returned: readonly WriteFact[] | undefined,
+  ): Promise<void> {
+    const planner = internalsOf(this.fk).planner
+    const byRow = new Map<string, WriteFact>()
+    for (const f of returned ?? []) {
+      if (f.kind !== 'update' || !f.after) continue
+      const id = rowId(f.table, f.pk)
+      byRow.set(id, f)
+      const keep = planner.fieldsOf(f.table)
+      const image: Record<string, unknown> = { ...this.#images.get(id) }
+      for (const [k, v] of Object.entries(f.after)) if (keep.has(k) && v !== undefined) image[k] = v
+      if (this.#images.size >= IMAGE_ROWS) this.#images.clear()
+      this.#images.set(id, image)
+    }
+    const due: WriteFact[] = []
+    for (let i = 0; i < sent.length; i++) {
+      const guess = sent[i]!
+      if (guess === facts[i] || guess.kind !== 'update') continue
+      if (!returned) return this.#bumpNow(this.changes(facts))
+      // A row the statement did not return was not written: nothing to bump for it.
+      const actual = byRow.get(rowId(guess.table, guess.pk))
+      if (actual && (guess.changed?.length === 0 || !sameGuess(guess, facts[i]!, actual))) due.push(actual)
+    }
+    if (due.length > 0) await this.#bumpNow(this.changes(due))
   }
 
   /** Records a raw statement by the raw-SQL policy (see {@link Binding.rawFacts}). Never rejects. */

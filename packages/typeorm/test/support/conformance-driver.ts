@@ -260,6 +260,7 @@ function session(manager: EntityManager, driven: Driven): OrmSession {
 /** `ConformanceDriver` for @freshkey/typeorm: sql.js for `sqlite`, `pg` for `postgres`. */
 export const typeormDriver: ConformanceDriver = {
   name: 'typeorm',
+  returnsSchemeFields: ['postgres'],
   async open({ db, databaseUrl, fk }: { db: 'sqlite' | 'postgres'; databaseUrl?: string; fk: Freshkey }) {
     let drop = async () => {}
     const cache = { provider: freshkeyQueryResultCache(fk, { prefix: 'conformance-typeorm' }) }
