@@ -37,10 +37,9 @@ function sameGuess(guess: WriteFact, fact: WriteFact, actual: WriteFact): boolea
   const a = actual.kind === 'update' ? actual.after : undefined
   const own = fact.kind === 'update' ? fact.after : undefined
   if (!g || !a) return false
-  // A guessed field the row did not return is of a scheme this write bumps nothing of.
   for (const f of Object.keys(g)) {
-    if ((own && Object.hasOwn(own, f)) || !Object.hasOwn(a, f)) continue
-    if (scopeValue(a[f]) !== scopeValue(g[f])) return false
+    if (own && Object.hasOwn(own, f)) continue
+    if (!Object.hasOwn(a, f) || scopeValue(a[f]) !== scopeValue(g[f])) return false
   }
   return true
 }
@@ -281,12 +280,14 @@ export class Binding<H extends object = object> {
   #guess(fact: WriteFact): WriteFact {
     if (fact.kind !== 'update' || !fact.changed || fact.newPk !== undefined) return fact
     const planner = internalsOf(this.fk).planner
-    if (planner.missingFields(fact.table, fact.changed, fact.after ?? {}).length === 0) return fact
+    const missing = planner.missingFields(fact.table, fact.changed, fact.after ?? {})
+    if (missing.length === 0) return fact
     const known = this.#images.get(rowId(fact.table, fact.pk))
     const after: Record<string, unknown> = { ...fact.after }
-    for (const [f, v] of Object.entries(known ?? {}))
-      if (!fact.changed.includes(f) && !Object.hasOwn(after, f)) after[f] = v
-    if (planner.missingFields(fact.table, fact.changed, after).length > 0) return { ...fact, changed: [] }
+    // Only fields the statement returns: each one guessed is checked against the row.
+    for (const f of missing)
+      if (known && Object.hasOwn(known, f) && !fact.changed.includes(f)) after[f] = known[f]
+    if (missing.some((f) => !Object.hasOwn(after, f))) return { ...fact, changed: [] }
     return { ...fact, after }
   }
 
