@@ -150,7 +150,10 @@ export class PrismaBinding extends Binding<TxFrame> {
     const early =
       !inTransaction && /^(update|delete)$/.test(p.operation) && this.#facts(model, p.operation, args)
     let result: unknown
-    if (early) result = await this.autocommit(early, () => Promise.resolve(p.query(sent)))
+    // An update returns its row: the scheme fields its data lacks, to check what the fence guessed.
+    const returned =
+      p.operation === 'update' ? (r: unknown) => this.#facts(model, p.operation, args, r) : undefined
+    if (early) result = await this.autocommit(early, () => Promise.resolve(p.query(sent)), returned)
     else {
       result = await p.query(sent)
       await this.record(handle, this.#facts(model, p.operation, args, result) ?? [], inTransaction)

@@ -95,10 +95,21 @@ describe.each(matrix())('writes on $db with $store store', (combo) => {
       expect(await changed()).toEqual(['a1', 'articles'])
     })
 
-    it('a row moving between declared scopes invalidates the whole scope: no before image is read', async () => {
+    it('a row moving between declared scopes: no before image is read, the returned row narrows what it can', async () => {
+      // The category it left is unknown and its unchanged `published` is a boolean: every scope.
       await f.prisma.article.update({ where: { id: 1 }, data: { category: 'news' } })
       expect(await changed()).toEqual(['a1', 'articles', 'draftNews', 'pubNews', 'pubTech'])
+      // Its unchanged category comes back with the row: only news's scopes.
       await f.prisma.article.update({ where: { id: 3 }, data: { published: true } })
+      expect(await changed()).toEqual(['a3', 'articles', 'draftNews', 'pubNews'])
+    })
+
+    it('the category guessed from the row last returned is checked: a row moved behind its back is bumped again', async () => {
+      await f.prisma.article.update({ where: { id: 3 }, data: { published: true } }) // seen: news
+      await f.prisma.$executeRaw`UPDATE blog_articles SET category = 'tech' WHERE id = 3`
+      await changed()
+      await f.prisma.article.update({ where: { id: 3 }, data: { published: false } })
+      // Fenced as news; the row returned says tech, so pubTech (the scope it left) moved too.
       expect(await changed()).toEqual(['a3', 'articles', 'draftNews', 'pubNews', 'pubTech'])
     })
 

@@ -8,6 +8,7 @@ type Patch = Partial<Omit<ArticleData, 'id'>>
 /** @freshkey/prisma on Prisma 7 (or 6, under packages/prisma/compat/6), adapter-libsql / adapter-pg, with its generator's metadata. */
 export const prismaDriver: ConformanceDriver = {
   name: 'prisma',
+  returnsSchemeFields: ['sqlite', 'postgres'],
   savepoints: prismaMajor >= 7,
   async open({ db, databaseUrl, fk }) {
     const database = await openConformanceDatabase(db, databaseUrl)

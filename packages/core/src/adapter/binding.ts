@@ -295,9 +295,11 @@ export class Binding<H extends object = object> {
   async #check(
     facts: readonly WriteFact[],
     sent: readonly WriteFact[],
-    returned: readonly WriteFact[] | undefined,
+    given: readonly WriteFact[] | undefined,
   ): Promise<void> {
     const planner = internalsOf(this.fk).planner
+    // Rows the adapter could not read back as updates (a fallback bulk fact): as if none returned.
+    const returned = given?.some((f) => f.kind !== 'update' || !f.after) ? undefined : given
     const byRow = new Map<string, WriteFact>()
     for (const f of returned ?? []) {
       if (f.kind !== 'update' || !f.after) continue
