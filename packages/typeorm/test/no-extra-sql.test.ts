@@ -98,11 +98,10 @@ describe.each(combos)('no extra SQL on %s with %s store', (db, store) => {
     // that field (its own row: no statement, no lock); the statements are otherwise the same.
     const returning = / RETURNING "id", "published"$/
     const added = watched.filter((q, i) => q !== plain[i])
-    expect(added).toEqual(
-      db === 'postgres'
-        ? ['UPDATE "blog_articles" SET "category" = $1 WHERE "id" = $2 RETURNING "id", "published"']
-        : [],
-    )
+    // (TypeORM 0.3 spells the key `"id" IN ($2)`, 1.x `"id" = $2`.)
+    const byKey =
+      /^UPDATE "blog_articles" SET "category" = \$1 WHERE "id" (= \$2|IN \(\$2\)) RETURNING "id", "published"$/
+    expect(added).toEqual(db === 'postgres' ? [expect.stringMatching(byKey)] : [])
     expect(watched.map((q) => q.replace(returning, ''))).toEqual(plain)
   })
 })
