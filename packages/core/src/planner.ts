@@ -2,7 +2,7 @@ import type { Change } from './change.ts'
 import { canonicalPk } from './dependency.ts'
 import { InvalidDependencyError } from './errors.ts'
 import type { Keyspace } from './keyspace.ts'
-import { type DeclaredSchemes, decodeScheme, type Scheme, schemeBumps } from './schemes.ts'
+import { type DeclaredSchemes, decodeScheme, type Scheme, schemeBumps, touches } from './schemes.ts'
 import type { SchemeLocation, SchemeSet } from './store.ts'
 
 /** What a set of changes bumps. */
@@ -59,9 +59,7 @@ export class Planner {
         continue
       }
       out.add(k.row(table, canonicalPk(change.pk)))
-      for (const s of this.#declared.of(table)) schemeBumps(k, change, s, out)
-      const stored = this.#stored.get(k.schemes(table))
-      if (stored) for (const s of stored.schemes) schemeBumps(k, change, s, out)
+      for (const s of this.#schemesOf(table)) schemeBumps(k, change, s, out)
     }
     return plan
   }
@@ -76,10 +74,8 @@ export class Planner {
     image: Readonly<Record<string, unknown>>,
   ): string[] {
     const out = new Set<string>()
-    const stored = this.#stored.get(this.#keys.schemes(table))?.schemes ?? []
-    for (const s of [...this.#declared.of(table), ...stored]) {
-      const watched = s.watch === '*' ? changed.length > 0 : changed.some((f) => s.watch.includes(f))
-      if (!watched) continue
+    for (const s of this.#schemesOf(table)) {
+      if (!touches(changed, s.watch)) continue
       for (const f of s.fields) if (!Object.hasOwn(image, f) || image[f] === undefined) out.add(f)
     }
     return [...out]
@@ -88,9 +84,15 @@ export class Planner {
   /** Every field of the schemes of `table` known here. */
   fieldsOf(table: string): Set<string> {
     const out = new Set<string>()
-    const stored = this.#stored.get(this.#keys.schemes(table))?.schemes ?? []
-    for (const s of [...this.#declared.of(table), ...stored]) for (const f of s.fields) out.add(f)
+    for (const s of this.#schemesOf(table)) for (const f of s.fields) out.add(f)
     return out
+  }
+
+  /** The schemes of `table` this process plans with: declared, then stored. */
+  #schemesOf(table: string): readonly Scheme[] {
+    const stored = this.#stored.get(this.#keys.schemes(table))?.schemes
+    const declared = this.#declared.of(table)
+    return stored ? [...declared, ...stored] : declared
   }
 
   /** Scheme versions this process planned with, for the tables of a plan. */

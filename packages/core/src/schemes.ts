@@ -202,7 +202,8 @@ function beforeUpdate(change: RowChange): RowImage | undefined {
   return image
 }
 
-function touches(changed: readonly string[], watch: readonly string[] | '*'): boolean {
+/** Whether an update writing `changed` writes a field of `watch` (the rule for when a scheme moves). */
+export function touches(changed: readonly string[], watch: readonly string[] | '*'): boolean {
   if (watch === '*') return changed.length > 0
   return changed.some((f) => watch.includes(f))
 }

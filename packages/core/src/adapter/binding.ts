@@ -301,11 +301,15 @@ export class Binding<H extends object = object> {
     // Rows the adapter could not read back as updates (a fallback bulk fact): as if none returned.
     const returned = given?.some((f) => f.kind !== 'update' || !f.after) ? undefined : given
     const byRow = new Map<string, WriteFact>()
+    const kept = new Map<string, Set<string>>()
     for (const f of returned ?? []) {
       if (f.kind !== 'update' || !f.after) continue
       const id = rowId(f.table, f.pk)
       byRow.set(id, f)
-      const keep = planner.fieldsOf(f.table)
+      const keep = kept.get(f.table) ?? planner.fieldsOf(f.table)
+      kept.set(f.table, keep)
+      // A table no scheme filters gives nothing to guess: nothing remembered.
+      if (keep.size === 0) continue
       const image: Record<string, unknown> = { ...this.#images.get(id) }
       for (const [k, v] of Object.entries(f.after)) if (keep.has(k) && v !== undefined) image[k] = v
       if (this.#images.size >= IMAGE_ROWS) this.#images.clear()
