@@ -173,9 +173,16 @@ describe.each(combos)('TypeORM query result cache with the near cache on %s with
     test('another instance serves from memory, then drops its copy on the bump message', async () => {
       const peer = other!
       expect(await titles(peer)).toEqual(['one'])
-      const before = pair.b.stats().nearHits
-      expect(await titles(peer)).toEqual(['one'])
-      expect(pair.b.stats().nearHits).toBe(before + 1)
+      // A bump message of an earlier write may still reach the peer and drop its copy once: the
+      // peer serves from memory as soon as it holds one again.
+      await vi.waitFor(
+        async () => {
+          const before = pair.b.stats().nearHits
+          expect(await titles(peer)).toEqual(['one'])
+          expect(pair.b.stats().nearHits).toBe(before + 1)
+        },
+        { timeout: 3000, interval: 5 },
+      )
       await ds.getRepository(Article).update(1, { title: 'uno' })
       // The writer is fresh at once; the peer as soon as the bump message reached it.
       expect(await titles(ds)).toEqual(['uno'])
