@@ -319,6 +319,55 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(stale.lease).toBeTruthy()
     })
 
+    it('an entry read as a hit many times in a row still misses, taking the lease, once a key is bumped or deleted, a key it gained moves, or it goes stale', async () => {
+      // A store may read an entry it keeps hitting by a cheaper path (Redis: MGET, no script).
+      const ks = space()
+      const [a, b] = [ks.row('users', '1'), ks.row('users', '2')]
+      const fence = ks.counter('users')
+      const entry = ks.value('e')
+      const lease = ks.lease(entry)
+      const ask = { entry, keys: [a], ttl: 60, lease, leaseMs: 5000 }
+      const fill = async (keys: string[], extra: Partial<WriteRequest> = {}) => {
+        const r = await store.read({ entry, keys, counters: [fence], ttl: 60 })
+        expect(await store.write(writeOf(ks, 'e', r, keys, { fences: [fence], ...extra }))).toBe(true)
+      }
+      const hits = async (keys: string[]) => {
+        for (let i = 0; i < 5; i++) {
+          const h = await store.read(ask)
+          expect(h.lease).toBeUndefined()
+          expect(h.entry?.keys).toEqual(keys)
+          expect(keys.map((k) => h.current.get(k))).toEqual(h.entry?.tokens)
+          expect(h.current.get(fence)).toBe('0')
+        }
+      }
+      const misses = async (key: string) => {
+        const r = await store.read(ask)
+        expect(r.entry).toBeDefined()
+        expect(r.lease).toBeTruthy()
+        expect(r.current.get(key)).toBeTruthy()
+        expect(r.current.get(key)).not.toBe(r.entry!.tokens[r.entry!.keys.indexOf(key)])
+        await store.release(lease, r.lease!)
+      }
+      await fill([a])
+      await hits([a])
+      await store.bump({ keys: [a], ttl: 60 })
+      await misses(a)
+      await fill([a])
+      await hits([a])
+      await store.delete([a])
+      await misses(a)
+      await fill([a, b]) // the entry gains a key its readers do not ask for
+      await hits([a, b])
+      await store.bump({ keys: [b], ttl: 60 })
+      await misses(b)
+      await fill([a], { freshUntil: Date.now() + 300 })
+      await hits([a])
+      await sleep(400)
+      const stale = await store.read(ask)
+      expect(stale.entry?.tokens).toEqual([stale.current.get(a)])
+      expect(stale.lease).toBeTruthy()
+    })
+
     it('expires entries after their ttlMs', async () => {
       const ks = space()
       const k = ks.row('users', '1')
