@@ -28,6 +28,8 @@ interface Batch {
   failed: boolean
   /** Keys the store bumped → the token written (a lift ends the fence it carries). */
   written: Map<string, string>
+  /** The bump counters of the written keys, in their order (what the lift sends with them). */
+  readonly counters: Set<string>
   pending: number
   readonly done: Promise<void>
   resolve(): void
@@ -124,6 +126,7 @@ export class Bumper {
       generation: undefined,
       failed: false,
       written: new Map(),
+      counters: new Set(),
       pending: 0,
       done,
       resolve,
@@ -178,9 +181,10 @@ export class Bumper {
     let keys = [...batch.keys]
     const sent = new Set<string>()
     for (let round = 0; round < 3 && keys.length > 0; round++) {
+      const counters = this.#counters(keys)
       const result = await o.store.bump({
         keys,
-        counters: this.#counters(keys),
+        counters,
         ttl: o.tokenTtl,
         ...(fenceMs === undefined ? {} : { fenceMs }),
         schemes: o.planner.versions(batch.tables),
@@ -191,10 +195,13 @@ export class Bumper {
       // Again now the bump is in the store: a read of this process sent before it got the old
       // entry and may have put it back since the first drop (only the bump message dropped it).
       o.near?.drop(keys)
-      keys.forEach((k, i) => {
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!
         sent.add(k)
         batch.written.set(k, result.tokens[i] ?? '')
-      })
+      }
+      // Each round's keys are new ones, so these stay in the order of the written keys.
+      for (const c of counters) batch.counters.add(c)
       o.stats.invalidations++
       const sentKeys = keys
       emit('invalidate', () => ({ namespace: o.namespace, keys: sentKeys }))
@@ -299,8 +306,9 @@ export class Bumper {
   #lift(batch: Batch): void {
     const keys = [...batch.written.keys()]
     const tokens = [...batch.written.values()]
+    // The counters of the written keys, found once when they were sent.
     const p = this.#o.store
-      .lift({ keys, tokens, ttl: this.#o.tokenTtl, counters: this.#counters(keys) })
+      .lift({ keys, tokens, ttl: this.#o.tokenTtl, counters: [...batch.counters] })
       .catch((error) => {
         // The fences expire by themselves; until then only needless misses.
         this.#o.reporter.store('lift', error)
@@ -310,12 +318,7 @@ export class Bumper {
 
   /** The bump counters of the table groups of these keys. */
   #counters(keys: Iterable<string>): string[] {
-    const out = new Set<string>()
-    for (const k of keys) {
-      const c = this.#o.keys.counterOf(k)
-      if (c !== undefined) out.add(c)
-    }
-    return [...out]
+    return this.#o.keys.countersOf(keys)
   }
 
   #track(p: Promise<unknown>): void {

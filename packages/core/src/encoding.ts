@@ -1,5 +1,6 @@
 import { createHash, hash } from 'node:crypto'
 import { InvalidKeyPartError } from './errors.ts'
+import { rememberText } from './text-memo.ts'
 
 /** SHA-256 of a string, base64url (43 chars). One-shot `crypto.hash` where Node has it (no Hash object per call). */
 export const sha256: (text: string) => string =
@@ -31,7 +32,12 @@ function isPlain(text: string): boolean {
  * escaped form never contains a bare `#`, so hashed and plain segments cannot collide).
  */
 export function segment(text: string): string {
-  if (isPlain(text)) return text
+  return isPlain(text) ? text : escapedSegment(text)
+}
+
+const escapedSegment = rememberText(escapeSegment)
+
+function escapeSegment(text: string): string {
   const escaped = text.replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
     /[%:#{}\u0000-\u001f\u007f]|\p{Surrogate}/gu,

@@ -8,6 +8,10 @@ export interface TableKeys {
   readonly bulk: string
   /** What every row key of the table starts with: `{ns:t:<table>}:r:`. */
   readonly rowPrefix: string
+  /** Built here once, as every bump and lift names them. */
+  readonly counter: string
+  readonly schemes: string
+  readonly schemeVersion: string
 }
 
 const TABLES = 10_000
@@ -34,6 +38,8 @@ export class Keyspace {
   readonly bumps: string
   /** Prefixes of every token key of the namespace (what `invalidateAll` fences). */
   readonly tokenPrefixes: readonly string[]
+  /** What every key of a table group starts with: `{ns:t:`. */
+  readonly #tableHead: string
 
   constructor(
     namespace: string,
@@ -46,6 +52,7 @@ export class Keyspace {
     this.versions = `{${this.ns}:meta}:versions`
     this.bumps = `{${this.ns}:meta}:bumps`
     this.tokenPrefixes = [`{${this.ns}:t:`, `{${this.ns}:x:`, `{${this.ns}:g}`]
+    this.#tableHead = `{${this.ns}:t:`
   }
 
   /** Key names of the tables seen so far (tables are few; bounded all the same). */
@@ -57,7 +64,15 @@ export class Keyspace {
     if (t === undefined) {
       if (this.#tables.size >= TABLES) this.#tables.clear()
       const group = `{${this.ns}:t:${segment(table)}}`
-      t = { group, table: `${group}:t`, bulk: `${group}:b`, rowPrefix: `${group}:r:` }
+      t = {
+        group,
+        table: `${group}:t`,
+        bulk: `${group}:b`,
+        rowPrefix: `${group}:r:`,
+        counter: `${group}:n`,
+        schemes: `${group}:q`,
+        schemeVersion: `${group}:qv`,
+      }
       this.#tables.set(table, t)
     }
     return t
@@ -72,7 +87,7 @@ export class Keyspace {
   }
   /** The table's bump counter: every bump of its tokens increments it, and new tokens carry its value. */
   counter(table: string): string {
-    return `${this.group(table)}:n`
+    return this.tableKeys(table).counter
   }
   bulk(table: string): string {
     return this.tableKeys(table).bulk
@@ -94,10 +109,10 @@ export class Keyspace {
   }
   /** Hash of the schemes (field lists) cached queries filter the table on. */
   schemes(table: string): string {
-    return `${this.group(table)}:q`
+    return this.tableKeys(table).schemes
   }
   schemeVersion(table: string): string {
-    return `${this.group(table)}:qv`
+    return this.tableKeys(table).schemeVersion
   }
   tag(name: string): string {
     return `{${this.ns}:x:${segment(name)}}:x`
@@ -121,13 +136,29 @@ export class Keyspace {
   }
   /** The bump counter of the table group a key belongs to, or undefined outside table groups. */
   counterOf(key: string): string | undefined {
-    const head = `{${this.ns}:t:`
+    const head = this.#tableHead
     if (!key.startsWith(head)) return undefined
     return `${key.slice(0, key.indexOf('}', head.length) + 1)}:n`
   }
+  /** The bump counters of the table groups of these keys, each once, in the order first met. */
+  countersOf(keys: Iterable<string>): string[] {
+    const out: string[] = []
+    // The group of the last table key, up to its first `}`: a key starting with it has the same
+    // counter, and a table's keys come together, so most keys build no string here.
+    let group: string | undefined
+    for (const key of keys) {
+      if (group !== undefined && key.startsWith(group)) continue
+      const c = this.counterOf(key)
+      if (c === undefined) continue
+      const g = c.slice(0, -2)
+      group = g.endsWith('}') ? g : undefined
+      if (!out.includes(c)) out.push(c)
+    }
+    return out
+  }
   /** The table a token key belongs to, or undefined for tags, the global token and values. */
   tableOf(key: string): string | undefined {
-    const head = `{${this.ns}:t:`
+    const head = this.#tableHead
     if (!key.startsWith(head)) return undefined
     return key.slice(head.length, key.indexOf('}', head.length))
   }

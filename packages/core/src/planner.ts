@@ -17,6 +17,16 @@ interface KnownSchemes {
   schemes: Scheme[]
 }
 
+/** Tables whose scheme lists are kept built (tables are few; bounded all the same). */
+const TABLES = 10_000
+
+interface TableSchemes {
+  readonly version: number
+  readonly schemes: readonly Scheme[]
+  /** Their fields, built on first use. */
+  fields?: ReadonlySet<string>
+}
+
 /**
  * Turns changes into the token keys they bump: the row, its table, the global token, and for each
  * scheme of the table (declared in code, or registered in the store by cached reads) the condition
@@ -27,6 +37,10 @@ export class Planner {
   readonly #keys: Keyspace
   readonly #declared: DeclaredSchemes
   readonly #stored = new Map<string, KnownSchemes>()
+  /** Grows whenever a stored scheme list changes (learned or registered). */
+  #storedVersion = 0
+  /** Each table's declared-then-stored list, built once per change of either (every write reads it). */
+  readonly #lists = new Map<string, TableSchemes>()
 
   constructor(keys: Keyspace, declared: DeclaredSchemes) {
     this.#keys = keys
@@ -73,26 +87,46 @@ export class Planner {
     changed: readonly string[],
     image: Readonly<Record<string, unknown>>,
   ): string[] {
-    const out = new Set<string>()
+    let out: Set<string> | undefined
     for (const s of this.#schemesOf(table)) {
       if (!touches(changed, s.watch)) continue
-      for (const f of s.fields) if (!Object.hasOwn(image, f) || image[f] === undefined) out.add(f)
+      for (const f of s.fields) {
+        if (Object.hasOwn(image, f) && image[f] !== undefined) continue
+        out ??= new Set()
+        out.add(f)
+      }
     }
-    return [...out]
+    return out ? [...out] : []
   }
 
   /** Every field of the schemes of `table` known here. */
-  fieldsOf(table: string): Set<string> {
-    const out = new Set<string>()
-    for (const s of this.#schemesOf(table)) for (const f of s.fields) out.add(f)
-    return out
+  fieldsOf(table: string): ReadonlySet<string> {
+    const t = this.#table(table)
+    if (t.fields === undefined) {
+      const out = new Set<string>()
+      for (const s of t.schemes) for (const f of s.fields) out.add(f)
+      t.fields = out
+    }
+    return t.fields
   }
 
   /** The schemes of `table` this process plans with: declared, then stored. */
   #schemesOf(table: string): readonly Scheme[] {
+    return this.#table(table).schemes
+  }
+
+  /** What this process knows of the schemes of `table`, rebuilt when any scheme list changed. */
+  #table(table: string): TableSchemes {
+    // Both counters only grow, so their sum changes whenever either does.
+    const version = this.#storedVersion + this.#declared.version
+    const cached = this.#lists.get(table)
+    if (cached !== undefined && cached.version === version) return cached
     const stored = this.#stored.get(this.#keys.schemes(table))?.schemes
     const declared = this.#declared.of(table)
-    return stored ? [...declared, ...stored] : declared
+    const t: TableSchemes = { version, schemes: stored ? [...declared, ...stored] : declared }
+    if (cached === undefined && this.#lists.size >= TABLES) this.#lists.clear()
+    this.#lists.set(table, t)
+    return t
   }
 
   /** Scheme versions this process planned with, for the tables of a plan. */
@@ -119,6 +153,7 @@ export class Planner {
       if (s) schemes.push(s)
     }
     this.#stored.set(set.hash, { version: set.current, schemes })
+    this.#storedVersion++
     return true
   }
 
@@ -135,8 +170,10 @@ export class Planner {
           x.fieldKeys === s.fieldKeys &&
           sameWatch(x, s),
       )
-    )
+    ) {
       known.schemes.push(s)
+      this.#storedVersion++
+    }
     known.version = '?'
   }
 }

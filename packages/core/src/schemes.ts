@@ -35,6 +35,17 @@ export function fieldsId(fields: readonly string[]): string {
   return segment(canonical(fields))
 }
 
+/** {@link fieldsId} of a scheme's fields, once per scheme: every write planned with it needs it. */
+const schemeFieldsIds = new WeakMap<Scheme, string>()
+function schemeFieldsId(s: Scheme): string {
+  let id = schemeFieldsIds.get(s)
+  if (id === undefined) {
+    id = fieldsId(s.fields)
+    schemeFieldsIds.set(s, id)
+  }
+  return id
+}
+
 export function schemeId(s: Scheme): string {
   return segment(canonical(s.fieldKeys ? [s.fields, s.watch, s.leave, 1] : [s.fields, s.watch, s.leave]))
 }
@@ -149,33 +160,45 @@ export function fieldKeysOf(
  * the scheme-wide key is bumped instead: wider, never stale.
  */
 export function schemeBumps(keys: Keyspace, change: RowChange, s: Scheme, out: Set<string>): void {
-  const { table } = change
-  const fid = fieldsId(s.fields)
-  // An unknown entering condition concerns every read of the field list; an unknown left one only
-  // the reads that do not name their members (the others see members leave through their rows).
-  const bump = (image: RowImage | undefined, leaving: boolean) => {
-    const values = image ? conditionValues(image, s.fields) : undefined
-    if (values) return void out.add(keys.condition(table, fid, segment(canonical(values))))
-    // A left condition narrows to a field key only by a selective value (the key also reaches lists,
-    // which the scheme-wide leave key spares); an entered one by any value it has.
-    const known = s.fieldKeys && image ? knownField(image, s.fields, leaving) : undefined
-    if (known) out.add(keys.fieldValue(table, fid, known, scopeValue(image![known])))
-    else out.add(keys.wide(table, leaving ? `${fid}:l` : fid))
-  }
   switch (change.kind) {
     case 'insert':
-      bump(change.after, false)
+      bumpCondition(keys, change.table, s, change.after, false, out)
       return
     case 'delete':
-      if (s.leave) bump(change.before, true)
+      if (s.leave) bumpCondition(keys, change.table, s, change.before, true, out)
       return
     case 'update': {
       const changed = change.changed
+      // Most updates write no watched field: checked before any key is built.
       if (changed && !touches(changed, s.watch)) return
-      bump(afterUpdate(change, s.fields), false)
-      if (s.leave && (!changed || s.fields.some((f) => changed.includes(f)))) bump(beforeUpdate(change), true)
+      bumpCondition(keys, change.table, s, afterUpdate(change, s.fields), false, out)
+      if (s.leave && (!changed || s.fields.some((f) => changed.includes(f))))
+        bumpCondition(keys, change.table, s, beforeUpdate(change), true, out)
     }
   }
+}
+
+/**
+ * The key of the condition `image` is in (entered, or `leaving`) for one scheme. An unknown
+ * entering condition concerns every read of the field list; an unknown left one only the reads
+ * that do not name their members (the others see members leave through their rows).
+ */
+function bumpCondition(
+  keys: Keyspace,
+  table: string,
+  s: Scheme,
+  image: RowImage | undefined,
+  leaving: boolean,
+  out: Set<string>,
+): void {
+  const fid = schemeFieldsId(s)
+  const values = image ? conditionValues(image, s.fields) : undefined
+  if (values) return void out.add(keys.condition(table, fid, segment(canonical(values))))
+  // A left condition narrows to a field key only by a selective value (the key also reaches lists,
+  // which the scheme-wide leave key spares); an entered one by any value it has.
+  const known = s.fieldKeys && image ? knownField(image, s.fields, leaving) : undefined
+  if (known) out.add(keys.fieldValue(table, fid, known, scopeValue(image![known])))
+  else out.add(keys.wide(table, leaving ? `${fid}:l` : fid))
 }
 
 /** The row after an update, for these fields: written values, else before values of fields the write did not change. */
@@ -205,7 +228,8 @@ function beforeUpdate(change: RowChange): RowImage | undefined {
 /** Whether an update writing `changed` writes a field of `watch` (the rule for when a scheme moves). */
 export function touches(changed: readonly string[], watch: readonly string[] | '*'): boolean {
   if (watch === '*') return changed.length > 0
-  return changed.some((f) => watch.includes(f))
+  for (let i = 0; i < changed.length; i++) if (watch.includes(changed[i]!)) return true
+  return false
 }
 
 /**
@@ -257,6 +281,7 @@ export function fieldLists(
 /** Declared scopes: schemes known from code (`defineScope`, `@Scope`), applied by every writer of this process. */
 export class DeclaredSchemes {
   readonly #byTable = new Map<string, Scheme[]>()
+  #version = 0
 
   /** Declares one or more field lists for a table. Idempotent. */
   define(table: string, fields: readonly string[] | readonly (readonly string[])[]): void {
@@ -264,9 +289,17 @@ export class DeclaredSchemes {
     const known = this.#byTable.get(table) ?? []
     for (const list of lists) {
       const s = scheme(list, list, true, true)
-      if (!known.some((k) => schemeId(k) === schemeId(s))) known.push(s)
+      if (!known.some((k) => schemeId(k) === schemeId(s))) {
+        known.push(s)
+        this.#version++
+      }
     }
     this.#byTable.set(table, known)
+  }
+
+  /** Grows whenever a scheme is declared (what a cache of {@link DeclaredSchemes.of} checks). */
+  get version(): number {
+    return this.#version
   }
 
   of(table: string): readonly Scheme[] {

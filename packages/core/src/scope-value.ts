@@ -1,5 +1,6 @@
 import { canonical } from './encoding.ts'
 import { InvalidKeyPartError } from './errors.ts'
+import { rememberText } from './text-memo.ts'
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i
 const INFINITY = /^([+-]?)inf(?:inity)?$/i
@@ -31,7 +32,10 @@ export function canonicalDecimal(text: string): string | undefined {
   return `${neg}${digits.slice(0, p)}.${digits.slice(p)}`
 }
 
-function fromString(text: string): string {
+/** {@link normalString}, remembered: the same few values (a category, a status) recur on every write. */
+const fromString = rememberText(normalString)
+
+function normalString(text: string): string {
   const d = canonicalDecimal(text)
   if (d !== undefined) return `d${d}`
   const trimmed = text.trim()

@@ -60,10 +60,21 @@ export function parseFences(
 
 /** The fence a fenced bump added, as its caller lifts it: the last deadline of the token it returned. */
 export function ownFence(token: string | null | undefined): number | undefined {
-  if (typeof token !== 'string') return undefined
-  const m = /^~[\d.]*?(\d+)~/.exec(token)
-  const d = m ? Number(m[1]) : Number.NaN
-  return d >= 1e12 ? d : undefined
+  if (typeof token !== 'string' || token.charCodeAt(0) !== 126) return undefined
+  // `~<d1>.<d2>…~`: the digits after the last `.` before the second `~` (a scan, not a regex: a
+  // store calls this for every key of every lift).
+  let start = 1
+  for (let i = 1; i < token.length; i++) {
+    const c = token.charCodeAt(i)
+    if (c === 126) {
+      if (i === start) return undefined
+      const d = Number(token.slice(start, i))
+      return d >= 1e12 ? d : undefined
+    }
+    if (c === 46) start = i + 1
+    else if (c < 48 || c > 57) return undefined
+  }
+  return undefined
 }
 
 /**

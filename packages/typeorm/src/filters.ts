@@ -2,7 +2,7 @@ import type { PrimaryKey, PrimaryKeyValue } from '@freshkey/core'
 import { keyCombinations } from '@freshkey/core/adapter'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
 import { around, isFindOperator, type QB } from './internals.ts'
-import { pkOf } from './row-image.ts'
+import { keyColumnsOf, pkOf } from './row-image.ts'
 
 // The WHERE of a query builder as equalities by property path (a value, an "any of" array, `null`
 // for IS NULL), a disjunction of conjunctions; undefined when not understood. Tracked as the
@@ -82,7 +82,7 @@ const or = (a: Filter, b: Filter): Filter => (a && b && a.length + b.length <= M
 
 /** The key of every row a filter admits when each conjunction pins every key column; else undefined. */
 export function keysOf(md: EntityMetadata, filter: Filter): PrimaryKey[] | undefined {
-  const fields = md.primaryColumns.map((c) => c.propertyPath)
+  const fields = keyColumnsOf(md).paths
   if (!filter || fields.length === 0) return undefined
   const rows: PrimaryKey[] = []
   for (const conj of filter) {

@@ -20,11 +20,35 @@ function columnValue(column: Column, source: ObjectLiteral): unknown {
   return related ? column.referencedColumn!.getEntityValue(value as ObjectLiteral) : value
 }
 
+interface KeyColumns {
+  /** The `primaryColumns` array these were read from (TypeORM replaces it when it rebuilds them). */
+  readonly of: readonly Column[]
+  readonly size: number
+  readonly byPath: ReadonlyMap<string, Column>
+  /** Property path of each key column. */
+  readonly paths: readonly string[]
+  /** The same, each once (the keys of `byPath`). */
+  readonly fields: readonly string[]
+}
+const keyColumns = new WeakMap<EntityMetadata, KeyColumns>()
+
+/** The key columns of an entity by property path, read once per `primaryColumns` array (every write needs them). */
+export function keyColumnsOf(md: EntityMetadata): KeyColumns {
+  const of = md.primaryColumns
+  let k = keyColumns.get(md)
+  if (k === undefined || k.of !== of || k.size !== of.length) {
+    const byPath = new Map(of.map((c) => [c.propertyPath, c]))
+    k = { of, size: of.length, byPath, paths: of.map((c) => c.propertyPath), fields: [...byPath.keys()] }
+    keyColumns.set(md, k)
+  }
+  return k
+}
+
 /** The primary key by property names (`id`, `{ userId, groupId }`); undefined when a key column is missing. */
 export function pkOf(md: EntityMetadata, source: unknown): PrimaryKey | undefined {
-  const cols = new Map(md.primaryColumns.map((c) => [c.propertyPath, c]))
+  const { byPath: cols, fields } = keyColumnsOf(md)
   if (!source || typeof source !== 'object' || cols.size === 0) return undefined
-  return primaryKeyOf([...cols.keys()], (f) => keyValue(columnValue(cols.get(f)!, source as ObjectLiteral)))
+  return primaryKeyOf(fields, (f) => keyValue(columnValue(cols.get(f)!, source as ObjectLiteral)))
 }
 
 /** The key from an event's `entityId`: a bare value or an id map. */

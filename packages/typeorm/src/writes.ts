@@ -16,6 +16,8 @@ type Kind = 'insert' | 'update' | 'delete' | 'soft-delete' | 'restore'
 type Plan = { before: WriteFact[] } | { after: (result: unknown) => WriteFact[] }
 
 const CLIENT_KEYS = new Set(['uuid'])
+/** The write context of a builder's statement (read only, so one object serves every statement). */
+const BUILDER = Object.freeze({ queryBuilder: true })
 
 function target(qb: QB): { table: string; md?: EntityMetadata } | undefined {
   const alias = qb.expressionMap.mainAlias
@@ -94,7 +96,7 @@ async function hooked(qb: QB, execute: Method, kind: Kind, bindings: TypeORMBind
     const t = target(qb)
     p = t && { before: [{ table: t.table, kind: 'bulk', verb: 'unknown' }] }
   }
-  const run = () => writeContext.run({ queryBuilder: true }, () => execute.call(qb))
+  const run = () => writeContext.run(BUILDER, () => execute.call(qb))
   // Without a runner of its own a builder runs on a fresh connection (autocommit), or on the one
   // shared connection of SQLite drivers, which may be inside someone's transaction.
   const runner = runnerOf(qb.connection, qb.queryRunner)

@@ -301,7 +301,7 @@ export class Binding<H extends object = object> {
     // Rows the adapter could not read back as updates (a fallback bulk fact): as if none returned.
     const returned = given?.some((f) => f.kind !== 'update' || !f.after) ? undefined : given
     const byRow = new Map<string, WriteFact>()
-    const kept = new Map<string, Set<string>>()
+    const kept = new Map<string, ReadonlySet<string>>()
     for (const f of returned ?? []) {
       if (f.kind !== 'update' || !f.after) continue
       const id = rowId(f.table, f.pk)

@@ -7,8 +7,12 @@ export function keyCombinations(
   valuesOf: (field: string) => readonly PrimaryKeyValue[] | undefined,
   max: number,
 ): PrimaryKey[] | undefined {
-  const out = combinations(fields, valuesOf, max)
-  return out && fields.length === 1 ? out.map((c) => c[fields[0]!]!) : out
+  // One key field (most tables): its values are the keys, no combination objects to build.
+  if (fields.length === 1) {
+    const values = valuesOf(fields[0]!)
+    return values && values.length <= max ? [...values] : undefined
+  }
+  return combinations(fields, valuesOf, max)
 }
 
 /**

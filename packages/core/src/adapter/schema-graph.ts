@@ -43,6 +43,7 @@ export class SchemaGraph {
   readonly #pk = new Map<string, readonly string[]>()
   readonly #incoming = new Map<string, ForeignKeyFact[]>()
   readonly #deletes = new Map<string, string[]>()
+  readonly #followsUpdates = new Map<string, boolean>()
 
   constructor(facts: SchemaFacts) {
     this.tables = new Set(facts.tables.map((t) => t.name))
@@ -82,6 +83,16 @@ export class SchemaGraph {
     out = [...seen]
     this.#deletes.set(table, out)
     return out
+  }
+
+  /** False when no foreign key has an `ON UPDATE` action on `table` ({@link updateCascades} is then empty). */
+  followsUpdates(table: string): boolean {
+    let follows = this.#followsUpdates.get(table)
+    if (follows === undefined) {
+      follows = (this.#incoming.get(table) ?? []).some((fk) => acts(fk.onUpdate))
+      this.#followsUpdates.set(table, follows)
+    }
+    return follows
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Change, RowImage } from '../change.ts'
+import type { Change, RowChange, RowImage } from '../change.ts'
 import { canonicalPk, type PrimaryKey } from '../dependency.ts'
 import type { SchemaGraph } from './schema-graph.ts'
 
@@ -78,7 +78,7 @@ export function changesOf(graph: SchemaGraph | undefined, fact: WriteFact): Chan
   const { table } = fact
   const deletes = () => (graph ? graph.deleteCascades(table).map(bulk) : [])
   const updates = (changed: readonly string[] | undefined) =>
-    graph ? graph.updateCascades(table, changed).map(bulk) : []
+    graph ? updateCascades(graph, table, changed) : []
   switch (fact.kind) {
     case 'insert':
       return [
@@ -104,17 +104,19 @@ export function changesOf(graph: SchemaGraph | undefined, fact: WriteFact): Chan
           ...updates(keyFields && keyFields.length > 0 ? [...keyFields, ...(fact.changed ?? [])] : undefined),
         ]
       }
-      return [
-        {
-          table,
-          kind: 'update',
-          pk: fact.pk,
-          ...(fact.before ? { before: fact.before } : {}),
-          ...(fact.after ? { after: fact.after } : {}),
-          ...(fact.changed ? { changed: fact.changed } : {}),
-        },
-        ...updates(fact.changed),
-      ]
+      const change: { -readonly [K in keyof RowChange]: RowChange[K] } = {
+        table,
+        kind: 'update',
+        pk: fact.pk,
+      }
+      if (fact.before) change.before = fact.before
+      if (fact.after) change.after = fact.after
+      if (fact.changed) change.changed = fact.changed
+      const out: Change[] = [change]
+      // The common case (no table follows this one's columns) builds no second list.
+      if (graph?.followsUpdates(table))
+        for (const c of updateCascades(graph, table, fact.changed)) out.push(c)
+      return out
     }
     case 'bulk': {
       const out: Change[] = [bulk(table)]
@@ -128,8 +130,14 @@ export function changesOf(graph: SchemaGraph | undefined, fact: WriteFact): Chan
   }
 }
 
+/** Bulk changes of the tables an update of `table` rewrites through `ON UPDATE` actions. */
+const updateCascades = (graph: SchemaGraph, table: string, changed: readonly string[] | undefined) =>
+  graph.updateCascades(table, changed).map(bulk)
+
 /** Deduplicates bulk changes (one per table) and drops row changes of tables that also changed in bulk. */
 export function compact(changes: readonly Change[]): Change[] {
+  // Row changes alone (a single-row write) have nothing to merge.
+  if (!changes.some((c) => c.kind === 'bulk')) return changes.slice()
   const bulkTables = new Set(changes.filter((c) => c.kind === 'bulk').map((c) => c.table))
   const out: Change[] = []
   const seen = new Set<string>()
