@@ -1,7 +1,7 @@
 import { ALKEY, type Dependency, dep, isDependency, parseDependency } from './dependency.ts'
-import { canonical, segment } from './encoding.ts'
+import { canonical } from './encoding.ts'
 import { InvalidDependencyError, InvalidKeyPartError, UnknownScopeError } from './errors.ts'
-import type { Keyspace } from './keyspace.ts'
+import type { Keyspace, TableKeys } from './keyspace.ts'
 import type { EntityResolver } from './resolver.ts'
 import { conditionKeys, type DeclaredSchemes, fieldKeysOf, MAX_CONDITIONS, wideKeys } from './schemes.ts'
 import { scopesOf } from './scope-decorator.ts'
@@ -20,7 +20,7 @@ export interface ResolvedParts {
 /** The rows of one table met by one {@link KeyParts.resolve} call. */
 interface RowsOf {
   readonly table: string
-  readonly rowPrefix: string
+  readonly keys: TableKeys
   /** `#r<table length>:<table>`: what the body of each of its rows starts with. */
   readonly body: string
   /** Its distinct primary keys so far (until `set` takes over). */
@@ -241,7 +241,7 @@ export class KeyParts {
           const keys = k.tableKeys(table)
           r = {
             table,
-            rowPrefix: keys.rowPrefix,
+            keys,
             body: `#r${table.length}:${table}`,
             pks: [],
             bits: undefined,
@@ -253,7 +253,7 @@ export class KeyParts {
         }
         last = r
         const pk = d.pk
-        if (!seenRow(r, pk)) tokenKeys.push(r.rowPrefix + segment(pk))
+        if (!seenRow(r, pk)) tokenKeys.push(k.rowOf(r.keys, pk))
         // = depBody(d): `#r<table length>:<table><pk length>:<pk>`
         body += `${r.body}${pk.length}:${pk}`
       } else {

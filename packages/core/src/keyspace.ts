@@ -12,9 +12,13 @@ export interface TableKeys {
   readonly counter: string
   readonly schemes: string
   readonly schemeVersion: string
+  /** Row keys built so far, by primary key (see {@link Keyspace.row}). */
+  readonly rows: Map<string, string>
 }
 
 const TABLES = 10_000
+/** Row keys remembered over all tables, then forgotten at once. */
+const ROW_KEYS = 100_000
 
 /**
  * Store key names of one namespace (key layout version 2).
@@ -57,6 +61,7 @@ export class Keyspace {
 
   /** Key names of the tables seen so far (tables are few; bounded all the same). */
   readonly #tables = new Map<string, TableKeys>()
+  #rowKeys = 0
 
   /** The key names of one table, built once: every row key of a read starts with the same text. */
   tableKeys(table: string): TableKeys {
@@ -72,6 +77,7 @@ export class Keyspace {
         counter: `${group}:n`,
         schemes: `${group}:q`,
         schemeVersion: `${group}:qv`,
+        rows: new Map(),
       }
       this.#tables.set(table, t)
     }
@@ -93,7 +99,24 @@ export class Keyspace {
     return this.tableKeys(table).bulk
   }
   row(table: string, pk: string): string {
-    return this.tableKeys(table).rowPrefix + segment(pk)
+    return this.rowOf(this.tableKeys(table), pk)
+  }
+  /**
+   * The row key of `pk` in a table. Remembered: the same rows are read again and again, and one
+   * string reused (flattened and hashed once) costs the store client far less than a freshly
+   * concatenated one per call, which it must flatten to measure and write.
+   */
+  rowOf(t: TableKeys, pk: string): string {
+    let key = t.rows.get(pk)
+    if (key === undefined) {
+      key = t.rowPrefix + segment(pk)
+      if (++this.#rowKeys > ROW_KEYS) {
+        for (const other of this.#tables.values()) other.rows.clear()
+        this.#rowKeys = 1
+      }
+      t.rows.set(pk, key)
+    }
+    return key
   }
   /** A scope condition: rows of `table` whose `fields` (id) hold `values` (id). */
   condition(table: string, fieldsId: string, valuesId: string): string {

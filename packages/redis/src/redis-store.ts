@@ -90,6 +90,8 @@ const sameList = (a: readonly string[], b: readonly string[]) => {
 const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`)
 /** How long a lift waits for this process's next read or bump to ride along with (standalone). */
 const LIFT_DELAY_MS = 2
+/** Prefixed token key names remembered, then forgotten at once. */
+const FULL_KEYS = 100_000
 /**
  * Script hits in a row before an entry is read by MGET alone. An entry that misses after every hit
  * (bumped between two reads) keeps the script, whose miss takes the lease in the same trip; one
@@ -145,6 +147,8 @@ export class RedisStore implements Store {
   readonly #subs: Subscriptions
   /** When this process last refreshed the TTL of each token key (tokens) or entry's tokens (read). */
   readonly #refreshed = new Map<string, number>()
+  /** Prefixed names of the token keys read so far (see {@link RedisStore.#full}). */
+  readonly #fullKeys = new Map<string, string>()
   #calls = 0
   /** Whether a generation was ever known (after that, an outage is not waited out). */
   #seen = false
@@ -288,6 +292,21 @@ export class RedisStore implements Store {
     return g
   }
 
+  /**
+   * `prefix + key`, remembered: the core hands the same key strings to every read of a row, and
+   * one prefixed string reused costs ioredis far less than a fresh one per call (it flattens each
+   * to measure and write it).
+   */
+  #full(key: string): string {
+    let full = this.#fullKeys.get(key)
+    if (full === undefined) {
+      if (this.#fullKeys.size >= FULL_KEYS) this.#fullKeys.clear()
+      full = this.prefix + key
+      this.#fullKeys.set(key, full)
+    }
+    return full
+  }
+
   /** The generation when it is known now (the hot path: no wait, no promise), else undefined. */
   #known(): string | undefined {
     const g = this.#gen()
@@ -410,7 +429,7 @@ export class RedisStore implements Store {
     const g = this.#known() ?? (await this.#settled())
     if (keys.length === 0) return { tokens: [], generation: g }
     const full = new Array<string>(keys.length)
-    for (let i = 0; i < keys.length; i++) full[i] = this.prefix + keys[i]!
+    for (let i = 0; i < keys.length; i++) full[i] = this.#full(keys[i]!)
     if (!this.#cluster) {
       const found: (string | null)[] = await this.#run('tokens', () => this.#call('mget', full))
       let complete = true
