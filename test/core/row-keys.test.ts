@@ -5,7 +5,8 @@ import { Keyspace } from '../../packages/core/src/keyspace.ts'
 // Row keys are remembered per table (Keyspace.rowOf) and forgotten at once past a bound: what a
 // row key is must never depend on what was remembered.
 describe('remembered row keys', () => {
-  const expected = (ks: Keyspace, table: string, pk: string) => `${ks.tableKeys(table).rowPrefix}${segment(pk)}`
+  const expected = (ks: Keyspace, table: string, pk: string) =>
+    `${ks.tableKeys(table).rowPrefix}${segment(pk)}`
 
   it('are the keys built from scratch, for plain and escaped primary keys, across tables', () => {
     const ks = new Keyspace('rows', 'v1')
