@@ -78,9 +78,9 @@ async function commitBench(): Promise<void> {
   const rows: string[][] = []
   for (const [name, op] of cases) {
     const plain = op(db.plain)
-    // The floor of any design that talks to Redis per commit: one PING in parallel with the write.
-    const floor = () => Promise.all([plain(), redis.ping()])
-    const r = await compare({ typeorm: plain, floor, freshkey: op(db.watched) }, { rounds: 15, roundMs: 300 })
+    // The least any design that talks to Redis per commit can cost: one PING in parallel with the write.
+    const ping = () => Promise.all([plain(), redis.ping()])
+    const r = await compare({ typeorm: plain, ping, freshkey: op(db.watched) }, { rounds: 15, roundMs: 300 })
     const per = name.includes('in flight') ? parallel : 1
     const both = [r.typeorm, r.freshkey]
     const cpu = both.map((x) => (x.clientCpuUs / per).toFixed(0)).join(' / ')
@@ -88,7 +88,7 @@ async function commitBench(): Promise<void> {
       name,
       ...both.map((x) => fmtOps(x.opsPerSec * per)),
       ratio(r.freshkey, r.typeorm),
-      ratio(r.floor, r.typeorm),
+      ratio(r.ping, r.typeorm),
       ...both.map((x) => fmtUs(x.p50)),
       cpu,
     ])
@@ -100,7 +100,7 @@ async function commitBench(): Promise<void> {
         'TypeORM ops/s',
         '+ freshkey ops/s',
         'ratio',
-        'floor ratio (a PING in parallel)',
+        'ratio with only a PING in parallel',
         'p50 µs',
         'p50 µs + freshkey',
         'client CPU µs/op (TypeORM / + freshkey)',
