@@ -9,6 +9,7 @@ import {
   ownFence,
   type ReadRequest,
   type ReadResult,
+  rememberText,
   type SchemeLocation,
   type SchemeSet,
   type Store,
@@ -147,8 +148,12 @@ export class RedisStore implements Store {
   readonly #subs: Subscriptions
   /** When this process last refreshed the TTL of each token key (tokens) or entry's tokens (read). */
   readonly #refreshed = new Map<string, number>()
-  /** Prefixed names of the token keys read so far (see {@link RedisStore.#full}). */
-  readonly #fullKeys = new Map<string, string>()
+  /**
+   * `prefix + key`, remembered: the core hands the same key strings to every read of a row, and
+   * one prefixed string reused costs ioredis far less than a fresh one per call (it flattens each
+   * to measure and write it).
+   */
+  readonly #full = rememberText((key) => this.prefix + key, 256, FULL_KEYS)
   #calls = 0
   /** Whether a generation was ever known (after that, an outage is not waited out). */
   #seen = false
@@ -290,21 +295,6 @@ export class RedisStore implements Store {
     }
     if (g !== '') this.#seen = true
     return g
-  }
-
-  /**
-   * `prefix + key`, remembered: the core hands the same key strings to every read of a row, and
-   * one prefixed string reused costs ioredis far less than a fresh one per call (it flattens each
-   * to measure and write it).
-   */
-  #full(key: string): string {
-    let full = this.#fullKeys.get(key)
-    if (full === undefined) {
-      if (this.#fullKeys.size >= FULL_KEYS) this.#fullKeys.clear()
-      full = this.prefix + key
-      this.#fullKeys.set(key, full)
-    }
-    return full
   }
 
   /** The generation when it is known now (the hot path: no wait, no promise), else undefined. */

@@ -28,6 +28,7 @@ export type {
   TokenRead,
   WriteRequest,
 } from '../store.ts'
+export { rememberText } from '../text-memo.ts'
 export { fencedToken, isFenced, newNonce, newToken, ownFence, parseFences, tokenSeq } from '../token.ts'
 export type { ReadRecord } from '../tracking.ts'
 export { ReadFrame } from '../tracking.ts'

@@ -85,8 +85,8 @@ export class SchemaGraph {
     return out
   }
 
-  /** False when no foreign key has an `ON UPDATE` action on `table` ({@link updateCascades} is then empty). */
-  followsUpdates(table: string): boolean {
+  /** False when no foreign key has an `ON UPDATE` action on `table`. */
+  #followedOnUpdate(table: string): boolean {
     let follows = this.#followsUpdates.get(table)
     if (follows === undefined) {
       follows = (this.#incoming.get(table) ?? []).some((fk) => acts(fk.onUpdate))
@@ -101,6 +101,8 @@ export class SchemaGraph {
    * foreign key rewrites.
    */
   updateCascades(table: string, changed: readonly string[] | undefined): string[] {
+    // Most tables: nothing follows their columns, and every update asks.
+    if (!this.#followedOnUpdate(table)) return []
     const seen = new Set<string>()
     const queue: [string, readonly string[] | undefined][] = [[table, changed]]
     const visited = new Set<string>()

@@ -78,7 +78,7 @@ export function changesOf(graph: SchemaGraph | undefined, fact: WriteFact): Chan
   const { table } = fact
   const deletes = () => (graph ? graph.deleteCascades(table).map(bulk) : [])
   const updates = (changed: readonly string[] | undefined) =>
-    graph ? updateCascades(graph, table, changed) : []
+    graph ? graph.updateCascades(table, changed).map(bulk) : []
   switch (fact.kind) {
     case 'insert':
       return [
@@ -113,9 +113,7 @@ export function changesOf(graph: SchemaGraph | undefined, fact: WriteFact): Chan
       if (fact.after) change.after = fact.after
       if (fact.changed) change.changed = fact.changed
       const out: Change[] = [change]
-      // The common case (no table follows this one's columns) builds no second list.
-      if (graph?.followsUpdates(table))
-        for (const c of updateCascades(graph, table, fact.changed)) out.push(c)
+      for (const c of updates(fact.changed)) out.push(c)
       return out
     }
     case 'bulk': {
@@ -129,10 +127,6 @@ export function changesOf(graph: SchemaGraph | undefined, fact: WriteFact): Chan
     }
   }
 }
-
-/** Bulk changes of the tables an update of `table` rewrites through `ON UPDATE` actions. */
-const updateCascades = (graph: SchemaGraph, table: string, changed: readonly string[] | undefined) =>
-  graph.updateCascades(table, changed).map(bulk)
 
 /** Deduplicates bulk changes (one per table) and drops row changes of tables that also changed in bulk. */
 export function compact(changes: readonly Change[]): Change[] {
