@@ -12,6 +12,10 @@ import { serviceUrl } from '../support/services.ts'
 // along with still goes out by itself.
 const url = serviceUrl('REDIS_URL')
 
+/** The deadlines of a fenced token `~<d1>.<d2>…~<token>`. */
+const fenceDeadlines = (token: string) =>
+  (/^~([\d.]+)~/.exec(token)?.[1] ?? '').split('.').filter(Boolean).map(Number)
+
 describe('lifts ride along with the next command (standalone)', () => {
   let client: Redis
   let writes: string[] = []
@@ -46,7 +50,7 @@ describe('lifts ride along with the next command (standalone)', () => {
     expect(isFenced(read.tokens[0])).toBe(false)
   })
 
-  it('the next bump carries it too', async () => {
+  it('the next bump carries it inside its own script: no LIFT, one write', async () => {
     const store = redisStore(client)
     const ks = space()
     const a = ks.row('posts', '2')
@@ -56,8 +60,67 @@ describe('lifts ride along with the next command (standalone)', () => {
     await store.bump({ keys: [ks.row('posts', '3')], ttl: 60 })
     await lifted
     expect(writes).toHaveLength(1)
-    expect(lifts()).toHaveLength(1)
+    expect(lifts()).toHaveLength(0)
+    const after = (await store.tokens([a], 60)).tokens[0]!
+    expect(isFenced(after)).toBe(false)
+    expect(after).not.toBe(fenced.tokens[0])
+  })
+
+  it('a key both lifted and fenced again keeps only the new fence, after the old one', async () => {
+    const store = redisStore(client)
+    const ks = space()
+    const a = ks.row('posts', '6')
+    const first = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    const lifted = store.lift({ keys: [a], tokens: first.tokens, ttl: 60 })
+    const second = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    await lifted
+    const [d1] = fenceDeadlines(first.tokens[0]!)
+    const live = fenceDeadlines(second.tokens[0]!)
+    expect(live).toHaveLength(1)
+    expect(live[0]).toBeGreaterThan(d1!)
+    // The second commit's own lift then unfences the key.
+    await store.lift({ keys: [a], tokens: second.tokens, ttl: 60 })
     expect(isFenced((await store.tokens([a], 60)).tokens[0])).toBe(false)
+  })
+
+  it('a lift riding with another commit ends only its own fence: a commit still under way stays fenced', async () => {
+    const store = redisStore(client)
+    const ks = space()
+    const a = ks.row('posts', '7')
+    const quick = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    const slow = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    const lifted = store.lift({ keys: [a], tokens: quick.tokens, ttl: 60 })
+    const third = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000 })
+    await lifted
+    const [, dSlow] = fenceDeadlines(slow.tokens[0]!)
+    const live = fenceDeadlines(third.tokens[0]!)
+    expect(live).toHaveLength(2)
+    expect(live[0]).toBe(dSlow)
+    expect(live[1]).toBeGreaterThan(dSlow!)
+    // A lift-only key of the same kind: the slow commit's fence survives the third's lift.
+    const again = store.lift({ keys: [a], tokens: third.tokens, ttl: 60 })
+    await store.bump({ keys: [ks.row('posts', '8')], ttl: 60 })
+    await again
+    const raw = (await store.tokens([a], 60)).tokens[0]!
+    expect(fenceDeadlines(raw)).toEqual([dSlow])
+  })
+
+  it('a key lifted inside a bump gets a token newer than its group counter read before', async () => {
+    const store = redisStore(client)
+    const ks = space()
+    const a = ks.row('posts', '9')
+    const counter = ks.counterOf(a)!
+    const fenced = await store.bump({ keys: [a], ttl: 60, fenceMs: 5000, counters: [counter] })
+    const [before] = await store.counters([counter])
+    const lifted = store.lift({ keys: [a], tokens: fenced.tokens, ttl: 60, counters: [counter] })
+    // A bump of another group carries the lift; the lifted key's group counter moves once.
+    await store.bump({ keys: [ks.table('other')], ttl: 60 })
+    await lifted
+    const token = (await store.tokens([a], 60)).tokens[0]!
+    expect(isFenced(token)).toBe(false)
+    const seq = Number(/@(\d+)$/.exec(token)?.[1])
+    expect(seq).toBeGreaterThan(Number(before))
+    expect((await store.counters([counter]))[0]).toBe(String(seq))
   })
 
   it('a lift with nothing to ride along with goes out by itself within milliseconds', async () => {

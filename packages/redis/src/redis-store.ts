@@ -32,6 +32,7 @@ import {
 import { Deadlines, unavailable } from './deadline.ts'
 import { decodeEntry, entryHead, entryTail } from './entry-codec.ts'
 import { Identities } from './identity.ts'
+import { liftArgs, placeOf, type QueuedLift, rideAlong } from './lifts.ts'
 import { nonce } from './nonce.ts'
 import { SCRIPTS } from './scripts.ts'
 import { keySlot } from './slots.ts'
@@ -167,7 +168,7 @@ export class RedisStore implements Store {
    */
   readonly #hot = new Map<string, { shape: Shape; hits: number }>()
   /** Standalone: lifts waiting to go out with this process's next read or bump, in the same write. */
-  #lifts: { args: unknown[]; done: (error: Error | null, reply?: unknown) => void }[] = []
+  #lifts: QueuedLift[] = []
   #liftTimer: ReturnType<typeof setTimeout> | undefined
   readonly #onNode = (node: Conn) => this.#ids.watch(node)
   readonly #onRefresh = () => this.#learnMasters()
@@ -378,18 +379,27 @@ export class RedisStore implements Store {
   // commit costs here, so a lift waits up to LIFT_DELAY_MS for the next read or bump and goes out
   // in the same write (a pipeline), ahead of the read.
 
-  #queueLift(args: unknown[]): Promise<unknown> {
+  #queueLift(lift: Omit<QueuedLift, 'done'>): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#lifts.push({ args, done: (error, reply) => (error ? reject(error) : resolve(reply)) })
+      this.#lifts.push({ ...lift, done: (e) => (e ? reject(e) : resolve()) })
       this.#liftTimer ??= setTimeout(() => this.#flushLifts(), LIFT_DELAY_MS)
     })
   }
 
-  /** Moves the queued lifts into `pipe`. */
+  /** Takes the queued lifts (all, or those `keep` accepts). */
+  #take(keep?: (lift: QueuedLift) => boolean): QueuedLift[] {
+    const taken = keep ? this.#lifts.filter(keep) : this.#lifts
+    this.#lifts = keep ? this.#lifts.filter((l) => !keep(l)) : []
+    if (this.#lifts.length === 0 && this.#liftTimer !== undefined) {
+      clearTimeout(this.#liftTimer)
+      this.#liftTimer = undefined
+    }
+    return taken
+  }
+
+  /** Moves the queued lifts into `pipe`, one LIFT each. */
   #takeLifts(pipe: Pipe): void {
-    if (this.#liftTimer !== undefined) clearTimeout(this.#liftTimer)
-    this.#liftTimer = undefined
-    for (const lift of this.#lifts.splice(0)) pipe[this.#names.LIFT](...lift.args, lift.done)
+    for (const lift of this.#take()) pipe[this.#names.LIFT](...liftArgs(lift), lift.done)
   }
 
   #flushLifts(): void {
@@ -957,38 +967,52 @@ export class RedisStore implements Store {
       [...groups].map(async ([slot, idx]) => {
         const n = nonce()
         const locs = schemeGroups.get(slot) ?? []
+        const own = idx.map((i) => full[i]!)
         const counters: string[] = []
-        const counterIdx = idx.map((i) => {
-          const c = counterOf.get(groupOf(full[i]!) ?? '\u0000')
-          if (c === undefined) return 0
-          let at = counters.indexOf(c)
-          if (at < 0) at = counters.push(c) - 1
-          return at + 1
+        const counterIdx = own.map((k) => {
+          const c = counterOf.get(groupOf(k) ?? '\u0000')
+          return c === undefined ? 0 : placeOf(counters, c)
         })
+        // Standalone: the lifts waiting ride in the script itself (one GET and SET for a key both
+        // lift and bump), so they cost the fence's reply no script of their own.
+        const ttl = Math.ceil(request.ttl)
+        const riding = this.#cluster ? [] : this.#take((l) => Math.ceil(l.ttl) === ttl)
+        const ride = rideAlong(riding, own, counters)
         const keys = [
-          ...idx.map((i) => full[i]!),
+          ...own,
           ...counters,
+          ...ride.keys,
           ...locs.flatMap((l) => [this.#k(locations[l]!.version), this.#k(locations[l]!.hash)]),
         ]
         const args = [
-          Math.ceil(request.ttl),
+          ttl,
           n,
           fenced ? String(Math.max(1, Math.ceil(request.fenceMs!))) : '',
-          idx.length,
+          own.length,
           counters.length,
+          ride.keys.length,
           ...counterIdx,
+          ...ride.ownEnds,
+          ...ride.counterIdx,
+          ...ride.ends,
           ...locs.map((l) => locations[l]!.known),
         ]
         const pipe = this.#c.pipeline()
         pipe[this.#names.BUMP](keys.length, ...keys, ...args)
         if (publishHere) pipe.publish(this.#k(request.channel!), message)
         this.#waitFor(pipe)
-        if (!this.#cluster) this.#takeLifts(pipe) // after the bump's own replies: they keep their places
-        const results = await this.#run('bump', () => this.#exec('bump', pipe))
+        if (!this.#cluster) this.#takeLifts(pipe) // other ttls, after the bump's own replies
+        // A lift that fails is not sent again: its fences expire by themselves (only needless
+        // misses), while a lift sent twice could end a later fence given the same deadline.
+        const results = await this.#run('bump', () => this.#exec('bump', pipe)).catch((error) => {
+          for (const lift of riding) lift.done(error)
+          throw error
+        })
         const [error, reply] = results[0]!
+        for (const lift of riding) lift.done(error)
         if (error) throw unavailable('bump', error)
         this.#checkWait('bump', results[publishHere ? 2 : 1])
-        const [, movedSets, written] = reply as [number[], [number, string, string[]][], string[]]
+        const [movedSets, written] = reply as [[number, string, string[]][], string[]]
         idx.forEach((i, j) => {
           tokens[i] = written[j]!
         })
@@ -1013,27 +1037,14 @@ export class RedisStore implements Store {
     }
     await Promise.all(
       [...this.#group(full)].map(([, idx]) => {
-        const slotCounters: string[] = []
-        const counterIdx = idx.map((i) => {
-          const c = counterOf.get(groupOf(full[i]!) ?? '\u0000')
-          if (c === undefined) return 0
-          let at = slotCounters.indexOf(c)
-          if (at < 0) at = slotCounters.push(c) - 1
-          return at + 1
-        })
-        const args = [
-          idx.length + slotCounters.length,
-          ...idx.map((i) => full[i]!),
-          ...slotCounters,
-          Math.ceil(ttl),
-          nonce(),
-          idx.length,
-          slotCounters.length,
-          ...counterIdx,
-          ...idx.map((i) => String(ownFence(tokens[i]) ?? '')),
-        ]
+        const lift = {
+          keys: idx.map((i) => full[i]!),
+          counters: idx.map((i) => counterOf.get(groupOf(full[i]!) ?? '\u0000')),
+          ends: idx.map((i) => String(ownFence(tokens[i]) ?? '')),
+          ttl,
+        }
         return this.#run('lift', () =>
-          this.#cluster ? this.#c[this.#names.LIFT](...args) : this.#queueLift(args),
+          this.#cluster ? this.#c[this.#names.LIFT](...liftArgs(lift)) : this.#queueLift(lift),
         )
       }),
     )

@@ -343,32 +343,60 @@ end
 `
 
 /**
- * KEYS: n token keys, then m bump counters, then l pairs (scheme version, scheme hash).
- * ARGV: 1 ttl seconds, 2 nonce, 3 fence ms ('' = plain tokens), 4 n, 5 m, then n counter
- * indexes (0: the key's group has none), then l known versions. Increments each counter once;
- * sets key i to `nonce:i@<its counter>`. Fenced: the key's live fences plus one ending fence ms
- * from now (see {@link FENCES}). Plain, on a fenced key: the key stays fenced by its live fences,
- * since other commits are still under way on it.
- * Returns { the counters' new values, { pair index, version, hash fields and values } for each
- * scheme set whose version is not the known one, the tokens written }.
+ * KEYS: n token keys, then m bump counters, then q keys to lift, then l pairs (scheme version,
+ * scheme hash). ARGV: 1 ttl seconds, 2 nonce, 3 fence ms ('' = plain tokens), 4 n, 5 m, 6 q, then
+ * n counter indexes (0: the key's group has none), then n lists of deadlines to end on the key
+ * ('' none; `.`-separated), then q counter indexes, then q lists of deadlines, then l known versions.
+ * Sets key i to `nonce:i@<its counter>`, incrementing each counter it uses once. Fenced: the
+ * key's live fences plus one ending fence ms from now (see {@link FENCES}), after every live one
+ * even of those it ends. Plain, on a fenced key: the key stays fenced by its live fences, since
+ * other commits are still under way on it. The deadlines listed end as {@link LIFT} ends them:
+ * the lifts of earlier commits ride along in this one script, so a key bumped again pays one GET
+ * and one SET for both. A key to lift only is ended like LIFT does (its fresh token is
+ * `nonce:(n+j)`).
+ * Returns { { pair index, version, hash fields and values } for each scheme set whose version is
+ * not the known one, the tokens written }.
  */
 export const BUMP = `${FENCES}
-local n, m = tonumber(ARGV[4]), tonumber(ARGV[5])
+local byte = string.byte
+local n, m, q = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local vals, toks = {}, {}
-for c = 1, m do vals[c] = redis.call('INCR', KEYS[n + c]) end
 local ms = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
 local now
+local function counter(c)
+  if c > 0 then
+    vals[c] = vals[c] or redis.call('INCR', KEYS[n + c])
+    return '@' .. vals[c]
+  end
+  return ''
+end
+-- Each deadline listed names one commit's fence: its first occurrence ends.
+local function ending(live, list)
+  for part in string.gmatch(list, '%d+') do
+    local d = tonumber(part)
+    for j = 1, #live do
+      if live[j] == d then
+        table.remove(live, j)
+        break
+      end
+    end
+  end
+end
 for i = 1, n do
-  local c = tonumber(ARGV[5 + i])
-  local t = ARGV[2] .. ':' .. i
-  if c > 0 then t = t .. '@' .. vals[c] end
+  local t = ARGV[2] .. ':' .. i .. counter(tonumber(ARGV[6 + i]))
+  local ends = ARGV[6 + n + i]
   local old = redis.call('GET', KEYS[i])
   local live = {}
-  if ms or (old and string.byte(old, 1) == 126) then
+  if ms or (old and byte(old, 1) == 126) then
     now = now or clock()
-    if old and string.byte(old, 1) == 126 then live = fences(KEYS[i], old, now) end
-    -- Strictly after every live fence, so each commit's deadline names its own fence.
-    if ms then live[#live + 1] = math.max(now + ms, (live[#live] or 0) + 1) end
+    local last = 0
+    if old and byte(old, 1) == 126 then
+      live = fences(KEYS[i], old, now)
+      last = live[#live] or 0
+      if ends ~= '' then ending(live, ends) end
+    end
+    -- Strictly after every live fence, ended or not, so each commit's deadline names its own fence.
+    if ms then live[#live + 1] = math.max(now + ms, last + 1) end
   end
   if #live > 0 then
     t = fence(KEYS[i], live, t, now)
@@ -377,14 +405,30 @@ for i = 1, n do
   end
   toks[i] = t
 end
-local moved = {}
-for s = 1, (#KEYS - n - m) / 2 do
-  local ver = redis.call('GET', KEYS[n + m + 2 * s - 1]) or '0'
-  if ver ~= ARGV[5 + n + s] then
-    moved[#moved + 1] = { s, ver, redis.call('HGETALL', KEYS[n + m + 2 * s]) }
+for j = 1, q do
+  local k, list = KEYS[n + m + j], ARGV[6 + 2 * n + q + j]
+  local v = redis.call('GET', k)
+  if v and list ~= '' and byte(v, 1) == 126 then
+    now = now or clock()
+    local live, rest = fences(k, v, now)
+    local before = #live
+    ending(live, list)
+    if #live == 0 then
+      redis.call('SET', k, ARGV[2] .. ':' .. (n + j) .. counter(tonumber(ARGV[6 + 2 * n + j])), 'EX', ARGV[1])
+    elseif #live < before then
+      fence(k, live, rest, now)
+    end
   end
 end
-return { vals, moved, toks }
+local moved = {}
+local base, at = n + m + q, 6 + 2 * n + 2 * q
+for s = 1, (#KEYS - base) / 2 do
+  local ver = redis.call('GET', KEYS[base + 2 * s - 1]) or '0'
+  if ver ~= ARGV[at + s] then
+    moved[#moved + 1] = { s, ver, redis.call('HGETALL', KEYS[base + 2 * s]) }
+  end
+end
+return { moved, toks }
 `
 
 /**
