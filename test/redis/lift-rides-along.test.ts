@@ -66,6 +66,24 @@ describe('lifts ride along with the next command (standalone)', () => {
     expect(after).not.toBe(fenced.tokens[0])
   })
 
+  it('a bump is one command that publishes its own message', async () => {
+    const store = redisStore(client)
+    const ks = space()
+    const channel = ks.bumps
+    const listener = new Redis(url!)
+    try {
+      const heard = new Promise<string>((resolve) => listener.on('message', (_c, m) => resolve(m)))
+      await listener.subscribe(`fk:${channel}`)
+      writes = []
+      await store.bump({ keys: [ks.row('posts', '10')], ttl: 60, channel, message: 'hello' })
+      expect(writes).toHaveLength(1)
+      expect(writes[0]).not.toMatch(/\$7\r\npublish\r\n/i) // no PUBLISH command (the script's text may name it)
+      expect(await heard).toBe('hello')
+    } finally {
+      listener.disconnect()
+    }
+  })
+
   it('a key both lifted and fenced again keeps only the new fence, after the old one', async () => {
     const store = redisStore(client)
     const ks = space()

@@ -956,6 +956,7 @@ export class RedisStore implements Store {
     })
     const moved: SchemeSet[] = []
     const message = request.channel === undefined ? undefined : (request.message ?? request.keys.join('\n'))
+    // Standalone, BUMP publishes the message itself; Cluster sends SPUBLISH to the channel's own slot.
     const publishHere = message !== undefined && !this.#cluster
     // Bump counters by group; each slot increments those of its groups.
     const counterOf = new Map<string, string>()
@@ -996,22 +997,34 @@ export class RedisStore implements Store {
           ...ride.counterIdx,
           ...ride.ends,
           ...locs.map((l) => locations[l]!.known),
+          ...(publishHere ? [this.#k(request.channel!), message] : []),
         ]
-        const pipe = this.#c.pipeline()
-        pipe[this.#names.BUMP](keys.length, ...keys, ...args)
-        if (publishHere) pipe.publish(this.#k(request.channel!), message)
-        this.#waitFor(pipe)
-        if (!this.#cluster) this.#takeLifts(pipe) // other ttls, after the bump's own replies
+        // One command when nothing else must share the write (a pipeline costs the client more
+        // than the script itself): no WAIT, no lift of another ttl still waiting.
+        let reply: unknown
+        let wait: [Error | null, unknown] | undefined
         // A lift that fails is not sent again: its fences expire by themselves (only needless
         // misses), while a lift sent twice could end a later fence given the same deadline.
-        const results = await this.#run('bump', () => this.#exec('bump', pipe)).catch((error) => {
-          for (const lift of riding) lift.done(error)
+        try {
+          if (this.replicas === 0 && this.#lifts.length === 0) {
+            reply = await this.#run('bump', () => this.#c[this.#names.BUMP](keys.length, ...keys, ...args))
+          } else {
+            const pipe = this.#c.pipeline()
+            pipe[this.#names.BUMP](keys.length, ...keys, ...args)
+            this.#waitFor(pipe)
+            if (!this.#cluster) this.#takeLifts(pipe) // other ttls, after the bump's own replies
+            const results = await this.#run('bump', () => this.#exec('bump', pipe))
+            const [error, r] = results[0]!
+            if (error) throw unavailable('bump', error)
+            reply = r
+            wait = results[1]
+          }
+        } catch (error) {
+          for (const lift of riding) lift.done(error as Error)
           throw error
-        })
-        const [error, reply] = results[0]!
-        for (const lift of riding) lift.done(error)
-        if (error) throw unavailable('bump', error)
-        this.#checkWait('bump', results[publishHere ? 2 : 1])
+        }
+        for (const lift of riding) lift.done(null)
+        this.#checkWait('bump', wait)
         const [movedSets, written] = reply as [[number, string, string[]][], string[]]
         idx.forEach((i, j) => {
           tokens[i] = written[j]!

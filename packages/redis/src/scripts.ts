@@ -4,8 +4,9 @@
 // nonce, so tokens are unique without trusting Lua's random generator. A token starting with `~`
 // (byte 126) is fenced. A bump increments the bump counter of each table group it touches (never
 // expiring), and the new tokens of that group end with `@<counter>`: a fill refuses a dependency
-// found during its load whose token is newer than the counter it read before the load. Nothing here publishes: pub/sub is best effort and sent beside the
-// scripts, so a missing channel permission never fails a bump.
+// found during its load whose token is newer than the counter it read before the load. Pub/sub is
+// best effort: only BUMP publishes (standalone), with `redis.pcall`, so a missing channel
+// permission never fails a bump; Cluster sends its SPUBLISH beside the scripts.
 //
 // Scripts carry no shebang flags: at `maxmemory` a script fails on its first write and Redis
 // refuses that write before anything else was written, so a refused bump writes nothing.
@@ -346,14 +347,16 @@ end
  * KEYS: n token keys, then m bump counters, then q keys to lift, then l pairs (scheme version,
  * scheme hash). ARGV: 1 ttl seconds, 2 nonce, 3 fence ms ('' = plain tokens), 4 n, 5 m, 6 q, then
  * n counter indexes (0: the key's group has none), then n lists of deadlines to end on the key
- * ('' none; `.`-separated), then q counter indexes, then q lists of deadlines, then l known versions.
+ * ('' none; `.`-separated), then q counter indexes, then q lists of deadlines, then l known
+ * versions, then optionally a channel and a message to publish.
  * Sets key i to `nonce:i@<its counter>`, incrementing each counter it uses once. Fenced: the
  * key's live fences plus one ending fence ms from now (see {@link FENCES}), after every live one
  * even of those it ends. Plain, on a fenced key: the key stays fenced by its live fences, since
  * other commits are still under way on it. The deadlines listed end as {@link LIFT} ends them:
  * the lifts of earlier commits ride along in this one script, so a key bumped again pays one GET
  * and one SET for both. A key to lift only is ended like LIFT does (its fresh token is
- * `nonce:(n+j)`).
+ * `nonce:(n+j)`). The message is published last, with `redis.pcall`: pub/sub is best effort, so a
+ * missing channel permission fails no bump (standalone only: a Cluster channel has its own slot).
  * Returns { { pair index, version, hash fields and values } for each scheme set whose version is
  * not the known one, the tokens written }.
  */
@@ -428,6 +431,8 @@ for s = 1, (#KEYS - base) / 2 do
     moved[#moved + 1] = { s, ver, redis.call('HGETALL', KEYS[base + 2 * s]) }
   end
 end
+local channel = ARGV[at + (#KEYS - base) / 2 + 1]
+if channel then redis.pcall('PUBLISH', channel, ARGV[at + (#KEYS - base) / 2 + 2]) end
 return { moved, toks }
 `
 
