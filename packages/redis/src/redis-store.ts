@@ -376,8 +376,8 @@ export class RedisStore implements Store {
 
   // A lift is not urgent for other processes (until it lands they only miss), but it must reach
   // the server before this process's next read, so that read can store. Socket writes are what a
-  // commit costs here, so a lift waits up to LIFT_DELAY_MS for the next read or bump and goes out
-  // in the same write (a pipeline), ahead of the read.
+  // commit costs here, so a lift waits up to LIFT_DELAY_MS for the next read (a LIFT ahead of it in
+  // the same write) or bump (inside its BUMP script, see `bump`).
 
   #queueLift(lift: Omit<QueuedLift, 'done'>): Promise<void> {
     return new Promise((resolve, reject) => {
