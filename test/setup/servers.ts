@@ -266,7 +266,8 @@ export async function startCluster(
       rmSync(dir, { recursive: true, force: true })
     },
   }
-  await server.settle()
+  // A fresh Cluster on 2 busy cores can take over 30 s to agree on its slots; the hooks allow 60.
+  await server.settle(50_000)
   return server
 }
 
