@@ -3,8 +3,11 @@
 // Every operation the workload runs is executed inside `counting(counter, fn)`; an
 // AsyncLocalStorage carries the counter into everything the operation starts (ORM, cache library,
 // background refreshes it spawns), and two prototype patches increment it:
-// - ioredis `Redis.prototype.sendCommand` (every command, also inside pipelines and MULTI; an
-//   EVALSHA counts as one command), for every ioredis copy the contenders load;
+// - ioredis `Redis.prototype.sendCommand` and `Pipeline.prototype.sendCommand` (every command,
+//   also inside pipelines and MULTI; an EVALSHA counts as one command), for every ioredis copy the
+//   contenders load. A pipelined command counts when it is queued, in the caller's context: an
+//   auto-pipeline is sent later from whichever operation's tick flushed it, and counting there
+//   gave that operation the commands of all the others (every write's bump went to a read);
 // - node-postgres `Client.prototype.query` (every statement, BEGIN/COMMIT included), for every pg
 //   copy the three ORMs load (MikroORM pins its own), with pg-pool's connect callbacks bound to
 //   the caller's context (see bindPoolCallbacks). Prisma batches concurrent `findUnique` calls
@@ -35,13 +38,18 @@ export function counting<T>(counter: Counter, fn: () => Promise<T>): Promise<T> 
 const require = createRequire(import.meta.url)
 const patched = new Set<unknown>()
 
-function patch(proto: Record<string, unknown>, method: string, field: 'redis' | 'db'): void {
+function patch(
+  proto: Record<string, unknown>,
+  method: string,
+  field: 'redis' | 'db',
+  counts: (first: { pipelineIndex?: number } | undefined) => boolean = () => true,
+): void {
   if (patched.has(proto)) return
   patched.add(proto)
   const original = proto[method] as (...args: unknown[]) => unknown
   proto[method] = function (this: unknown, ...args: unknown[]) {
     const c = als.getStore()
-    if (c) c[field]++
+    if (c && counts(args[0] as { pipelineIndex?: number } | undefined)) c[field]++
     return original.apply(this, args)
   }
 }
@@ -104,8 +112,14 @@ export function installCounters(): void {
     ].filter((p): p is string => p !== undefined),
   )
   for (const path of redisCopies) {
-    const mod = require(path) as { Redis?: { prototype: Record<string, unknown> } }
-    if (mod.Redis) patch(mod.Redis.prototype, 'sendCommand', 'redis')
+    const mod = require(path) as {
+      Redis?: { prototype: Record<string, unknown> }
+      Pipeline?: { prototype: Record<string, unknown> }
+    }
+    if (mod.Pipeline) patch(mod.Pipeline.prototype, 'sendCommand', 'redis')
+    // A pipelined command reaches Redis.sendCommand again when the pipeline is sent; counted once.
+    if (mod.Redis)
+      patch(mod.Redis.prototype, 'sendCommand', 'redis', (command) => command?.pipelineIndex === undefined)
   }
   const pgCopies = new Set(
     [
