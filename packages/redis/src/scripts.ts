@@ -341,6 +341,40 @@ local function fence(k, live, t, now)
   redis.call('SET', k, v, 'PX', last - now)
   return v
 end
+-- Counter c of a script whose counters follow its n token keys, incremented once per script.
+local counted = {}
+local function counter(n, c)
+  if c > 0 then
+    counted[c] = counted[c] or redis.call('INCR', KEYS[n + c])
+    return '@' .. counted[c]
+  end
+  return ''
+end
+-- Each deadline listed ('.'-separated) names one commit's fence: its first occurrence ends.
+local function ending(live, list)
+  for part in string.gmatch(list, '%d+') do
+    local d = tonumber(part)
+    for j = 1, #live do
+      if live[j] == d then
+        table.remove(live, j)
+        break
+      end
+    end
+  end
+end
+-- Ends the listed fences of k (fenced value v). A key left with none becomes token t with its
+-- counter c; one left with others keeps them. Returns true when k was unfenced.
+local function unfence(k, v, list, t, n, c, now)
+  local live, rest = fences(k, v, now)
+  local before = #live
+  ending(live, list)
+  if #live == 0 then
+    redis.call('SET', k, t .. counter(n, c), 'EX', ARGV[1])
+    return true
+  end
+  if #live < before then fence(k, live, rest, now) end
+  return false
+end
 `
 
 /**
@@ -363,30 +397,11 @@ end
 export const BUMP = `${FENCES}
 local byte = string.byte
 local n, m, q = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local vals, toks = {}, {}
+local toks = {}
 local ms = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
 local now
-local function counter(c)
-  if c > 0 then
-    vals[c] = vals[c] or redis.call('INCR', KEYS[n + c])
-    return '@' .. vals[c]
-  end
-  return ''
-end
--- Each deadline listed names one commit's fence: its first occurrence ends.
-local function ending(live, list)
-  for part in string.gmatch(list, '%d+') do
-    local d = tonumber(part)
-    for j = 1, #live do
-      if live[j] == d then
-        table.remove(live, j)
-        break
-      end
-    end
-  end
-end
 for i = 1, n do
-  local t = ARGV[2] .. ':' .. i .. counter(tonumber(ARGV[6 + i]))
+  local t = ARGV[2] .. ':' .. i .. counter(n, tonumber(ARGV[6 + i]))
   local ends = ARGV[6 + n + i]
   local old = redis.call('GET', KEYS[i])
   local live = {}
@@ -413,14 +428,7 @@ for j = 1, q do
   local v = redis.call('GET', k)
   if v and list ~= '' and byte(v, 1) == 126 then
     now = now or clock()
-    local live, rest = fences(k, v, now)
-    local before = #live
-    ending(live, list)
-    if #live == 0 then
-      redis.call('SET', k, ARGV[2] .. ':' .. (n + j) .. counter(tonumber(ARGV[6 + 2 * n + j])), 'EX', ARGV[1])
-    elseif #live < before then
-      fence(k, live, rest, now)
-    end
+    unfence(k, v, list, ARGV[2] .. ':' .. (n + j), n, tonumber(ARGV[6 + 2 * n + j]), now)
   end
 end
 local moved = {}
@@ -445,32 +453,15 @@ return { moved, toks }
  * and missing keys are left alone. Returns how many keys were unfenced.
  */
 export const LIFT = `${FENCES}
-local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
-local vals, lifted = {}, 0
+local n = tonumber(ARGV[3])
+local lifted = 0
 local now
 for i = 1, n do
   local v = redis.call('GET', KEYS[i])
-  local own = tonumber(ARGV[4 + n + i])
-  if v and own and string.byte(v, 1) == 126 then
+  local own = ARGV[4 + n + i]
+  if v and own ~= '' and string.byte(v, 1) == 126 then
     now = now or clock()
-    local live, rest = fences(KEYS[i], v, now)
-    local at
-    for j, d in ipairs(live) do
-      if not at and d == own then at = j end
-    end
-    if at then table.remove(live, at) end
-    if #live == 0 then
-      local c = tonumber(ARGV[4 + i])
-      local t = ARGV[2] .. ':' .. i
-      if c > 0 then
-        vals[c] = vals[c] or redis.call('INCR', KEYS[n + c])
-        t = t .. '@' .. vals[c]
-      end
-      redis.call('SET', KEYS[i], t, 'EX', ARGV[1])
-      lifted = lifted + 1
-    elseif at then
-      fence(KEYS[i], live, rest, now)
-    end
+    if unfence(KEYS[i], v, own, ARGV[2] .. ':' .. i, n, tonumber(ARGV[4 + i]), now) then lifted = lifted + 1 end
   end
 end
 return lifted
