@@ -125,7 +125,7 @@ try {
     ),
   )
   console.log(
-    '\nA commit is one round trip: the bump script and its best-effort PUBLISH go in one pipeline (plus WAIT with `replicas`).',
+    '\nA commit is one command: the bump script publishes its own message, best effort (with `replicas`, WAIT follows in the same pipeline).',
   )
   console.log(`\n${await environment(redis)}\nuptime before: ${before}\nuptime after:  ${uptime()}\n`)
 } finally {
