@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Freshkey } from '@freshkey/core'
+import type { Freshkey, PrimaryKey } from '@freshkey/core'
 import {
   AdapterSetupError,
   Binding,
@@ -17,7 +17,7 @@ import { PrismaOptionsError } from './errors.ts'
 import type { FreshkeyPrismaOptions } from './options.ts'
 import { isRead, prepareRead, readRecords, tablesRead } from './reads.ts'
 import { markRecords, resolverFor } from './record-mark.ts'
-import type { Row } from './rows.ts'
+import { isObject, pkOf, type Row } from './rows.ts'
 import { ModelIndex, type ModelInfo, type RuntimeDataModel } from './schema.ts'
 import { watchEngine } from './transactions.ts'
 import { isWrite, writeFacts } from './writes.ts'
@@ -93,10 +93,34 @@ export class PrismaBinding extends Binding<TxFrame> {
     const { sent, strip } = fluent
       ? { sent: args, strip() {} }
       : prepareRead(this.index, model, p.operation, args)
-    const records = fluent ? noRecords : (r: unknown) => readRecords(this.index, model, p.operation, sent, r)
+    const records = fluent
+      ? noRecords
+      : (r: unknown) => {
+          const out = readRecords(this.index, model, p.operation, sent, r)
+          if (p.operation.startsWith('find')) this.#saw(model, r)
+          return out
+        }
     const result = await this.#tracked(frame, p, tablesRead(this.index, model, args), sent, records)
     strip(result)
     return this.#marked(model, result)
+  }
+
+  /**
+   * The scheme fields of the records a find returned, remembered (see `Binding.saw`): an update of
+   * such a row whose data lacks them fences its conditions at once, checked by the row it returns.
+   */
+  #saw(model: ModelInfo, result: unknown): void {
+    const fields = this.schemeFields(model.table)
+    if (fields.size === 0) return
+    const rows: [PrimaryKey, Row][] = []
+    for (const record of Array.isArray(result) ? result : [result]) {
+      const pk = isObject(record) ? pkOf(model, record) : undefined
+      if (pk === undefined) continue
+      const image: Row = {}
+      for (const f of fields) if (Object.hasOwn(record, f)) image[f] = (record as Row)[f]
+      rows.push([pk, image])
+    }
+    this.saw(model.table, rows)
   }
 
   /** A read inside a load: its tables fenced first, then the load told what it returned (its tables whole if unknown). */

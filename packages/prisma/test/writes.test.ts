@@ -113,6 +113,23 @@ describe.each(matrix())('writes on $db with $store store', (combo) => {
       expect(await changed()).toEqual(['a3', 'articles', 'draftNews', 'pubNews', 'pubTech'])
     })
 
+    it('a row a cached read returned: its update fences the scopes of its category at once, no bump after it', async () => {
+      const v = f.variant({}) // a client that has seen no row yet
+      const bumps = () => v.fk.stats().invalidations
+      // Never seen: the scopes of its category are bumped once the row returned names it.
+      let before = bumps()
+      await v.prisma.article.update({ where: { id: 1 }, data: { published: false } })
+      await v.fk.idle()
+      expect(bumps() - before).toBe(2)
+      // Read inside a wrap: its published and category are remembered, so the fence names them.
+      await v.fk.wrap('article 3', () => v.prisma.article.findUniqueOrThrow({ where: { id: 3 } }))
+      before = bumps()
+      await v.prisma.article.update({ where: { id: 3 }, data: { published: true } })
+      await v.fk.idle()
+      expect(bumps() - before).toBe(1)
+      expect(v.fk.stats().adapterErrors).toBe(0)
+    })
+
     it('a narrow select gets its key added and removed again; nothing else is added', async () => {
       const result = await f.prisma.article.update({
         where: { id: 1 },

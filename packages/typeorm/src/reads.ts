@@ -177,6 +177,40 @@ function joinReader(qb: QB, join: JoinLike, relation: NonNullable<JoinLike['rela
   }
 }
 
+/**
+ * Teaches `binding` the scheme fields of the rows of `alias` a read returned, valued as an
+ * update's RETURNING row gives them, so an update of such a row fences its conditions at once.
+ * Nothing for a table no scheme filters, or when a field or the key is not selected.
+ */
+function imageReader(binding: TypeORMBinding, qb: QB, alias: AliasLike, read: Reader): Reader {
+  const md = alias.metadata
+  const fields = [...binding.schemeFields(md.tableName)]
+  const cols = fields.map((f) => md.findColumnWithPropertyPath(f))
+  const key = keyReader(qb, alias.name, md.primaryColumns)
+  const names = cols.map((c) => c && columnAlias(qb, alias.name, c))
+  if (fields.length === 0 || !key || names.includes(undefined)) return read
+  const driver = qb.connection.driver
+  // Only a guess, checked by the update's own row: its trouble is reported and never touches the read's records.
+  const learn = (raw: readonly Row[]) => {
+    const seen: [PrimaryKey, Record<string, unknown>][] = []
+    for (const row of raw) {
+      if (!names.every((n) => n! in row)) return
+      const [pk] = key.all([row], false) ?? []
+      if (pk === undefined) continue
+      const image: Record<string, unknown> = {}
+      cols.forEach((c, i) => {
+        image[fields[i]!] = driver.prepareHydratedValue(row[names[i]!], c!)
+      })
+      seen.push([pk, image])
+    }
+    binding.saw(md.tableName, seen)
+  }
+  return (raw, out) => {
+    read(raw, out)
+    binding.attempt('read', () => learn(raw))
+  }
+}
+
 /** A reader made when first called. */
 function lazy(make: () => Reader): Reader {
   let reader: Reader | undefined
@@ -223,7 +257,7 @@ export function shapeOf(binding: TypeORMBinding, qb: QB, outer?: QB): Shape {
     const filter = filterOf(qb)
     parse ||= !filter
     // Built on first use: a cache hit needs the tables only, never the readers.
-    add(main.metadata, filter && lazy(() => mainReader(qb, main, filter)))
+    add(main.metadata, filter && lazy(() => imageReader(binding, qb, main, mainReader(qb, main, filter))))
   }
   for (const join of em.joinAttributes) {
     if (!join.alias.hasMetadata) {

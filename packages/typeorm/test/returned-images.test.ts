@@ -60,6 +60,26 @@ describe.each(combos)('updates that return their scheme fields on %s with %s sto
     expect(loads).toBe(db === 'postgres' ? 2 : 3)
   })
 
+  test('a row a cached read returned: its update fences the row’s scopes at once, no bump after it', async () => {
+    const bumps = () => blog.fk.stats().invalidations
+    // Never seen: the scopes of article 3 (tech) are bumped once the row returned says where it is.
+    let before = bumps()
+    await articles().update(3, { published: false })
+    await blog.fk.idle()
+    expect(bumps() - before).toBe(db === 'postgres' ? 2 : 1)
+    await moved()
+    // Read inside a wrap: the row's published and category are remembered, so the fence names them.
+    await blog.fk.wrap('article 2', () => articles().findOneByOrFail({ id: 2 }))
+    before = bumps()
+    await articles().update(2, { published: true })
+    await blog.fk.idle()
+    expect(bumps() - before).toBe(1)
+    expect(await moved()).toEqual(
+      db === 'postgres' ? [...own, label(0), label(1)] : [...own, label(0), label(1), label(2), label(3)],
+    )
+    expect(blog.fk.stats().adapterErrors).toBe(0)
+  })
+
   test('a row moved behind this process’s back: the wrong guess is bumped again before the call returns', async () => {
     await articles().update(2, { published: true }) // seen: category news
     // Another process moves the row; this one learns nothing of it.

@@ -61,7 +61,7 @@ export class Binding<H extends object = object> {
   readonly #cleanup: (() => void)[] = []
   readonly #rawFacts = new StatementCache<WriteFact[]>()
   readonly #rawReads = new StatementCache<string[]>()
-  /** Scheme fields of rows as their last update returned them (guesses, checked by the next one). */
+  /** Scheme fields of rows as a read or update last returned them (guesses, checked by the next update). */
   readonly #images = new Map<string, Record<string, unknown>>()
   #disposed = false
 
@@ -291,6 +291,34 @@ export class Binding<H extends object = object> {
     return { ...fact, after }
   }
 
+  /**
+   * Remembers the scheme fields of rows a tracked read returned (`rows`: key and field values, as
+   * the adapter's write facts name them), so the next autocommit update of such a row, whose SET
+   * lacks them, fences its conditions at once instead of bumping them after the statement. A guess
+   * is still checked against the row the update returns. Never throws.
+   */
+  saw(table: string, rows: readonly (readonly [PrimaryKey, Readonly<Record<string, unknown>>])[]): void {
+    if (this.#disposed || rows.length === 0) return
+    this.attempt('read', () => {
+      const keep = this.schemeFields(table)
+      for (const [pk, image] of rows) this.#learn(rowId(table, pk), keep, image)
+    })
+  }
+
+  /** The fields the schemes of `table` filter on (what {@link Binding.saw} keeps of a row). */
+  schemeFields(table: string): ReadonlySet<string> {
+    return internalsOf(this.fk).planner.fieldsOf(table)
+  }
+
+  #learn(id: string, keep: ReadonlySet<string>, values: Readonly<Record<string, unknown>>): void {
+    // A table no scheme filters gives nothing to guess: nothing remembered.
+    if (keep.size === 0) return
+    const image: Record<string, unknown> = { ...this.#images.get(id) }
+    for (const [k, v] of Object.entries(values)) if (keep.has(k) && v !== undefined) image[k] = v
+    if (this.#images.size >= IMAGE_ROWS) this.#images.clear()
+    this.#images.set(id, image)
+  }
+
   /** Learns the rows returned and bumps again where a guess sent with the fence was wrong. */
   async #check(
     facts: readonly WriteFact[],
@@ -308,12 +336,7 @@ export class Binding<H extends object = object> {
       byRow.set(id, f)
       const keep = kept.get(f.table) ?? planner.fieldsOf(f.table)
       kept.set(f.table, keep)
-      // A table no scheme filters gives nothing to guess: nothing remembered.
-      if (keep.size === 0) continue
-      const image: Record<string, unknown> = { ...this.#images.get(id) }
-      for (const [k, v] of Object.entries(f.after)) if (keep.has(k) && v !== undefined) image[k] = v
-      if (this.#images.size >= IMAGE_ROWS) this.#images.clear()
-      this.#images.set(id, image)
+      this.#learn(id, keep, f.after)
     }
     const due: WriteFact[] = []
     for (let i = 0; i < sent.length; i++) {
