@@ -110,15 +110,10 @@ export class PrismaBinding extends Binding<TxFrame> {
    * such a row whose data lacks them fences its conditions at once, checked by the row it returns.
    */
   #saw(model: ModelInfo, result: unknown): void {
-    const fields = this.schemeFields(model.table)
-    if (fields.size === 0) return
     const rows: [PrimaryKey, Row][] = []
     for (const record of Array.isArray(result) ? result : [result]) {
       const pk = isObject(record) ? pkOf(model, record) : undefined
-      if (pk === undefined) continue
-      const image: Row = {}
-      for (const f of fields) if (Object.hasOwn(record, f)) image[f] = (record as Row)[f]
-      rows.push([pk, image])
+      if (pk !== undefined) rows.push([pk, record as Row])
     }
     this.saw(model.table, rows)
   }

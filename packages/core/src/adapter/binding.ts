@@ -293,7 +293,7 @@ export class Binding<H extends object = object> {
 
   /**
    * Remembers the scheme fields of rows a tracked read returned (`rows`: key and field values, as
-   * the adapter's write facts name them), so the next autocommit update of such a row, whose SET
+   * the adapter's write facts name them; other fields are dropped here), so the next autocommit update of such a row, whose SET
    * lacks them, fences its conditions at once instead of bumping them after the statement. A guess
    * is still checked against the row the update returns. Never throws.
    */
@@ -301,6 +301,8 @@ export class Binding<H extends object = object> {
     if (this.#disposed || rows.length === 0) return
     this.attempt('read', () => {
       const keep = this.schemeFields(table)
+      // A table no scheme filters gives nothing to guess: nothing remembered.
+      if (keep.size === 0) return
       for (const [pk, image] of rows) this.#learn(rowId(table, pk), keep, image)
     })
   }
@@ -325,7 +327,6 @@ export class Binding<H extends object = object> {
     sent: readonly WriteFact[],
     given: readonly WriteFact[] | undefined,
   ): Promise<void> {
-    const planner = internalsOf(this.fk).planner
     // Rows the adapter could not read back as updates (a fallback bulk fact): as if none returned.
     const returned = given?.some((f) => f.kind !== 'update' || !f.after) ? undefined : given
     const byRow = new Map<string, WriteFact>()
@@ -334,7 +335,7 @@ export class Binding<H extends object = object> {
       if (f.kind !== 'update' || !f.after) continue
       const id = rowId(f.table, f.pk)
       byRow.set(id, f)
-      const keep = kept.get(f.table) ?? planner.fieldsOf(f.table)
+      const keep = kept.get(f.table) ?? this.schemeFields(f.table)
       kept.set(f.table, keep)
       this.#learn(id, keep, f.after)
     }
